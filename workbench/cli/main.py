@@ -1,0 +1,66 @@
+"""Entry point of the `workbench` command.
+
+Each command lives in its own module under ``workbench.cli`` with ``add_parser(sub)``
+and ``run(args) -> int``. Modules import torch or Qt inside ``run`` only, so
+``workbench validate`` starts fast on a machine where the GUI could not even load.
+With no command, the GUI opens (the last dataset, or the start page).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from workbench import __version__
+
+COMMANDS = ["open", "validate", "convert", "sample", "train", "eval", "predict", "qc"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="workbench",
+        description="Label QA, fine-tuning and detection review for object and landmark detectors.",
+    )
+    parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    parser.add_argument("--screenshot", metavar="PATH",
+                        help="with no command: render the main window to a PNG and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"workbench.cli.{name}_cmd")
+        except ModuleNotFoundError as e:
+            if e.name != f"workbench.cli.{name}_cmd":
+                raise
+            continue
+        p = module.add_parser(sub)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run = getattr(args, "_run", None)
+    if run is None:
+        # No command: the GUI, on the last dataset or the start page.
+        module = importlib.import_module("workbench.cli.open_cmd")
+        args.data = None
+        for name, default in module.DEFAULTS.items():
+            if not hasattr(args, name):
+                setattr(args, name, default)
+        run = module.run
+    from workbench.formats.base import DatasetError
+
+    try:
+        return int(run(args) or 0)
+    except DatasetError as e:
+        print(f"workbench: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

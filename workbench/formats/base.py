@@ -1,0 +1,47 @@
+"""What every format shares: the error for unusable input and the finding helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.findings import Finding, Severity
+
+
+class DatasetError(Exception):
+    """The input cannot be used at all (no such file, unreadable config...).
+
+    The message names the file and says what to do; the CLI prints it and exits 2.
+    Problems inside an otherwise usable dataset are findings, never this.
+    """
+
+
+def record_finding(
+    ds: Dataset,
+    rec: ImageRecord,
+    severity: Severity,
+    kind: str,
+    message: str,
+    line: int | None = None,
+    instance: int | None = None,
+    label_file: Path | None = None,
+    fix: dict | None = None,
+) -> Finding:
+    """A finding located at one image (and its label file), relative to the dataset root."""
+    return Finding(
+        severity=severity,
+        kind=kind,
+        message=message,
+        image=ds.rel(rec.path),
+        label_file=ds.rel(label_file if label_file is not None else rec.label_path) if (
+            label_file is not None or rec.has_labels) else None,
+        line=line,
+        instance=instance,
+        fix=fix,
+    )
+
+
+def format_number(v: float) -> str:
+    """Six decimals without trailing zeros: what YOLO tools write, lossless to ~1e-6."""
+    s = f"{v:.6f}".rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s

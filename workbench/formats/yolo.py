@@ -1,0 +1,502 @@
+"""Ultralytics YOLO datasets (detection, pose) and yolov5-face datasets.
+
+A dataset is a data.yaml (``path``, ``train``/``val``/``test``, ``names``, ``nc``,
+``kpt_shape``, ``flip_idx``) or a bare folder of images and labels. Labels sit beside
+the images by the Ultralytics rule: the last ``/images/`` in the image path becomes
+``/labels/`` and the suffix ``.txt``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.atomic import atomic_write_text
+from workbench.core.findings import Finding, Severity
+from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
+from workbench.core.keypoints import KeypointSchema
+from workbench.formats.base import DatasetError, record_finding
+from workbench.formats.yolo_labels import (
+    LabelLayout,
+    format_label_text,
+    guess_layout_from_columns,
+    parse_label_text,
+)
+
+SPLIT_KEYS = ("train", "val", "test")
+FORMAT_BY_KIND = {"det": "yolo", "pose": "yolo-pose", "face": "yolo-face"}
+
+
+def image_to_label_path(image: Path) -> Path:
+    """The Ultralytics images->labels rule (labels beside the image when there is no ``images`` folder)."""
+    parts = list(image.parts)
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            return Path(*parts).with_suffix(".txt")
+    return image.with_suffix(".txt")
+
+
+def label_to_image_stem(label: Path) -> Path:
+    """The inverse rule, without suffix: where a label file's image should be."""
+    parts = list(label.parts)
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] == "labels":
+            parts[i] = "images"
+            return Path(*parts).with_suffix("")
+    return label.with_suffix("")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_yolo(source: Path) -> Dataset:
+    """Open a data.yaml or a folder; records load lazily."""
+    source = Path(source)
+    if source.is_dir():
+        yamls = sorted(p for p in source.glob("*.yaml") if p.is_file()) + sorted(source.glob("*.yml"))
+        if len(yamls) == 1:
+            return _read_from_yaml(yamls[0])
+        return _read_folder(source)
+    return _read_from_yaml(source)
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """Parse a yaml config, turning syntax errors into a message with the line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise DatasetError(f"{path}: cannot be read ({e.strerror or e})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(e, "problem", None) or str(e)
+        raise DatasetError(f"{where}: not valid YAML ({problem}); fix the syntax") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise DatasetError(f"{path}: expected a mapping with train/val/names keys, got {type(data).__name__}")
+    return data
+
+
+def _read_from_yaml(yaml_path: Path) -> Dataset:
+    cfg = load_yaml(yaml_path)
+    findings: list[Finding] = []
+    cfg_name = yaml_path.name
+    root = _resolve_root(yaml_path, cfg, findings)
+
+    classes, declared_nc = _read_names(cfg, cfg_name, findings)
+    layout, schema = _read_keypoint_config(cfg, cfg_name, findings)
+
+    splits: dict[str, list[Path]] = {}
+    for key in SPLIT_KEYS:
+        spec = cfg.get(key)
+        if spec in (None, "", []):
+            continue
+        splits[key] = _images_for_split(root, spec, key, cfg_name, findings)
+    if not splits:
+        raise DatasetError(f"{yaml_path}: names no 'train' or 'val' images; add e.g. 'train: images/train'")
+
+    ds = Dataset(root=root, classes=classes, format="yolo", source=yaml_path, config_file=yaml_path,
+                 declared_nc=declared_nc, findings=findings, keypoints=schema)
+    ds.meta["yaml"] = cfg
+    _attach_records(ds, splits, layout)
+    return ds
+
+
+def _resolve_root(yaml_path: Path, cfg: dict[str, Any], findings: list[Finding]) -> Path:
+    here = yaml_path.parent.resolve()
+    path = cfg.get("path")
+    if path in (None, ""):
+        return here
+    p = Path(str(path)).expanduser()
+    root = p if p.is_absolute() else (here / p)
+    if root.is_dir():
+        return root.resolve()
+    findings.append(Finding(
+        Severity.WARNING, "dataset_path_missing",
+        f"path: '{path}' in {yaml_path.name} does not exist here; using the yaml's folder instead "
+        "(set 'path:' to the dataset folder or leave it empty)",
+        label_file=yaml_path.name))
+    return here
+
+
+def _read_names(cfg: dict[str, Any], cfg_name: str, findings: list[Finding]) -> tuple[list[str], int | None]:
+    names = cfg.get("names")
+    nc = cfg.get("nc")
+    declared_nc = None
+    if nc is not None:
+        try:
+            declared_nc = int(nc)
+        except (TypeError, ValueError):
+            findings.append(Finding(Severity.ERROR, "names_mismatch",
+                                    f"nc: {nc!r} in {cfg_name} is not a number", label_file=cfg_name))
+    classes: list[str]
+    if isinstance(names, dict):
+        try:
+            keyed = {int(k): str(v) for k, v in names.items()}
+        except (TypeError, ValueError):
+            raise DatasetError(f"{cfg_name}: 'names' keys must be class ids 0, 1, ...") from None
+        n = max(keyed) + 1 if keyed else 0
+        missing = [i for i in range(n) if i not in keyed]
+        if missing:
+            findings.append(Finding(
+                Severity.ERROR, "names_mismatch",
+                f"names in {cfg_name} skip class id(s) {missing[:10]}: class ids must be 0..nc-1 without gaps",
+                label_file=cfg_name))
+        classes = [keyed.get(i, f"class{i}") for i in range(n)]
+    elif isinstance(names, list):
+        classes = [str(n) for n in names]
+    elif names is None:
+        classes = [f"class{i}" for i in range(declared_nc or 0)]
+        if declared_nc is None:
+            findings.append(Finding(Severity.WARNING, "names_missing",
+                                    f"{cfg_name} has neither 'names' nor 'nc': class ids cannot be checked",
+                                    label_file=cfg_name))
+    else:
+        raise DatasetError(f"{cfg_name}: 'names' must be a list or a mapping of id: name")
+    if declared_nc is not None and names is not None and declared_nc != len(classes):
+        findings.append(Finding(
+            Severity.ERROR, "names_mismatch",
+            f"nc: {declared_nc} in {cfg_name} but {len(classes)} names are listed: make them agree",
+            label_file=cfg_name, fix={"action": "set_nc", "value": len(classes)}))
+    return classes, declared_nc
+
+
+def _read_keypoint_config(cfg: dict[str, Any], cfg_name: str,
+                          findings: list[Finding]) -> tuple[LabelLayout | None, KeypointSchema | None]:
+    """(layout, schema); layout None means 'decide from the label files'."""
+    shape = cfg.get("kpt_shape")
+    if shape is None:
+        return None, None
+    try:
+        k, dims = (int(v) for v in shape)
+        if dims not in (2, 3) or k <= 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise DatasetError(f"{cfg_name}: kpt_shape must be [K, 2] or [K, 3], got {shape!r}") from None
+    flip = cfg.get("flip_idx")
+    flip_idx = [int(i) for i in flip] if isinstance(flip, list) else None
+    schema = KeypointSchema.generic(k, flip_idx, dims)
+    names = cfg.get("kpt_names")
+    if isinstance(names, dict) and names:
+        names = next(iter(names.values()))
+    if isinstance(names, list) and len(names) == k:
+        schema.names = [str(n) for n in names]
+    if isinstance(cfg.get("skeleton"), list):
+        schema.skeleton = [(int(a), int(b)) for a, b in cfg["skeleton"]]
+    sigmas = cfg.get("kpt_sigmas", cfg.get("oks_sigmas"))
+    if isinstance(sigmas, list) and len(sigmas) == k:
+        schema.sigmas = [float(s) for s in sigmas]
+    for problem in schema.problems():
+        findings.append(Finding(Severity.ERROR, "bad_keypoint_schema", f"{cfg_name}: {problem}",
+                                label_file=cfg_name))
+    return LabelLayout("pose", k, dims), schema
+
+
+def _images_for_split(root: Path, spec: Any, key: str, cfg_name: str, findings: list[Finding]) -> list[Path]:
+    items = spec if isinstance(spec, list) else [spec]
+    images: list[Path] = []
+    for item in items:
+        p = Path(str(item)).expanduser()
+        if not p.is_absolute():
+            p = root / p
+        if p.is_dir():
+            images.extend(list_images(p))
+        elif p.is_file() and p.suffix == ".txt":
+            images.extend(_images_from_list(p, root, findings))
+        elif p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
+            images.append(p)
+        else:
+            findings.append(Finding(
+                Severity.ERROR, "split_missing",
+                f"{key}: '{item}' in {cfg_name} does not exist under {root}: fix the path",
+                label_file=cfg_name))
+    return images
+
+
+def _images_from_list(list_file: Path, root: Path, findings: list[Finding]) -> list[Path]:
+    out = []
+    for lineno, raw in enumerate(list_file.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        entry = raw.strip()
+        if not entry:
+            continue
+        p = Path(entry)
+        if not p.is_absolute():
+            # Ultralytics reads './x' relative to the list file; plain relative entries
+            # are usually relative to the dataset root.
+            p = (list_file.parent / entry) if entry.startswith("./") else (root / entry)
+            if not p.exists() and (list_file.parent / entry).exists():
+                p = list_file.parent / entry
+        out.append(p)
+    return out
+
+
+def list_images(folder: Path) -> list[Path]:
+    """All images under a folder, recursively, in a stable order. Lists, never opens."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames.sort()
+        d = Path(dirpath)
+        found.extend(d / f for f in sorted(filenames) if os.path.splitext(f)[1].lower() in IMAGE_SUFFIXES)
+    return found
+
+
+def _read_folder(folder: Path) -> Dataset:
+    """A bare folder: ``images/<split>/`` + ``labels/<split>/``, or images and .txt side by side."""
+    findings: list[Finding] = []
+    images_dir = folder / "images"
+    splits: dict[str, list[Path]] = {}
+    if images_dir.is_dir():
+        subdirs = sorted(d for d in images_dir.iterdir() if d.is_dir())
+        if subdirs:
+            for d in subdirs:
+                splits[d.name] = list_images(d)
+            loose = [p for p in images_dir.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+            if loose:
+                splits.setdefault("train", []).extend(sorted(loose))
+        else:
+            splits["train"] = list_images(images_dir)
+    else:
+        splits["train"] = list_images(folder)
+    if not any(splits.values()):
+        raise DatasetError(f"{folder}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    classes_file = next((p for p in (folder / "classes.txt", folder / "labels" / "classes.txt") if p.is_file()),
+                        None)
+    classes = []
+    if classes_file is not None:
+        classes = [c.strip() for c in classes_file.read_text(encoding="utf-8").splitlines() if c.strip()]
+    ds = Dataset(root=folder.resolve(), classes=classes, format="yolo", source=folder,
+                 config_file=classes_file, findings=findings)
+    _attach_records(ds, splits, None)
+    if classes_file is None:
+        # No class list: name the ids we see, so the data is usable, and say so.
+        top = max((i.class_id for r in ds.load_all() for i in r.instances), default=-1)
+        ds.classes = [f"class{i}" for i in range(top + 1)]
+        findings.append(Finding(
+            Severity.WARNING, "names_missing",
+            "no data.yaml or classes.txt: class names are made up from the ids found, so wrong ids "
+            "cannot be caught; add a data.yaml with 'names'", label_file=None))
+    return ds
+
+
+def _attach_records(ds: Dataset, splits: dict[str, list[Path]], layout: LabelLayout | None) -> None:
+    existing = _ExistingFiles()
+    seen: set[Path] = set()
+    for split, images in splits.items():
+        for img in images:
+            img = img if img.is_absolute() else img.resolve()
+            if img in seen:  # the same image listed in two splits: keep the first
+                continue
+            seen.add(img)
+            label = image_to_label_path(img)
+            rec = ImageRecord(path=img, split=split, label_path=label, has_labels=existing.contains(label),
+                              loaded=False)
+            ds.records.append(rec)
+    if layout is None:
+        layout = _guess_layout(ds.records)
+        if layout.kind == "face":
+            ds.keypoints = KeypointSchema.generic(layout.num_keypoints, dims=2)
+    ds.format = FORMAT_BY_KIND[layout.kind]
+    ds.meta["layout"] = layout
+    for rec in ds.records:
+        rec._loader = partial(_load_record, ds, layout)
+    _find_orphan_labels(ds, existing)
+
+
+def _guess_layout(records: list[ImageRecord], sample: int = 64) -> LabelLayout:
+    counts: list[int] = []
+    looked = 0
+    for rec in records:
+        if not rec.has_labels or rec.label_path is None:
+            continue
+        try:
+            text = rec.label_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        counts.extend(len(line.split()) for line in text.splitlines() if line.strip())
+        looked += 1
+        if looked >= sample:
+            break
+    return guess_layout_from_columns(counts) or LabelLayout("det")
+
+
+def _load_record(ds: Dataset, layout: LabelLayout, rec: ImageRecord) -> None:
+    header = read_image_header(rec.path)
+    if header.width is None and not rec.path.exists():
+        rec.findings.append(record_finding(
+            ds, rec, Severity.ERROR, "missing_image",
+            "the image listed for this split does not exist: restore it or remove it from the list"))
+    elif header.problem:
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "corrupt_image",
+                                           f"image {header.problem}", fix={"action": "exclude_image"}))
+    rec.width, rec.height = header.width, header.height
+    if not rec.has_labels or rec.label_path is None:
+        return
+    try:
+        data = rec.label_path.read_bytes()
+    except OSError as e:
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "unreadable_label",
+                                           f"label file cannot be read ({e.strerror or e})"))
+        return
+    text = data.decode("utf-8", errors="replace")
+    if "\ufffd" in text:
+        rec.findings.append(record_finding(ds, rec, Severity.WARNING, "not_utf8",
+                                           "label file is not UTF-8 text; unreadable bytes were replaced"))
+    # A corrupt image has no size; parse in normalized units so nothing is lost.
+    w, h = (rec.width or 1), (rec.height or 1)
+    parsed = parse_label_text(text, layout, w, h, rec.label_path)
+    rec.instances = parsed.instances
+    rec.extra_lines = parsed.extra_lines
+    for issue in parsed.issues:
+        rec.findings.append(record_finding(ds, rec, issue.severity, issue.kind, issue.message,
+                                           line=issue.line, instance=issue.instance, fix=issue.fix))
+
+
+class _ExistingFiles:
+    """Which label files exist, one ``listdir`` per folder instead of a stat per image."""
+
+    def __init__(self) -> None:
+        self._dirs: dict[Path, set[str]] = {}
+
+    def listing(self, folder: Path) -> set[str]:
+        if folder not in self._dirs:
+            try:
+                self._dirs[folder] = set(os.listdir(folder))
+            except OSError:
+                self._dirs[folder] = set()
+        return self._dirs[folder]
+
+    def contains(self, path: Path) -> bool:
+        return path.name in self.listing(path.parent)
+
+    def folders(self) -> Iterable[Path]:
+        return list(self._dirs)
+
+
+def _find_orphan_labels(ds: Dataset, existing: _ExistingFiles) -> None:
+    """Label files whose image is gone: the labels are there but can never be trained on."""
+    claimed = {r.label_path for r in ds.records}
+    for folder in existing.folders():
+        if folder == ds.root or folder.name == "images":
+            continue
+        for name in sorted(existing.listing(folder)):
+            if not name.endswith(".txt") or name == "classes.txt":
+                continue
+            label = folder / name
+            if label in claimed or not _looks_like_label_folder(folder):
+                continue
+            ds.findings.append(Finding(
+                Severity.WARNING, "missing_image",
+                "label file has no image (looked for an image with the same name under images/): "
+                "restore the image or delete the label file",
+                image=None, label_file=ds.rel(label)))
+
+
+def _looks_like_label_folder(folder: Path) -> bool:
+    return "labels" in folder.parts
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def layout_for(ds: Dataset, fmt: str | None = None) -> LabelLayout:
+    """The line layout for writing ``ds`` as ``fmt`` (default: its own format)."""
+    fmt = fmt or ds.format
+    if fmt == "yolo":
+        return LabelLayout("det")
+    if ds.keypoints is None:
+        raise DatasetError(f"cannot write {fmt}: the dataset has no keypoints")
+    k = ds.keypoints.num_keypoints
+    if fmt == "yolo-face":
+        return LabelLayout("face", k, 2)
+    return LabelLayout("pose", k, ds.keypoints.dims if fmt == ds.format else 3)
+
+
+def save_yolo(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path]:
+    """Write edited records back to their label files, atomically; returns what was written."""
+    layout = ds.meta.get("layout") or layout_for(ds)
+    written = []
+    for rec in records if records is not None else ds.dirty_records():
+        if rec.label_path is None or rec.width is None or rec.height is None:
+            continue
+        atomic_write_text(rec.label_path, format_label_text(rec.instances, layout, rec.width, rec.height,
+                                                            rec.extra_lines))
+        rec.dirty = False
+        rec.has_labels = True
+        written.append(rec.label_path)
+    if ds.config_file is not None and ds.meta.get("classes_dirty"):
+        written.append(_save_class_names(ds))
+        ds.meta["classes_dirty"] = False
+    return written
+
+
+def _save_class_names(ds: Dataset) -> Path:
+    """Class list edits (a class added in the GUI) go back into the yaml or classes.txt."""
+    path = ds.config_file
+    assert path is not None
+    if path.suffix == ".txt":
+        atomic_write_text(path, "".join(c + "\n" for c in ds.classes))
+        return path
+    cfg = load_yaml(path)
+    cfg["names"] = dict(enumerate(ds.classes)) if isinstance(cfg.get("names"), dict) else list(ds.classes)
+    if "nc" in cfg:
+        cfg["nc"] = len(ds.classes)
+    atomic_write_text(path, yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def write_yolo(ds: Dataset, out: Path, fmt: str = "yolo") -> Path:
+    """Export a copy: ``out/images/<split>``, ``out/labels/<split>``, ``out/data.yaml``.
+
+    Images are hard-linked where possible (copied otherwise) so an export of a large
+    dataset is cheap and the original is never touched.
+    """
+    out = Path(out)
+    layout = layout_for(ds, fmt)
+    for rec in ds.load_all():
+        if rec.width is None or rec.height is None:
+            continue
+        img_dst = out / "images" / rec.split / rec.path.name
+        link_or_copy(rec.path, img_dst)
+        label_dst = image_to_label_path(img_dst)
+        atomic_write_text(label_dst, format_label_text(rec.instances, layout, rec.width, rec.height))
+    cfg: dict[str, Any] = {"path": "."}
+    for split in ds.splits:
+        cfg[split] = f"images/{split}"
+    if fmt == "yolo-face":
+        cfg["nc"] = ds.nc
+        cfg["names"] = list(ds.classes)
+    else:
+        cfg["names"] = dict(enumerate(ds.classes))
+    if fmt == "yolo-pose" and ds.keypoints is not None:
+        cfg["kpt_shape"] = [ds.keypoints.num_keypoints, layout.dims]
+        cfg["flip_idx"] = list(ds.keypoints.flip_idx)
+    if fmt != "yolo" and ds.keypoints is not None:
+        # Extra keys Ultralytics ignores; they keep the schema with the data.
+        cfg["kpt_names"] = list(ds.keypoints.names)
+        cfg["skeleton"] = [list(e) for e in ds.keypoints.skeleton]
+        cfg["kpt_sigmas"] = list(ds.keypoints.sigmas)
+    yaml_path = out / "data.yaml"
+    atomic_write_text(yaml_path, yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
+    return yaml_path
+
+
+def link_or_copy(src: Path, dst: Path) -> None:
+    import shutil
+
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists() or dst.resolve() == src.resolve():
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

@@ -1,0 +1,236 @@
+"""One YOLO label file <-> a list of instances, for the three line layouts.
+
+- ``det``:  ``cls cx cy w h`` (normalized)
+- ``pose``: ``cls cx cy w h x1 y1 [v1] ... xK yK [vK]`` (Ultralytics, ``kpt_shape: [K, 2|3]``)
+- ``face``: ``cls cx cy w h x1 y1 ... xK yK`` with ``-1 -1`` for a missing point (yolov5-face)
+
+The three share one parser because they share everything but the tail of the line.
+The parser never raises: a line it cannot read becomes a finding and is kept verbatim
+in ``extra_lines`` so that saving the image does not lose it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from workbench.core.annotation import Instance, Source
+from workbench.core.findings import Severity
+from workbench.formats.base import format_number
+
+# A normalized value a little above 1 is float noise from the tool that wrote it; well
+# above 1 it is a pixel coordinate written where a fraction belongs.
+NORMALIZED_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class LabelLayout:
+    """Which columns a line has: ``kind`` in det/pose/face, K keypoints, dims 2 or 3."""
+
+    kind: str = "det"
+    num_keypoints: int = 0
+    dims: int = 3
+
+    @property
+    def columns(self) -> int:
+        if self.kind == "det":
+            return 5
+        per = 2 if self.kind == "face" else self.dims
+        return 5 + self.num_keypoints * per
+
+    def describe(self) -> str:
+        if self.kind == "det":
+            return "5 columns (class cx cy w h)"
+        if self.kind == "face":
+            return f"{self.columns} columns (class cx cy w h + {self.num_keypoints} x y landmark pairs)"
+        triple = "x y v" if self.dims == 3 else "x y"
+        return f"{self.columns} columns (class cx cy w h + {self.num_keypoints} '{triple}' keypoints)"
+
+
+@dataclass
+class ParsedIssue:
+    """A problem on one line, before it is turned into a located finding."""
+
+    severity: Severity
+    kind: str
+    message: str
+    line: int
+    instance: int | None = None
+    fix: dict | None = None
+
+
+@dataclass
+class ParsedLabels:
+    instances: list[Instance] = field(default_factory=list)
+    issues: list[ParsedIssue] = field(default_factory=list)
+    extra_lines: list[str] = field(default_factory=list)
+
+
+def parse_label_text(
+    text: str,
+    layout: LabelLayout,
+    width: float,
+    height: float,
+    label_file=None,  # noqa: ANN001 - Path | None, only stored in Source
+) -> ParsedLabels:
+    """Parse a YOLO label file's text into pixel-space instances."""
+    out = ParsedLabels()
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        inst = _parse_line(line, lineno, layout, width, height, out)
+        if inst is None:
+            out.extra_lines.append(line)
+            continue
+        inst.source = Source(label_file, lineno)
+        out.instances.append(inst)
+    return out
+
+
+def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
+                out: ParsedLabels) -> Instance | None:
+    tokens = line.split()
+    index = len(out.instances)
+    if len(tokens) != layout.columns:
+        out.issues.append(ParsedIssue(
+            Severity.ERROR, "column_count",
+            f"line has {len(tokens)} columns, expected {layout.describe()}: fix or delete the line",
+            lineno, fix={"action": "delete_line", "text": line}))
+        return None
+    try:
+        values = [float(t) for t in tokens]
+    except ValueError:
+        bad = next(t for t in tokens if not _is_float(t))
+        out.issues.append(ParsedIssue(
+            Severity.ERROR, "not_a_number", f"'{bad}' is not a number: fix or delete the line",
+            lineno, fix={"action": "delete_line", "text": line}))
+        return None
+    if not all(math.isfinite(v) for v in values):
+        out.issues.append(ParsedIssue(
+            Severity.ERROR, "not_a_number", "line holds nan or inf: fix or delete the line",
+            lineno, fix={"action": "delete_line", "text": line}))
+        return None
+    cls_value = values[0]
+    if cls_value != int(cls_value):
+        out.issues.append(ParsedIssue(
+            Severity.ERROR, "class_not_integer",
+            f"class id '{tokens[0]}' is not an integer: write the class index (0, 1, ...)",
+            lineno, fix={"action": "delete_line", "text": line}))
+        return None
+    cx, cy, bw, bh = values[1:5]
+    if max(cx, cy, bw, bh) > 1 + NORMALIZED_TOLERANCE or min(bw, bh) < -NORMALIZED_TOLERANCE:
+        out.issues.append(ParsedIssue(
+            Severity.ERROR, "not_normalized",
+            f"box values ({tokens[1]} {tokens[2]} {tokens[3]} {tokens[4]}) are not normalized to 0..1: "
+            "YOLO wants center x/y and width/height divided by the image width/height",
+            lineno, index))
+    box = np.array([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h])
+    keypoints = None
+    if layout.kind != "det":
+        keypoints = _parse_keypoints(values[5:], layout, w, h, lineno, index, out)
+    return Instance(int(cls_value), box, keypoints)
+
+
+def _parse_keypoints(vals: list[float], layout: LabelLayout, w: float, h: float, lineno: int,
+                     index: int, out: ParsedLabels) -> np.ndarray:
+    k = layout.num_keypoints
+    kps = np.zeros((k, 3), dtype=np.float64)
+    per = 2 if layout.kind == "face" else layout.dims
+    not_normalized = False
+    for i in range(k):
+        x, y = vals[i * per], vals[i * per + 1]
+        if layout.kind == "face":
+            if x == -1 and y == -1:
+                continue  # missing
+            if x == -1 or y == -1:
+                out.issues.append(ParsedIssue(
+                    Severity.ERROR, "keypoint_half_missing",
+                    f"landmark {i} has one coordinate -1 ({format_number(x)} {format_number(y)}): "
+                    "write '-1 -1' for a missing point or give both coordinates",
+                    lineno, index, fix={"action": "mark_keypoint_missing", "keypoint": i}))
+                continue
+            v = 2.0
+        else:
+            v = vals[i * per + 2] if per == 3 else (0.0 if x == 0 and y == 0 else 2.0)
+            if v not in (0.0, 1.0, 2.0):
+                out.issues.append(ParsedIssue(
+                    Severity.ERROR, "bad_visibility",
+                    f"keypoint {i} has visibility {format_number(v)}: use 0 (missing), 1 (occluded) "
+                    "or 2 (visible)",
+                    lineno, index, fix={"action": "set_visibility", "keypoint": i, "value": 2}))
+                v = 2.0 if v > 0 else 0.0
+            if v == 0:
+                continue
+        if max(x, y) > 1 + NORMALIZED_TOLERANCE or min(x, y) < -NORMALIZED_TOLERANCE:
+            not_normalized = True
+        kps[i] = (x * w, y * h, v)
+    if not_normalized:
+        out.issues.append(ParsedIssue(
+            Severity.ERROR, "not_normalized",
+            "keypoint coordinates are not normalized to 0..1: divide x by the image width and y by "
+            "the image height", lineno, index))
+    return kps
+
+
+def _is_float(token: str) -> bool:
+    try:
+        float(token)
+    except ValueError:
+        return False
+    return True
+
+
+def format_label_text(instances: list[Instance], layout: LabelLayout, width: float, height: float,
+                      extra_lines: list[str] | None = None) -> str:
+    """Write instances as YOLO lines; unparsed lines the user wrote are kept at the end."""
+    lines = [format_label_line(inst, layout, width, height) for inst in instances]
+    lines.extend(extra_lines or [])
+    return "".join(line + "\n" for line in lines)
+
+
+def format_label_line(inst: Instance, layout: LabelLayout, width: float, height: float) -> str:
+    x1, y1, x2, y2 = inst.box
+    cols = [
+        str(int(inst.class_id)),
+        format_number((x1 + x2) / 2 / width),
+        format_number((y1 + y2) / 2 / height),
+        format_number((x2 - x1) / width),
+        format_number((y2 - y1) / height),
+    ]
+    if layout.kind != "det":
+        k = layout.num_keypoints
+        kps = inst.keypoints if inst.keypoints is not None else np.zeros((k, 3))
+        if kps.shape[0] != k:  # a schema change: pad or cut, never write a wrong column count
+            padded = np.zeros((k, 3))
+            n = min(k, kps.shape[0])
+            padded[:n] = kps[:n]
+            kps = padded
+        for x, y, v in kps:
+            if layout.kind == "face":
+                cols += ["-1", "-1"] if v == 0 else [format_number(x / width), format_number(y / height)]
+            elif v == 0:
+                cols += ["0", "0", "0"] if layout.dims == 3 else ["0", "0"]
+            else:
+                cols += [format_number(x / width), format_number(y / height)]
+                if layout.dims == 3:
+                    cols.append(str(int(v)))
+    return " ".join(cols)
+
+
+def guess_layout_from_columns(counts: list[int]) -> LabelLayout | None:
+    """A layout for a yaml that says nothing about keypoints, from the lines' column counts.
+
+    yolov5-face datasets come with a yaml like widerface.yaml (train, val, nc, names)
+    and 15-column lines; the column count is the only evidence, so the most common
+    count decides. ``None`` when there are no lines to look at.
+    """
+    if not counts:
+        return None
+    values, freq = np.unique(np.asarray(counts), return_counts=True)
+    common = int(values[np.argmax(freq)])
+    if common > 5 and (common - 5) % 2 == 0:
+        return LabelLayout("face", (common - 5) // 2, 2)
+    return LabelLayout("det")
