@@ -225,7 +225,7 @@ def _images_for_split(root: Path, spec: Any, key: str, cfg_name: str, findings: 
 
 def _images_from_list(list_file: Path, root: Path, findings: list[Finding]) -> list[Path]:
     out = []
-    for lineno, raw in enumerate(list_file.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for raw in list_file.read_text(encoding="utf-8", errors="replace").splitlines():
         entry = raw.strip()
         if not entry:
             continue
