@@ -8,6 +8,7 @@ the images by the Ultralytics rule: the last ``/images/`` in the image path beco
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterable
 from functools import partial
@@ -31,6 +32,57 @@ from workbench.formats.yolo_labels import (
 
 SPLIT_KEYS = ("train", "val", "test")
 FORMAT_BY_KIND = {"det": "yolo", "pose": "yolo-pose", "face": "yolo-face"}
+
+
+# A yaml may say anything; counts beyond these are typos or hostile, and honouring them
+# would allocate lists of that length.
+MAX_CLASSES = 100_000
+MAX_KEYPOINTS = 1_000
+
+
+def _count(value: Any, limit: int = MAX_CLASSES) -> int | None:
+    """A non-negative integer up to `limit`, or None for anything else (floats with a fraction, text, inf)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+        integer = int(number)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if integer != number or not 0 <= integer <= limit:
+        return None
+    return integer
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) and number > 0 else None
+
+
+def _user_path(value: Any) -> Path:
+    """`~` expanded where it can be; `~nosuchuser` stays literal instead of raising."""
+    p = Path(str(value))
+    try:
+        return p.expanduser()
+    except RuntimeError:
+        return p
+
+
+def _is_dir(p: Path) -> bool:
+    try:
+        return p.is_dir()
+    except OSError:  # name too long, permission denied on a parent
+        return False
+
+
+def _is_file(p: Path) -> bool:
+    try:
+        return p.is_file()
+    except OSError:
+        return False
 
 
 def image_to_label_path(image: Path) -> Path:
@@ -117,9 +169,9 @@ def _resolve_root(yaml_path: Path, cfg: dict[str, Any], findings: list[Finding])
     path = cfg.get("path")
     if path in (None, ""):
         return here
-    p = Path(str(path)).expanduser()
+    p = _user_path(path)
     root = p if p.is_absolute() else (here / p)
-    if root.is_dir():
+    if _is_dir(root):
         return root.resolve()
     findings.append(Finding(
         Severity.WARNING, "dataset_path_missing",
@@ -134,17 +186,18 @@ def _read_names(cfg: dict[str, Any], cfg_name: str, findings: list[Finding]) -> 
     nc = cfg.get("nc")
     declared_nc = None
     if nc is not None:
-        try:
-            declared_nc = int(nc)
-        except (TypeError, ValueError):
+        declared_nc = _count(nc)
+        if declared_nc is None:
             findings.append(Finding(Severity.ERROR, "names_mismatch",
-                                    f"nc: {nc!r} in {cfg_name} is not a number", label_file=cfg_name))
+                                    f"nc: {nc!r} in {cfg_name} is not a class count 0..{MAX_CLASSES}",
+                                    label_file=cfg_name))
     classes: list[str]
     if isinstance(names, dict):
-        try:
-            keyed = {int(k): str(v) for k, v in names.items()}
-        except (TypeError, ValueError):
-            raise DatasetError(f"{cfg_name}: 'names' keys must be class ids 0, 1, ...") from None
+        ids = [_count(k) for k in names]
+        if any(i is None for i in ids):
+            raise DatasetError(f"{cfg_name}: 'names' keys must be class ids 0..{MAX_CLASSES}, "
+                               f"got {sorted(map(str, names))[:5]}")
+        keyed = {i: str(v) for i, v in zip(ids, names.values(), strict=True)}
         n = max(keyed) + 1 if keyed else 0
         missing = [i for i in range(n) if i not in keyed]
         if missing:
@@ -177,25 +230,45 @@ def _read_keypoint_config(cfg: dict[str, Any], cfg_name: str,
     shape = cfg.get("kpt_shape")
     if shape is None:
         return None, None
-    try:
-        k, dims = (int(v) for v in shape)
-        if dims not in (2, 3) or k <= 0:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise DatasetError(f"{cfg_name}: kpt_shape must be [K, 2] or [K, 3], got {shape!r}") from None
+    parts = [_count(v, MAX_KEYPOINTS) for v in shape] if isinstance(shape, list) else []
+    if len(parts) != 2 or None in parts or not parts[0] or parts[1] not in (2, 3):
+        raise DatasetError(f"{cfg_name}: kpt_shape must be [K, 2] or [K, 3] with 1 <= K <= {MAX_KEYPOINTS}, "
+                           f"got {shape!r}")
+    k, dims = parts
     flip = cfg.get("flip_idx")
-    flip_idx = [int(i) for i in flip] if isinstance(flip, list) else None
+    flip_idx = None
+    if isinstance(flip, list):
+        flip_idx = [_count(i, MAX_KEYPOINTS) for i in flip]
+        if None in flip_idx:
+            findings.append(Finding(Severity.ERROR, "bad_keypoint_schema",
+                                    f"{cfg_name}: flip_idx {flip!r} must list keypoint indices 0..{k - 1}; "
+                                    "ignoring it (flip augmentation will not swap left/right)",
+                                    label_file=cfg_name))
+            flip_idx = None
     schema = KeypointSchema.generic(k, flip_idx, dims)
     names = cfg.get("kpt_names")
     if isinstance(names, dict) and names:
         names = next(iter(names.values()))
     if isinstance(names, list) and len(names) == k:
         schema.names = [str(n) for n in names]
-    if isinstance(cfg.get("skeleton"), list):
-        schema.skeleton = [(int(a), int(b)) for a, b in cfg["skeleton"]]
+    skeleton = cfg.get("skeleton")
+    if isinstance(skeleton, list):
+        edges = [tuple(_count(v, MAX_KEYPOINTS) for v in e) if isinstance(e, list) else () for e in skeleton]
+        if all(len(e) == 2 and None not in e for e in edges):
+            schema.skeleton = [(int(a), int(b)) for a, b in edges]  # type: ignore[arg-type]
+        else:
+            findings.append(Finding(Severity.WARNING, "bad_keypoint_schema",
+                                    f"{cfg_name}: skeleton must be a list of [i, j] keypoint pairs; ignoring it",
+                                    label_file=cfg_name))
     sigmas = cfg.get("kpt_sigmas", cfg.get("oks_sigmas"))
     if isinstance(sigmas, list) and len(sigmas) == k:
-        schema.sigmas = [float(s) for s in sigmas]
+        values = [_finite(s) for s in sigmas]
+        if None in values:
+            findings.append(Finding(Severity.WARNING, "bad_keypoint_schema",
+                                    f"{cfg_name}: kpt_sigmas must be {k} positive numbers; using defaults",
+                                    label_file=cfg_name))
+        else:
+            schema.sigmas = values  # type: ignore[assignment]
     for problem in schema.problems():
         findings.append(Finding(Severity.ERROR, "bad_keypoint_schema", f"{cfg_name}: {problem}",
                                 label_file=cfg_name))
@@ -206,14 +279,15 @@ def _images_for_split(root: Path, spec: Any, key: str, cfg_name: str, findings: 
     items = spec if isinstance(spec, list) else [spec]
     images: list[Path] = []
     for item in items:
-        p = Path(str(item)).expanduser()
+        p = _user_path(item)
         if not p.is_absolute():
             p = root / p
-        if p.is_dir():
+        is_file = _is_file(p)
+        if _is_dir(p):
             images.extend(list_images(p))
-        elif p.is_file() and p.suffix == ".txt":
+        elif is_file and p.suffix == ".txt":
             images.extend(_images_from_list(p, root, findings))
-        elif p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES:
+        elif is_file and p.suffix.lower() in IMAGE_SUFFIXES:
             images.append(p)
         else:
             findings.append(Finding(

@@ -90,6 +90,10 @@ def parse_label_text(
     return out
 
 
+# Larger than any normalized value or pixel coordinate could be.
+HUGE_VALUE = 1e12
+
+
 def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
                 out: ParsedLabels) -> Instance | None:
     tokens = line.split()
@@ -108,9 +112,11 @@ def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
             Severity.ERROR, "not_a_number", f"'{bad}' is not a number: fix or delete the line",
             lineno, fix={"action": "delete_line", "text": line}))
         return None
-    if not all(math.isfinite(v) for v in values):
+    if not all(math.isfinite(v) and abs(v) < HUGE_VALUE for v in values):
+        # 1e308 is finite but becomes inf once scaled to pixels; no label value is that large.
         out.issues.append(ParsedIssue(
-            Severity.ERROR, "not_a_number", "line holds nan or inf: fix or delete the line",
+            Severity.ERROR, "not_a_number", "line holds nan, inf or a value too large to be a coordinate: "
+            "fix or delete the line",
             lineno, fix={"action": "delete_line", "text": line}))
         return None
     cls_value = values[0]

@@ -1,0 +1,424 @@
+"""Pascal VOC XML (what labelImg writes) <-> the core model.
+
+One XML per image: ``filename``, ``size`` (width, height, depth) and ``object``
+elements with ``name``, ``pose``, ``truncated``, ``difficult`` and a ``bndbox`` of
+``xmin ymin xmax ymax``.
+
+Choices, stated once:
+
+- Coordinates are taken as the pixel values written, with no 1-based shift. VOC's
+  devkit counts pixels from 1, labelImg from 0; shifting by one would move every box
+  read from the other tool, and a round trip through workbench must return the same
+  numbers. Whole numbers are written as integers (as labelImg does); fractional
+  pixel values, which a YOLO or COCO source has, are written as decimals so a round
+  trip is lossless (scripts that do ``int(text)`` need ``int(float(text))``).
+- ``difficult`` becomes ``Instance.iscrowd``: both mean "do not count this object
+  for or against a detector" (VOC evaluation ignores difficult objects as COCO
+  ignores crowds), so the flag survives VOC -> COCO -> VOC. ``pose``, ``truncated``
+  and any other elements of an object the user did not edit are written back as read.
+
+Layouts: a VOC2007-style root (``Annotations/``, ``JPEGImages/``,
+``ImageSets/Main/{train,val,test}.txt`` for the splits), or labelImg's: XML beside the
+images, or a folder of XML and a folder of images (optionally inside ``train/``,
+``val/``, ``test/`` folders). Classes come from ``classes.txt`` or labelImg's
+``predefined_classes.txt`` when present (records then load lazily); otherwise every
+XML is read at open and the classes are the sorted names found.
+
+XML is parsed with expat directly so that every element has its line number (for
+findings) and entity declarations are refused (no billion-laughs expansion).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import os
+import xml.etree.ElementTree as ET
+from functools import partial
+from pathlib import Path
+from typing import Any
+from xml.parsers import expat
+
+import numpy as np
+
+from workbench.core.annotation import Dataset, ImageRecord, Instance, Source
+from workbench.core.atomic import atomic_write_bytes, atomic_write_text
+from workbench.core.findings import Severity
+from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
+from workbench.formats.base import DatasetError, format_number, record_finding
+from workbench.formats.coco import unique_file_name
+from workbench.formats.originals import match_originals
+from workbench.formats.yolo import link_or_copy, list_images
+
+CLASS_FILES = ("classes.txt", "predefined_classes.txt", "data/predefined_classes.txt")
+_SPLIT_FOLDERS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
+_XML_FOLDERS = ("annotations", "labels", "xml", "xmls")
+_IMAGE_FOLDERS = ("images", "jpegimages", "imgs")
+
+
+# --------------------------------------------------------------------------- XML
+
+
+class XmlError(ValueError):
+    """Unparseable XML, with the 1-based line and column expat stopped at."""
+
+    def __init__(self, message: str, line: int | None, column: int | None) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+
+
+def parse_xml(data: bytes) -> tuple[ET.Element, dict[ET.Element, int]]:
+    """An ElementTree plus the line each element starts on; raises XmlError."""
+    builder = ET.TreeBuilder()
+    parser = expat.ParserCreate()
+    lines: dict[ET.Element, int] = {}
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        lines[builder.start(tag, attrs)] = parser.CurrentLineNumber
+
+    def refuse_entities(*_: Any) -> None:
+        raise XmlError("declares XML entities, which are not allowed in an annotation file",
+                       parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = builder.end
+    parser.CharacterDataHandler = builder.data
+    parser.EntityDeclHandler = refuse_entities
+    try:
+        parser.Parse(data, True)
+        return builder.close(), lines
+    except expat.ExpatError as e:
+        raise XmlError(expat.errors.messages[e.code] if e.code else str(e), e.lineno, e.offset + 1) from None
+
+
+def _text(el: ET.Element | None, tag: str) -> str | None:
+    child = el.find(tag) if el is not None else None
+    return child.text.strip() if child is not None and child.text is not None else None
+
+
+def _number(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        return None
+    return v if math.isfinite(v) else None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_voc(path: Path) -> Dataset:
+    """Open a VOC root, a labelImg folder, or the folder of one of its XML files."""
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: no such file or folder")
+    folder = path.parent if path.is_file() else path
+    if folder.name == "Annotations" or (path.is_file() and folder.name.lower() in _XML_FOLDERS):
+        folder = folder.parent
+    root = folder.resolve()
+    items = _voc2007_items(root) if (root / "Annotations").is_dir() else _labelimg_items(root)
+    if not items:
+        raise DatasetError(f"{root}: no VOC .xml annotations or images found")
+    classes_file = next((root / c for c in CLASS_FILES if (root / c).is_file()), None)
+    if classes_file is None:
+        xml_dirs = {label.parent for _, label, _, _ in items}
+        classes_file = next((d / c for d in sorted(xml_dirs) for c in CLASS_FILES if (d / c).is_file()), None)
+    classes: list[str] = []
+    if classes_file is not None:
+        text = classes_file.read_text(encoding="utf-8", errors="replace")
+        classes = [c.strip() for c in text.splitlines() if c.strip()]
+    ds = Dataset(root=root, classes=classes, format="voc", source=path, config_file=classes_file)
+    ds.meta["voc_class_index"] = {c: i for i, c in enumerate(classes)}
+    for split, label, has_labels, image in items:
+        rec = ImageRecord(path=image, split=split, label_path=label, has_labels=has_labels, loaded=False)
+        rec._loader = partial(_load_record, ds)
+        ds.records.append(rec)
+    if classes_file is None:
+        # Class ids must not depend on which image was opened first: read all, then sort.
+        ds.load_all()
+        order = sorted(ds.classes)
+        remap = {old: order.index(name) for old, name in enumerate(ds.classes)}
+        for rec in ds.records:
+            for inst in rec.instances:
+                inst.class_id = remap[inst.class_id]
+        ds.classes = order
+        ds.meta["voc_class_index"] = {c: i for i, c in enumerate(order)}
+    return ds
+
+
+Item = tuple[str, Path, bool, Path]  # split, xml path, xml exists, image path
+
+
+def _voc2007_items(root: Path) -> list[Item]:
+    xml_dir = root / "Annotations"
+    img_dir = next((root / d for d in ("JPEGImages", "images") if (root / d).is_dir()), root / "JPEGImages")
+    split_of: dict[str, str] = {}
+    main = root / "ImageSets" / "Main"
+    for split, name in (("train", "train"), ("val", "val"), ("test", "test"), ("train", "trainval")):
+        f = main / f"{name}.txt"
+        if f.is_file():
+            for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
+                if line.split():
+                    split_of.setdefault(line.split()[0], split)
+    return _pair(xml_dir, [img_dir], lambda stem: split_of.get(stem, "train"))
+
+
+def _labelimg_items(root: Path) -> list[Item]:
+    split_dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name.lower() in _SPLIT_FOLDERS]
+    split_dirs = [d for d in split_dirs if _xml_folder(d) is not None]
+    units = [(_SPLIT_FOLDERS[d.name.lower()], d) for d in split_dirs] or [("train", root)]
+    items: list[Item] = []
+    for split, folder in units:
+        xml_dir = _xml_folder(folder) or folder
+        img_dirs = [xml_dir, folder] + [d for d in sorted(folder.iterdir())
+                                        if d.is_dir() and d.name.lower() in _IMAGE_FOLDERS]
+        items.extend(_pair(xml_dir, img_dirs, lambda _stem, s=split: s))
+    return items
+
+
+def _xml_folder(folder: Path) -> Path | None:
+    if any(folder.glob("*.xml")):
+        return folder
+    for d in sorted(folder.iterdir()):
+        if d.is_dir() and d.name.lower() in _XML_FOLDERS and any(d.glob("*.xml")):
+            return d
+    return None
+
+
+def _pair(xml_dir: Path, img_dirs: list[Path], split_of: Any) -> list[Item]:
+    """One item per stem found in the xml folder or the image folders (listings only)."""
+    images: dict[str, Path] = {}
+    for d in dict.fromkeys(img_dirs):
+        if not d.is_dir():
+            continue
+        found = list_images(d) if d.name.lower() in _IMAGE_FOLDERS else [
+            d / n for n in sorted(os.listdir(d)) if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES]
+        for img in found:
+            images.setdefault(img.stem, img.resolve())
+    xmls = {p.stem: p.resolve() for p in sorted(xml_dir.glob("*.xml"))} if xml_dir.is_dir() else {}
+    items = []
+    for stem in sorted(set(images) | set(xmls)):
+        xml = xmls.get(stem, xml_dir.resolve() / f"{stem}.xml")
+        image = images.get(stem, img_dirs[-1].resolve() / f"{stem}.jpg")
+        items.append((split_of(stem), xml, stem in xmls, image))
+    return items
+
+
+def _load_record(ds: Dataset, rec: ImageRecord) -> None:
+    tree = _parse_record_xml(ds, rec) if rec.has_labels and rec.label_path is not None else None
+    if tree is not None and not rec.path.is_file():
+        # labelImg names the image in <filename>; the stem match may have missed it.
+        named = _text(tree[0], "filename")
+        if named and (rec.path.parent / named).is_file():
+            rec.path = rec.path.parent / named
+    header = read_image_header(rec.path)
+    if header.width is None and not rec.path.exists():
+        rec.findings.append(record_finding(
+            ds, rec, Severity.ERROR, "missing_image",
+            f"annotation has no image (looked for {rec.path.name}): restore the image or delete the .xml"))
+    elif header.problem:
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "corrupt_image", f"image {header.problem}",
+                                           fix={"action": "exclude_image"}))
+    rec.width, rec.height = header.width, header.height
+    if tree is not None:
+        _read_objects(ds, rec, *tree)
+
+
+def _parse_record_xml(ds: Dataset, rec: ImageRecord) -> tuple[ET.Element, dict[ET.Element, int]] | None:
+    assert rec.label_path is not None
+    try:
+        data = rec.label_path.read_bytes()
+    except OSError as e:
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "unreadable_label",
+                                           f"annotation file cannot be read ({e.strerror or e})"))
+        return None
+    try:
+        root, lines = parse_xml(data)
+    except XmlError as e:
+        rec.meta["voc_broken"] = data
+        rec.findings.append(record_finding(
+            ds, rec, Severity.ERROR, "voc_bad_xml",
+            f"not valid XML at line {e.line}, column {e.column} ({e}): fix the file (saving an edit keeps "
+            "the broken text as .xml.broken)", line=e.line))
+        return None
+    if root.tag != "annotation":
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "voc_bad_xml",
+                                           f"root element is <{root.tag}>, expected <annotation>", line=1))
+    return root, lines
+
+
+def _read_objects(ds: Dataset, rec: ImageRecord, root: ET.Element, lines: dict[ET.Element, int]) -> None:
+    rec.meta["voc_tree"] = root
+    rec.meta["voc_objects"] = []
+    rec.meta["voc_unparsed"] = []
+    size = root.find("size")
+    xml_w, xml_h = _number(_text(size, "width")), _number(_text(size, "height"))
+    if rec.width is None and xml_w and xml_h and xml_w >= 1 and xml_h >= 1:
+        rec.width, rec.height = int(xml_w), int(xml_h)
+    elif rec.width is not None and xml_w and xml_h and (int(xml_w), int(xml_h)) != (rec.width, rec.height):
+        rec.findings.append(record_finding(
+            ds, rec, Severity.WARNING, "voc_size_mismatch",
+            f"<size> says {int(xml_w)}x{int(xml_h)} but the image is {rec.width}x{rec.height}: boxes may be "
+            "scaled for another image; fix <size> or the boxes", line=lines.get(size)))
+    for obj in root.findall("object"):
+        line = lines.get(obj)
+        inst = _read_object(ds, rec, obj, line)
+        if inst is None:
+            rec.meta["voc_unparsed"].append(obj)
+            continue
+        rec.instances.append(inst)
+        rec.meta["voc_objects"].append(obj)
+
+
+def _read_object(ds: Dataset, rec: ImageRecord, obj: ET.Element, line: int | None) -> Instance | None:
+    name = _text(obj, "name")
+    box_el = obj.find("bndbox")
+    values = [_number(_text(box_el, t)) for t in ("xmin", "ymin", "xmax", "ymax")]
+    if not name or box_el is None or any(v is None for v in values):
+        what = "no <name>" if not name else "no <bndbox> with numeric xmin, ymin, xmax, ymax"
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "voc_bad_object",
+                                           f"<object> has {what}: fix or delete it", line=line))
+        return None
+    index = ds.meta["voc_class_index"]
+    if name not in index:
+        index[name] = len(ds.classes)
+        ds.classes.append(name)
+        if ds.config_file is not None:
+            rec.findings.append(record_finding(
+                ds, rec, Severity.WARNING, "voc_unknown_class",
+                f"class '{name}' is not in {ds.config_file.name}; it was added as class {index[name]}: "
+                f"add it to {ds.config_file.name} or fix the name", line=line,
+                instance=len(rec.instances)))
+    difficult = _number(_text(obj, "difficult"))
+    return Instance(index[name], np.array(values, dtype=np.float64), None, Source(rec.label_path, line),
+                    iscrowd=bool(difficult))
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _object_element(inst: Instance, classes: list[str]) -> ET.Element:
+    obj = ET.Element("object")
+    name = classes[inst.class_id] if 0 <= inst.class_id < len(classes) else str(inst.class_id)
+    ET.SubElement(obj, "name").text = name
+    ET.SubElement(obj, "pose").text = "Unspecified"
+    ET.SubElement(obj, "truncated").text = "0"
+    ET.SubElement(obj, "difficult").text = "1" if inst.iscrowd else "0"
+    box = ET.SubElement(obj, "bndbox")
+    for tag, v in zip(("xmin", "ymin", "xmax", "ymax"), inst.box, strict=True):
+        ET.SubElement(box, tag).text = format_number(float(v))
+    return obj
+
+
+def _set_child(parent: ET.Element, tag: str, text: str) -> ET.Element:
+    el = parent.find(tag)
+    if el is None:
+        el = ET.SubElement(parent, tag)
+    el.text = text
+    return el
+
+
+def _annotation_root(rec: ImageRecord, filename: str, folder: str, base: ET.Element | None) -> ET.Element:
+    """The <annotation> without objects: the one read (all its other elements kept) or a new one."""
+    if base is not None and base.tag == "annotation":
+        root = copy.deepcopy(base)
+        for obj in root.findall("object"):
+            root.remove(obj)
+    else:
+        root = ET.Element("annotation")
+        ET.SubElement(root, "folder").text = folder
+        ET.SubElement(root, "filename").text = filename
+    if rec.width is not None and rec.height is not None:
+        size = root.find("size")
+        if size is None:
+            size = ET.SubElement(root, "size")
+        _set_child(size, "width", str(rec.width))
+        _set_child(size, "height", str(rec.height))
+        if size.find("depth") is None:
+            ET.SubElement(size, "depth").text = "3"
+    if root.find("segmented") is None:
+        ET.SubElement(root, "segmented").text = "0"
+    return root
+
+
+def _xml_bytes(root: ET.Element) -> bytes:
+    for el in root.iter():  # drop the old indentation so ET.indent lays it out afresh
+        if len(el) and el.text is not None and not el.text.strip():
+            el.text = None
+        if el.tail is not None and not el.tail.strip():
+            el.tail = None
+    ET.indent(root, space="\t")
+    return ET.tostring(root, encoding="utf-8") + b"\n"
+
+
+def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path]:
+    """Rewrite the XML of edited records only, atomically; returns the files written."""
+    written = []
+    for rec in records if records is not None else ds.dirty_records():
+        if rec.label_path is None:
+            continue
+        rec.ensure_loaded()
+        base = rec.meta.get("voc_tree")
+        originals = [(inst, obj) for inst, obj in _reread(ds, rec)]
+        root = _annotation_root(rec, rec.path.name, rec.path.parent.name, base)
+        objects = []
+        for inst, orig in zip(rec.instances, match_originals(rec.instances, originals), strict=True):
+            objects.append(copy.deepcopy(orig) if orig is not None else _object_element(inst, ds.classes))
+        root.extend(objects + [copy.deepcopy(o) for o in rec.meta.get("voc_unparsed", [])])
+        broken = rec.meta.pop("voc_broken", None)
+        if broken is not None:
+            backup = rec.label_path.with_name(rec.label_path.name + ".broken")
+            atomic_write_bytes(backup, broken)
+            written.append(backup)
+        atomic_write_bytes(rec.label_path, _xml_bytes(root))
+        rec.meta["voc_tree"] = root
+        rec.meta["voc_objects"] = [o for o in root.findall("object")][: len(rec.instances)]
+        rec.dirty = False
+        rec.has_labels = True
+        written.append(rec.label_path)
+    if ds.meta.get("classes_dirty"):
+        path = ds.config_file or ds.root / "classes.txt"
+        atomic_write_text(path, "".join(c + "\n" for c in ds.classes))
+        ds.config_file = path
+        ds.meta["classes_dirty"] = False
+        written.append(path)
+    return written
+
+
+def _reread(ds: Dataset, rec: ImageRecord) -> list[tuple[Instance, ET.Element]]:
+    """The objects as read, paired with what they parse to, to compare edits against."""
+    out = []
+    probe = ImageRecord(path=rec.path, label_path=rec.label_path)
+    for obj in rec.meta.get("voc_objects", []):
+        inst = _read_object(ds, probe, obj, None)
+        if inst is not None:
+            out.append((inst, obj))
+    return out
+
+
+def write_voc(ds: Dataset, out: Path) -> Path:
+    """Export a VOC2007-style root: Annotations/, JPEGImages/, ImageSets/Main/<split>.txt, classes.txt.
+
+    Keypoints are not representable in VOC and are left out. Returns ``out``.
+    """
+    out = Path(out)
+    stems: set[str] = set()
+    split_lists: dict[str, list[str]] = {}
+    for rec in ds.load_all():
+        if rec.width is None or rec.height is None or not rec.path.is_file():
+            continue
+        name = unique_file_name(rec.path, stems)
+        link_or_copy(rec.path, out / "JPEGImages" / name)
+        root = _annotation_root(rec, name, "JPEGImages", None)
+        root.extend(_object_element(inst, ds.classes) for inst in rec.instances)
+        atomic_write_bytes(out / "Annotations" / (Path(name).stem + ".xml"), _xml_bytes(root))
+        split_lists.setdefault(rec.split, []).append(Path(name).stem)
+    if not split_lists:
+        raise DatasetError(f"{ds.source}: the dataset has no images to export")
+    for split, names in split_lists.items():
+        atomic_write_text(out / "ImageSets" / "Main" / f"{split}.txt", "".join(n + "\n" for n in names))
+    atomic_write_text(out / "classes.txt", "".join(c + "\n" for c in ds.classes))
+    return out
