@@ -1,0 +1,109 @@
+"""Dataset-wide class statistics: classes nobody uses and classes used suspiciously rarely.
+
+A class id that appears twice among thousands of boxes of other classes is most
+often a typo (``1`` for ``7``) or a label file copied from another dataset. That is a
+statistical hint, so it is a warning with the counts in the message, and it only
+fires when there are enough instances for "rare" to mean something.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.findings import Finding, Severity
+from workbench.qa.checks_image import config_name
+
+# Below these, class frequencies say nothing about typos.
+RARE_MIN_INSTANCES = 100
+RARE_MIN_MEDIAN = 20
+# A class is rare when it has at most this fraction of the median used class's count
+# (and at least RARE_MIN_COUNT, so two or fewer always counts as rare in a big dataset).
+RARE_FRACTION = 0.01
+RARE_MIN_COUNT = 2
+
+
+@dataclass
+class RecordClasses:
+    """One image's class ids and the lines they are written on: enough for class statistics.
+
+    Kept this small (and paths absolute) because it exists for every image and goes
+    through the cache and between processes; paths become dataset-relative only for
+    the few instances that get a finding.
+    """
+
+    rec: ImageRecord
+    class_ids: list[int]
+    lines: list[int | None]
+    label_file: str | None = None  # where the labels are written, when not rec.label_path
+
+    @classmethod
+    def of(cls, rec: ImageRecord) -> RecordClasses:
+        insts = rec.instances
+        label = insts[0].source.label_file if insts else None
+        other = str(label) if label is not None and label != rec.label_path else None
+        return cls(rec, [i.class_id for i in insts], [i.source.line for i in insts], other)
+
+    def to_list(self) -> list:
+        return [self.class_ids, self.lines, self.label_file]
+
+    @classmethod
+    def from_list(cls, rec: ImageRecord, v: list) -> RecordClasses:
+        return cls(rec, v[0], v[1], v[2])
+
+    def label_path(self) -> Path | None:
+        if self.label_file is not None:
+            return Path(self.label_file)
+        return self.rec.label_path if self.rec.has_labels else None
+
+
+def rare_class_threshold(counts: np.ndarray) -> int | None:
+    """How many instances or fewer make a used class rare; None when the data is too small to tell."""
+    used = counts[counts > 0]
+    if len(used) < 2 or counts.sum() < RARE_MIN_INSTANCES:
+        return None
+    median = float(np.median(used))
+    if median < RARE_MIN_MEDIAN:
+        return None
+    return max(RARE_MIN_COUNT, int(RARE_FRACTION * median))
+
+
+def check_classes(ds: Dataset, per_image: list[RecordClasses]) -> list[Finding]:
+    """``rare_class`` per instance of a rare class, ``empty_class`` per class with no instance."""
+    nc = ds.nc
+    if nc == 0:
+        return []
+    ids = np.fromiter((c for r in per_image for c in r.class_ids), dtype=np.int64)
+    if len(ids) == 0:
+        return []
+    ids = ids[(ids >= 0) & (ids < nc)]
+    counts = np.bincount(ids, minlength=nc)[:nc]
+    out: list[Finding] = []
+    threshold = rare_class_threshold(counts)
+    if threshold is not None:
+        median = int(np.median(counts[counts > 0]))
+        rare = {int(c) for c in np.flatnonzero((counts > 0) & (counts <= threshold))}
+        for r in per_image:
+            if rare.isdisjoint(r.class_ids):
+                continue
+            for i, (c, line) in enumerate(zip(r.class_ids, r.lines, strict=True)):
+                if c not in rare:
+                    continue
+                n = int(counts[c])
+                out.append(Finding(
+                    Severity.WARNING, "rare_class",
+                    f"class {c} ({ds.classes[c]}) has only {n} instance{'s' * (n != 1)} while the median "
+                    f"class has {median} (of {len(ids)} instances): check this label, a rare class id is "
+                    "often a typo", image=ds.rel(r.rec.path), label_file=ds.rel(r.label_path()), line=line,
+                    instance=i, fix={"action": "set_class", "safe": False}))
+    cfg = ds.config_file.name if ds.config_file is not None else None
+    for c in np.flatnonzero(counts == 0):
+        out.append(Finding(
+            Severity.INFO, "empty_class",
+            f"class {c} ({ds.classes[c]}) in {config_name(ds)} has no instances in any split: add examples "
+            "of it or remove it from 'names' (a class never seen cannot be learned)",
+            label_file=cfg))
+    return out
