@@ -1,0 +1,61 @@
+"""`workbench eval WEIGHTS DATA`: COCO bbox AP (and keypoint OKS AP) of a checkpoint on a split."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("eval", help="COCO mAP (and keypoint AP) of a checkpoint on a dataset split",
+                       description="Evaluate a Workbench checkpoint with pycocotools on one split of a dataset.")
+    p.add_argument("weights", help="a Workbench checkpoint (best.pt / last.pt)")
+    p.add_argument("data", help="dataset: data.yaml, COCO .json or folder")
+    p.add_argument("--split", default="val")
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
+    p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.formats.base import DatasetError
+    from workbench.formats.registry import open_dataset
+    from workbench.train.checkpoint import CheckpointError
+    from workbench.train.device import DeviceError
+    from workbench.train.evaluate import evaluate_model
+    from workbench.train.models import get_spec
+    from workbench.train.predictor import Predictor
+    from workbench.train.weights import WeightsError
+
+    try:
+        predictor = Predictor(args.weights, args.device)
+    except (CheckpointError, WeightsError, DeviceError) as e:
+        raise DatasetError(str(e)) from e
+    ds = open_dataset(args.data)
+    records = ds.split(args.split)
+    if not records:
+        have = ", ".join(sorted(ds.splits)) or "none"
+        raise DatasetError(f"{args.data}: no images in split '{args.split}' (splits: {have}); use --split")
+    if len(ds.classes) != len(predictor.classes):
+        raise DatasetError(f"{args.weights} was trained on {len(predictor.classes)} classes "
+                           f"({', '.join(predictor.classes[:5])}...) but {args.data} has {len(ds.classes)}")
+    schema = predictor.keypoints
+    if schema is not None and (ds.keypoints is None or ds.keypoints.num_keypoints != schema.num_keypoints):
+        raise DatasetError(f"{args.weights} predicts {schema.num_keypoints} keypoints but {args.data} has "
+                           f"{ds.keypoints.num_keypoints if ds.keypoints else 'no'} keypoints")
+    result = evaluate_model(predictor.model, get_spec(predictor.model_name), records, predictor.classes, schema,
+                            predictor.device, args.batch)
+    if args.json:
+        print(json.dumps({"weights": str(args.weights), "data": str(args.data), "split": args.split,
+                          "images": len(records), **result}))
+        return 0
+    print(f"{args.weights} on {args.data} [{args.split}, {len(records)} images]")
+    for key, value in result["metrics"].items():
+        print(f"  {key:<12} {value:.4f}")
+    if result["per_class"]:
+        print("  per-class AP50-95:")
+        for name, ap in result["per_class"].items():
+            print(f"    {name:<20} {'-' if ap < 0 else f'{ap:.4f}'}")
+    return 0

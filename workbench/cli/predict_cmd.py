@@ -1,0 +1,112 @@
+"""`workbench predict WEIGHTS SOURCE --out DIR`: detections as COCO-results-style JSON,
+and with ``--save-images`` rendered overlays."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+RESULTS_FILE = "predictions.json"
+
+
+def add_parser(sub: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser("predict", help="run a checkpoint on an image, a folder or a dataset",
+                       description="Writes predictions.json (COCO results style: image_id, file_name, "
+                                   "category_id = 0-based class id, category_name, bbox xywh, score, keypoints "
+                                   "x,y,score triplets) and with --save-images one overlay per image.")
+    p.add_argument("weights", help="a Workbench checkpoint (best.pt / last.pt)")
+    p.add_argument("source", help="an image, a folder of images, or a dataset (data.yaml / COCO .json)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--conf", type=float, default=0.25, help="minimum score to keep")
+    p.add_argument("--save-images", action="store_true", help="also write images with the detections drawn")
+    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
+    return p
+
+
+def source_images(source: Path) -> list[Path]:
+    """The images SOURCE names: one image, every image under a folder, or a dataset's images."""
+    from workbench.formats.base import DatasetError
+    from workbench.formats.yolo import list_images
+
+    if not source.exists():
+        raise DatasetError(f"{source}: no such file or folder")
+    if source.is_file() and source.suffix.lower() in IMAGE_SUFFIXES:
+        return [source]
+    if source.is_dir():
+        images = list_images(source)
+        if images:
+            return images
+        raise DatasetError(f"{source}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    from workbench.formats.registry import open_dataset
+
+    return [r.path for r in open_dataset(source).records]
+
+
+def results_entries(image_id: int, name: str, preds: list[Any], classes: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for p in preds:
+        x1, y1, x2, y2 = (float(v) for v in p.box)
+        entry: dict[str, Any] = {
+            "image_id": image_id, "file_name": name, "category_id": int(p.class_id),
+            "category_name": classes[p.class_id] if 0 <= p.class_id < len(classes) else str(p.class_id),
+            "bbox": [round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
+            "score": round(float(p.score), 5),
+        }
+        if p.keypoints is not None:
+            entry["keypoints"] = [round(float(v), 3) for v in p.keypoints.reshape(-1)]
+        out.append(entry)
+    return out
+
+
+def _overlay_name(path: Path, used: set[str]) -> str:
+    name, n = f"{path.stem}.jpg", 1
+    while name in used:
+        n += 1
+        name = f"{path.stem}_{n}.jpg"
+    used.add(name)
+    return name
+
+
+def run(args: argparse.Namespace) -> int:
+    import cv2
+
+    from workbench.core.atomic import atomic_write_text
+    from workbench.formats.base import DatasetError
+    from workbench.train.checkpoint import CheckpointError
+    from workbench.train.data import read_image_bgr
+    from workbench.train.device import DeviceError
+    from workbench.train.overlay import draw_predictions
+    from workbench.train.predictor import Predictor
+    from workbench.train.weights import WeightsError
+
+    try:
+        predictor = Predictor(args.weights, args.device, conf=args.conf)
+    except (CheckpointError, WeightsError, DeviceError) as e:
+        raise DatasetError(str(e)) from e
+    source = Path(args.source)
+    paths = source_images(source)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    base = source if source.is_dir() else source.parent
+    results: list[dict[str, Any]] = []
+    used: set[str] = set()
+    total = 0
+    for image_id, (path, preds) in enumerate(predictor.predict_paths(paths, args.batch).items(), start=1):
+        try:
+            name = path.relative_to(base).as_posix()
+        except ValueError:
+            name = path.as_posix()
+        results.extend(results_entries(image_id, name, preds, predictor.classes))
+        total += len(preds)
+        if args.save_images:
+            overlay = draw_predictions(read_image_bgr(path), preds, predictor.classes, predictor.keypoints)
+            cv2.imwrite(str(out / _overlay_name(path, used)), overlay)
+    atomic_write_text(out / RESULTS_FILE, json.dumps(results, indent=1))
+    for path, why in predictor.failed.items():
+        print(f"skipped {path}: {why}")
+    print(f"{total} detections on {len(paths) - len(predictor.failed)} images -> {out / RESULTS_FILE}")
+    return 0

@@ -1,0 +1,102 @@
+"""Checkpoints as plain tensors and plain data, written atomically.
+
+Everything in a checkpoint (model/optimizer/scheduler/scaler state, epoch, best fitness,
+class names, keypoint schema, model name, image size, the run config) is tensors, numbers,
+strings, lists and dicts, so ``torch.load(weights_only=True)`` reads it: a ``.pt`` file
+from someone else can never run code. A kill while saving leaves the old file.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+FORMAT = "workbench-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(RuntimeError):
+    """A file that is not a readable checkpoint; the message names it."""
+
+
+def make_checkpoint(*, model_state: dict[str, torch.Tensor], model_name: str, classes: list[str],
+                    keypoints: dict[str, Any] | None, imgsz: int, frozen_bn: bool, epoch: int,
+                    model_options: dict[str, Any] | None,
+                    best_fitness: float | None, config: dict[str, Any], metrics: dict[str, float] | None = None,
+                    optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None,
+                    scaler: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The checkpoint dict; ``epoch`` is the last completed epoch (0-based)."""
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "model_name": model_name,
+        "model": {k: v.detach().cpu() for k, v in model_state.items()},
+        "classes": [str(c) for c in classes],
+        "keypoints": keypoints,
+        "imgsz": int(imgsz),
+        "frozen_bn": bool(frozen_bn),
+        "model_options": dict(model_options or {}),
+        "epoch": int(epoch),
+        "best_fitness": None if best_fitness is None else float(best_fitness),
+        "metrics": {k: float(v) for k, v in (metrics or {}).items()},
+        "config": config,
+        "optimizer": optimizer,
+        "scheduler": scheduler,
+        "scaler": scaler,
+    }
+
+
+def save_checkpoint(path: str | Path, checkpoint: dict[str, Any]) -> Path:
+    """Write atomically: a temp file in the same folder, fsync, ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(checkpoint, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
+    """``torch.load(weights_only=True)`` with the failures turned into CheckpointError."""
+    p = Path(path)
+    if not p.is_file():
+        raise CheckpointError(f"{p}: no such checkpoint file")
+    if not zipfile.is_zipfile(p):  # every torch.save since PyTorch 1.6 writes a zip archive
+        raise CheckpointError(f"{p}: not a readable PyTorch file (not a torch.save archive); "
+                              f"pass a .pt written by torch.save or by `workbench train`")
+    try:
+        return torch.load(p, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(
+            f"{p}: refused to load: the file holds Python objects, not just tensors and plain data "
+            f"(loading it could run code). Re-save its state_dict with torch.save(model.state_dict(), path). "
+            f"({str(e).splitlines()[0]})"
+        ) from e
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        raise CheckpointError(f"{p}: not a readable PyTorch file ({e.__class__.__name__}: {e})") from e
+
+
+def is_checkpoint(data: Any) -> bool:
+    return isinstance(data, dict) and data.get("format") == FORMAT
+
+
+def read_checkpoint(path: str | Path) -> dict[str, Any]:
+    """A Workbench checkpoint, or CheckpointError saying what the file is instead."""
+    data = load_checkpoint(path)
+    if not is_checkpoint(data):
+        raise CheckpointError(f"{path}: not a Workbench checkpoint (a plain state_dict has no class names; "
+                              f"use it as --weights for training instead)")
+    return data

@@ -1,0 +1,403 @@
+"""The training loop: one entry point, ``train(config, callbacks, should_stop)``.
+
+Shaped like torchvision's references/detection/engine.py: ``train_one_epoch`` is one
+training step you can read top to bottom; evaluation is delegated to pycocotools. Around
+it: run folder, checkpoints, resume, and one event stream (``events``) for every consumer.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
+
+from workbench.core.keypoints import KeypointSchema
+from workbench.formats.base import DatasetError
+from workbench.train import ddp
+from workbench.train.checkpoint import CheckpointError, make_checkpoint, read_checkpoint, save_checkpoint
+from workbench.train.config import TrainConfig
+from workbench.train.data import DetectionDataset, ImageReadError, collate
+from workbench.train.device import DeviceError, resolve_device
+from workbench.train.evaluate import evaluate_model, fitness
+from workbench.train.events import EndEvent, EpochEvent, Event, IterationEvent, LogEvent, emit
+from workbench.train.models import ModelError, ModelSpec, backbone_trunk, build_model, default_model, get_spec
+from workbench.train.runs import BEST, LAST, new_run_dir, read_results, write_config, write_results
+from workbench.train.schedule import make_optimizer, make_scheduler
+from workbench.train.weights import (
+    WeightsError,
+    load_matching,
+    model_from_checkpoint,
+    pretrained_state,
+    state_from_file,
+)
+
+
+@dataclass
+class RunResult:
+    """How a run ended. ``reason``: finished, stopped, nan, oom or error."""
+
+    run_dir: Path | None
+    reason: str
+    message: str = ""
+    best_fitness: float | None = None
+    epochs_done: int = 0
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+class StopTraining(Exception):
+    """Leaves the loop early with a reason and a message for the user."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class TrainSetupError(Exception):
+    """The run cannot start: no training images, classes that do not match a resumed run..."""
+
+
+@dataclass
+class Run:
+    """Everything ``_fit`` needs, built once by ``_setup``."""
+
+    config: TrainConfig
+    run_dir: Path
+    device: torch.device
+    dist: ddp.DistInfo
+    spec: ModelSpec
+    classes: list[str]
+    schema: KeypointSchema | None
+    model: nn.Module  # unwrapped
+    frozen_bn: bool
+    train_loader: DataLoader
+    val_records: list
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    use_amp: bool
+    start_epoch: int = 0
+    best_fitness: float | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+# Bad input, not bugs: they end the run with their message (which names the file) instead
+# of a traceback.
+_SETUP_ERRORS: tuple[type[Exception], ...] = (TrainSetupError, ModelError, WeightsError, DeviceError,
+                                              CheckpointError, DatasetError, ImageReadError, ValueError)
+
+
+def train(config: TrainConfig, callbacks: Iterable[Any] | None = None,
+          should_stop: Callable[[], bool] | None = None) -> RunResult:
+    """Train (or resume) as ``config`` says; events go to ``callbacks`` (see ``events.emit``).
+
+    ``should_stop`` is polled every iteration: a GUI's stop button ends the run cleanly,
+    keeping the checkpoint of the last completed epoch. Bad input (dataset, weights, device,
+    an undecodable image) ends with reason ``error`` and a message; anything else is a bug:
+    an ``end`` event with the traceback, then the exception.
+    """
+    cbs = list(callbacks or [])
+    run: Run | None = None
+    dinfo = ddp.DistInfo()
+    try:
+        dinfo = ddp.setup(resolve_device(config.device).type)
+        run = _setup(config, dinfo, cbs)
+        result = _fit(run, cbs, should_stop)
+    except _SETUP_ERRORS as e:
+        result = RunResult(run.run_dir if run else None, "error", str(e))
+    except Exception as e:
+        _emit_main(dinfo, cbs, EndEvent("error", f"{e.__class__.__name__}: {e}\n{traceback.format_exc()}",
+                                        str(run.run_dir) if run else ""))
+        raise
+    finally:
+        ddp.cleanup(dinfo)
+    _emit_main(dinfo, cbs, EndEvent(result.reason, result.message, str(result.run_dir or ""), result.best_fitness))
+    return result
+
+
+def _emit_main(dinfo: ddp.DistInfo, cbs: list[Any], event: Event) -> None:
+    if dinfo.is_main:
+        emit(cbs, event)
+
+
+# ----------------------------------------------------------------------------- setup
+
+
+def _resume_checkpoint(resume: str) -> Path:
+    p = Path(resume)
+    return p / LAST if p.is_dir() else p
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
+    from workbench.formats.registry import open_dataset
+
+    resume_ckpt = None
+    if config.resume:
+        resume_ckpt = read_checkpoint(_resume_checkpoint(config.resume))
+        resumed = TrainConfig.from_dict(resume_ckpt["config"])
+        # The schedule comes from the run; where it runs may change.
+        resumed.resume, resumed.device, resumed.workers = config.resume, config.device, config.workers
+        config = resumed
+    device = ddp.device_for(dinfo, resolve_device(config.device))
+    _seed(config.seed + dinfo.rank)
+
+    ds = open_dataset(config.data)
+    classes = list(ds.classes)
+    model_name = config.model or default_model(ds.keypoints is not None)
+    spec = get_spec(model_name)
+    if spec.keypoints and ds.keypoints is None:
+        raise ModelError(f"{model_name} predicts keypoints but {config.data} has none (no kpt_shape); "
+                         f"choose a box model such as {default_model(False)}")
+    schema = ds.keypoints if spec.keypoints else None
+    train_records = ds.split(config.train_split)
+    if not train_records:
+        raise TrainSetupError(f"{config.data}: no images in the '{config.train_split}' split")
+    val_records = ds.split(config.val_split)
+    if not val_records:
+        val_records = train_records
+        _emit_main(dinfo, cbs, LogEvent(f"no '{config.val_split}' split: validating on the training images",
+                                        "warning"))
+
+    if resume_ckpt is not None:
+        run_dir = _resume_checkpoint(config.resume).parent
+        if list(resume_ckpt["classes"]) != classes:
+            raise TrainSetupError(f"cannot resume {run_dir}: it was trained on classes {resume_ckpt['classes']} "
+                                  f"but {config.data} has {classes}")
+        model = model_from_checkpoint(resume_ckpt)
+        frozen_bn = bool(resume_ckpt.get("frozen_bn", False))
+    else:
+        model, frozen_bn = _initial_model(config, spec, len(classes), schema, dinfo, cbs)
+        run_dir = new_run_dir(config.out, config.name) if dinfo.is_main else Path(config.out) / config.name
+        config.model = model_name
+    model.to(device)
+
+    dataset = DetectionDataset(train_records, schema, spec.label_offset, True, config.augment)
+    sampler = (DistributedSampler(dataset, seed=config.seed) if dinfo.enabled
+               else RandomSampler(dataset, generator=torch.Generator().manual_seed(config.seed)))
+    loader = DataLoader(dataset, batch_size=config.batch, sampler=sampler, num_workers=config.workers,
+                        collate_fn=collate, pin_memory=device.type == "cuda", persistent_workers=config.workers > 0)
+
+    use_amp = config.amp and device.type == "cuda"
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = make_optimizer(params, config.optimizer, config.base_lr, config.momentum, config.weight_decay)
+    scheduler = make_scheduler(optimizer, epochs=config.epochs, steps_per_epoch=_steps_per_epoch(config, loader),
+                               warmup_epochs=config.warmup_epochs, kind=config.scheduler, final=config.lr_final,
+                               step_epochs=config.step_epochs)
+    scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
+    run = Run(config, run_dir, device, dinfo, spec, classes, schema, model, frozen_bn, loader, val_records,
+              optimizer, scheduler, scaler, use_amp)
+    if resume_ckpt is not None:
+        optimizer.load_state_dict(resume_ckpt["optimizer"])
+        scheduler.load_state_dict(resume_ckpt["scheduler"])
+        if resume_ckpt.get("scaler"):
+            scaler.load_state_dict(resume_ckpt["scaler"])
+        run.start_epoch = int(resume_ckpt["epoch"]) + 1
+        run.best_fitness = resume_ckpt.get("best_fitness")
+        run.rows = [r for r in read_results(run_dir) if int(r.get("epoch", 0)) <= run.start_epoch]
+        _emit_main(dinfo, cbs, LogEvent(f"resuming {run_dir} at epoch {run.start_epoch + 1}/{config.epochs}"))
+    elif dinfo.is_main:
+        write_config(run_dir, config.to_dict())
+    _emit_main(dinfo, cbs, LogEvent(
+        f"{model_name} on {device}: {len(train_records)} training / {len(val_records)} validation images, "
+        f"{len(classes)} classes" + (f", {schema.num_keypoints} keypoints" if schema else "")
+        + (f", {dinfo.world_size} processes" if dinfo.enabled else "") + f"; run folder {run_dir}"))
+    return run
+
+
+def _initial_model(config: TrainConfig, spec: ModelSpec, nc: int, schema: KeypointSchema | None,
+                   dinfo: ddp.DistInfo, cbs: list[Any]) -> tuple[nn.Module, bool]:
+    """The model with its starting weights, and whether its BatchNorm is frozen."""
+    k = schema.num_keypoints if schema else None
+    weights = (config.weights or "default").strip()
+    if weights.lower() == "none":
+        frozen = bool(config.frozen_bn)
+        return build_model(spec.name, nc, k, config.imgsz, frozen_bn=frozen, options=config.model_options), frozen
+    if weights.lower() == "default":
+        state, source = pretrained_state(spec.weights), f"torchvision {spec.weights}.DEFAULT"
+    else:
+        state, _ = state_from_file(weights)
+        source = weights
+    frozen = spec.frozen_bn if config.frozen_bn is None else config.frozen_bn
+    model = build_model(spec.name, nc, k, config.imgsz, frozen_bn=frozen, options=config.model_options)
+    report = load_matching(model, state, source)
+    if not report.loaded:
+        raise WeightsError(f"{source}: no tensor fits {spec.name} (is it a checkpoint of another architecture?)")
+    lines = report.summary_lines()
+    _emit_main(dinfo, cbs, LogEvent(lines[0], details=lines[1:] + [f"loaded: {p}" for p in
+                                                                    _short(report.loaded)]))
+    return model, frozen
+
+
+def _short(keys: list[str]) -> list[str]:
+    from workbench.train.weights import group_prefixes
+
+    return group_prefixes(keys, depth=2)
+
+
+def _iterations_per_epoch(config: TrainConfig, loader: DataLoader) -> int:
+    n = len(loader)
+    return min(n, config.max_iterations_per_epoch) if config.max_iterations_per_epoch > 0 else n
+
+
+def _steps_per_epoch(config: TrainConfig, loader: DataLoader) -> int:
+    return math.ceil(_iterations_per_epoch(config, loader) / max(1, config.accumulate))
+
+
+# ----------------------------------------------------------------------------- the loop
+
+
+def _fit(run: Run, cbs: list[Any], should_stop: Callable[[], bool] | None) -> RunResult:
+    cfg = run.config
+    wrapped: nn.Module | None = None
+    frozen_state: bool | None = None
+    last_metrics: dict[str, float] = {}
+    epoch = run.start_epoch - 1
+    try:
+        for epoch in range(run.start_epoch, cfg.epochs):
+            freeze = epoch < cfg.freeze_backbone_epochs
+            if freeze != frozen_state:
+                for p in backbone_trunk(run.model).parameters():
+                    p.requires_grad_(not freeze)
+                # DDP records which parameters train when it wraps the model.
+                wrapped, frozen_state = ddp.wrap(run.model, run.dist, run.device), freeze
+            if isinstance(run.train_loader.sampler, DistributedSampler):
+                run.train_loader.sampler.set_epoch(epoch)
+            losses = train_one_epoch(wrapped, run, epoch, cbs, should_stop)
+            last_metrics = _end_of_epoch(run, epoch, losses, cbs)
+            if should_stop is not None and ddp.any_rank(run.dist, [should_stop()], run.device)[0]:
+                if epoch + 1 < cfg.epochs:
+                    raise StopTraining("stopped", f"stopped after epoch {epoch + 1}/{cfg.epochs}; "
+                                                  f"`--resume {run.run_dir}` continues from epoch {epoch + 2}")
+    except StopTraining as e:
+        return RunResult(run.run_dir, e.reason, e.message, run.best_fitness, len(run.rows), last_metrics)
+    except torch.OutOfMemoryError:
+        if run.device.type == "cuda":
+            torch.cuda.empty_cache()
+        smaller = max(1, cfg.batch // 2)
+        return RunResult(run.run_dir, "oom",
+                         f"out of GPU memory at epoch {epoch + 1} with batch {cfg.batch} at imgsz {cfg.imgsz}: "
+                         f"try --batch {smaller}" + (" or a smaller --imgsz" if cfg.batch == 1 else "")
+                         + f" (or --accumulate {max(1, cfg.accumulate) * 2} to keep the effective batch)",
+                         run.best_fitness, len(run.rows), last_metrics)
+    return RunResult(run.run_dir, "finished", f"finished {cfg.epochs} epochs; best fitness "
+                     f"{(run.best_fitness or 0.0):.4f}; weights in {run.run_dir / BEST}",
+                     run.best_fitness, len(run.rows), last_metrics)
+
+
+def train_one_epoch(model: nn.Module, run: Run, epoch: int, cbs: list[Any],
+                    should_stop: Callable[[], bool] | None) -> dict[str, float]:
+    """One pass over the training data; returns the mean of each loss component."""
+    cfg, device, optimizer = run.config, run.device, run.optimizer
+    n_iter = _iterations_per_epoch(cfg, run.train_loader)
+    accumulate = max(1, cfg.accumulate)
+    sums: dict[str, float] = {}
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    tick = time.perf_counter()
+    for i, (images, targets) in enumerate(run.train_loader):
+        if i >= n_iter:
+            break
+        images = [im.to(device, non_blocking=True) for im in images]
+        targets = [{k: v.to(device, non_blocking=True) for k, v in t.items() if isinstance(v, torch.Tensor)}
+                   for t in targets]
+        lr = optimizer.param_groups[0]["lr"]
+
+        with torch.autocast(device.type, enabled=run.use_amp):
+            loss_dict = model(images, targets)
+            loss = sum(loss_dict.values())
+
+        loss_value = float(loss.detach())
+        stop = should_stop() if (should_stop is not None and run.dist.is_main) else False
+        bad, stop = ddp.any_rank(run.dist, [not math.isfinite(loss_value), stop], device)
+        if bad:
+            raise StopTraining("nan", _nan_message(run, epoch, i, loss_dict))
+        if stop:
+            raise StopTraining("stopped", _stopped_message(run, epoch))
+
+        run.scaler.scale(loss / accumulate).backward()
+        if (i + 1) % accumulate == 0 or i + 1 == n_iter:
+            if cfg.clip_grad > 0:
+                run.scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+            run.scaler.step(optimizer)
+            run.scaler.update()
+            optimizer.zero_grad(set_to_none=True)
+            run.scheduler.step()
+
+        losses = {k: float(v.detach()) for k, v in loss_dict.items()}
+        losses["loss"] = loss_value
+        for k, v in losses.items():
+            sums[k] = sums.get(k, 0.0) + v
+        now = time.perf_counter()
+        ips = len(images) * run.dist.world_size / max(now - tick, 1e-9)
+        tick = now
+        _emit_main(run.dist, cbs, IterationEvent(epoch, i, n_iter, losses, lr, ips))
+    return {k: v / max(1, n_iter) for k, v in sums.items()}
+
+
+def _nan_message(run: Run, epoch: int, i: int, loss_dict: dict[str, torch.Tensor]) -> str:
+    parts = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in loss_dict.items())
+    last = run.run_dir / LAST
+    kept = (f"the last good checkpoint is {last} (epoch {len(run.rows)})" if last.is_file()
+            else "no checkpoint had been written yet")
+    return (f"loss is not finite at epoch {epoch + 1}, iteration {i + 1} ({parts}); training stopped and "
+            f"{kept}. Try a lower --lr (now {run.config.base_lr:g}), more warmup, or check the labels.")
+
+
+def _stopped_message(run: Run, epoch: int) -> str:
+    done = len(run.rows)
+    if done:
+        return (f"stopped during epoch {epoch + 1}; {run.run_dir / LAST} holds epoch {done}, "
+                f"`--resume {run.run_dir}` continues from epoch {done + 1}")
+    return f"stopped during epoch {epoch + 1}, before any epoch completed; nothing was saved"
+
+
+def _end_of_epoch(run: Run, epoch: int, losses: dict[str, float], cbs: list[Any]) -> dict[str, float]:
+    """Validate, write last.pt / best.pt / results.csv, emit the epoch event (rank 0 only)."""
+    cfg = run.config
+    metrics: dict[str, float] = {}
+    if run.dist.is_main:
+        if (epoch + 1) % max(1, cfg.val_every) == 0 or epoch + 1 == cfg.epochs:
+            result = evaluate_model(run.model, run.spec, run.val_records, run.classes, run.schema, run.device,
+                                    cfg.batch, 0)
+            metrics = result["metrics"]
+        fit = fitness(metrics, run.schema is not None) if metrics else None
+        is_best = fit is not None and (run.best_fitness is None or fit > run.best_fitness)
+        if is_best:
+            run.best_fitness = fit
+        row: dict[str, Any] = {"epoch": epoch + 1}
+        row.update({f"train/{k}": v for k, v in losses.items()})
+        row["lr"] = run.optimizer.param_groups[0]["lr"]
+        row.update({f"val/{k}": v for k, v in metrics.items()})
+        run.rows.append(row)
+        ckpt = make_checkpoint(
+            model_state=run.model.state_dict(), model_name=run.spec.name, classes=run.classes,
+            keypoints=run.schema.to_dict() if run.schema else None, imgsz=cfg.imgsz, frozen_bn=run.frozen_bn,
+            model_options=cfg.model_options,
+            epoch=epoch, best_fitness=run.best_fitness, config=cfg.to_dict(), metrics=metrics,
+            optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
+            scaler=run.scaler.state_dict() if run.use_amp else None)
+        save_checkpoint(run.run_dir / LAST, ckpt)
+        if is_best or not (run.run_dir / BEST).exists():
+            save_checkpoint(run.run_dir / BEST, ckpt)
+        write_results(run.run_dir, run.rows)
+        emit(cbs, EpochEvent(epoch, cfg.epochs, {**{f"train/{k}": v for k, v in losses.items()}, **metrics},
+                             run.best_fitness, is_best))
+    ddp.barrier(run.dist)
+    return metrics

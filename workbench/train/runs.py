@@ -1,0 +1,98 @@
+"""The run folder: ``last.pt``, ``best.pt``, ``results.csv`` (one row per epoch), ``config.yaml``.
+
+Every file is written atomically so the GUI can read a run while it trains, and a crash
+never leaves half a CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workbench.core.atomic import atomic_write_text
+
+RESULTS = "results.csv"
+CONFIG = "config.yaml"
+LAST = "last.pt"
+BEST = "best.pt"
+
+
+def new_run_dir(out: str | Path, name: str = "train") -> Path:
+    """``out/name``, or ``out/name2``, ``out/name3``... so no run overwrites another."""
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    candidate, n = root / name, 1
+    while candidate.exists():
+        n += 1
+        candidate = root / f"{name}{n}"
+    candidate.mkdir()
+    return candidate
+
+
+def write_config(run_dir: Path, config: dict[str, Any]) -> Path:
+    path = Path(run_dir) / CONFIG
+    atomic_write_text(path, yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def read_config(run_dir: str | Path) -> dict[str, Any]:
+    data = yaml.safe_load((Path(run_dir) / CONFIG).read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+def write_results(run_dir: Path, rows: list[dict[str, Any]]) -> Path:
+    """Rewrite ``results.csv`` with every row so far (columns: union of keys, first-seen order)."""
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _fmt(v) for k, v in row.items()})
+    path = Path(run_dir) / RESULTS
+    atomic_write_text(path, buf.getvalue())
+    return path
+
+
+def _fmt(v: Any) -> Any:
+    return f"{v:.6g}" if isinstance(v, float) else v
+
+
+def read_results(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The rows of ``results.csv`` with numbers as int/float; empty when there is none yet."""
+    path = Path(run_dir) / RESULTS
+    if not path.is_file():
+        return []
+    with open(path, encoding="utf-8", newline="") as f:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _number(v: str | None) -> Any:
+    if v is None or v == "":
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        pass
+    try:
+        return float(v)
+    except ValueError:
+        return v
+
+
+def is_run_dir(path: Path) -> bool:
+    return path.is_dir() and any((path / n).is_file() for n in (RESULTS, LAST, CONFIG))
+
+
+def list_runs(runs_root: str | Path) -> list[Path]:
+    """Run folders directly under ``runs_root``, newest first."""
+    root = Path(runs_root)
+    if not root.is_dir():
+        return []
+    runs = [p for p in root.iterdir() if is_run_dir(p)]
+    return sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)
