@@ -1,0 +1,110 @@
+"""The findings panel: jump to a finding's instance, quick fixes and class remap, all undoable."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QDialog, QInputDialog
+
+from tests._gui_window import open_window
+from workbench.core.findings import Finding, Severity
+from workbench.gui import commands
+from workbench.gui.findings_panel import FINDING_ROLE, RemapClassDialog, fix_command
+from workbench.qa.validate import sort_findings
+
+pytest.importorskip("pytestqt")
+pytest_plugins = ["tests._gui_fixtures"]
+
+
+def _finding(w, kind: str) -> Finding:
+    return next(f for f in w.findings_panel.store.all() if f.kind == kind)
+
+
+def test_click_finding_jumps_to_image_and_selects_instance(qtbot, monkeypatch, tmp_path, gui_sample):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    f = _finding(w, "class_out_of_range")
+    assert f.severity == Severity.ERROR and f.image.endswith("train_021.jpg")
+    assert w.findings_panel.select_finding(f)
+    assert w.ds.records[w.current].path.name == "train_021.jpg"
+    assert w.canvas.record() is w.ds.records[w.current]
+    assert w.canvas.selected_instance() == f.instance
+    assert w.image_list.view.currentIndex().data() == "train_021.jpg"
+
+
+def test_next_finding_walks_images_with_findings(qtbot, monkeypatch, tmp_path, gui_sample):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    images = set()
+    n = sum(1 for f in w.findings_panel.store.all() if f.image is not None)
+    for _ in range(n):
+        w.actions["next_finding"].trigger()
+        f = w.findings_panel.current_finding()
+        assert w.ds.rel(w.ds.records[w.current].path) == f.image
+        images.add(f.image)
+    w.actions["next_finding"].trigger()  # wraps around to the first
+    assert w.findings_panel.current_finding() == w.findings_panel._leaves()[0].data(0, FINDING_ROLE)
+    assert len(images) >= 2
+
+
+def test_quick_fix_is_undoable_and_findings_refresh(qtbot, monkeypatch, tmp_path, gui_sample):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    f = _finding(w, "keypoint_outside_box")
+    assert f.fix["action"] == "mark_keypoint_missing"
+    w.findings_panel.select_finding(f)
+    assert w.findings_panel.fix_button.isEnabled()
+    rec = w.ds.records[w.current]
+    k = f.fix["keypoint"]
+    before = len([g for g in w.findings_panel.store.all() if g.kind == "keypoint_outside_box"])
+    w.findings_panel.fix_button.click()
+    assert rec.instances[f.instance].keypoints[k, 2] == 0
+    after = [g for g in w.findings_panel.store.all() if g.kind == "keypoint_outside_box"]
+    assert len(after) == before - 1 and f not in after
+    store = w.findings_panel.store
+    flat = store.dataset_level + [g for items in store.by_image.values() for g in items]
+    assert store.all() == sort_findings(flat)  # the incrementally patched list stays complete and sorted
+    assert w.isWindowModified() and "Mark keypoint" in w.undo_stack.undoText()
+    w.actions["undo"].trigger()
+    assert rec.instances[f.instance].keypoints[k, 2] > 0
+    assert f in w.findings_panel.store.all()
+
+
+def test_set_class_fix_asks_for_the_class(qtbot, monkeypatch, tmp_path, gui_sample):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    bad = _finding(w, "class_out_of_range")
+    rec = w.ds.records[w.findings_panel.store.record_of[bad.image]]
+    ask = Finding(bad.severity, bad.kind, bad.message, bad.image, bad.label_file, bad.line, bad.instance,
+                  fix={"action": "set_class", "safe": False})
+    assert fix_command(w.ds, w.findings_panel.store, ask, w.notifier) is None  # no class chosen yet
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("2: alien", True))
+    assert w.findings_panel.apply_fix(ask)
+    assert rec.instances[bad.instance].class_id == 2
+    assert not [g for g in w.findings_panel.store.all() if g.kind == "class_out_of_range"]
+    w.undo_stack.undo()
+    assert rec.instances[bad.instance].class_id == 5
+
+
+def test_remap_dialog_previews_and_remaps_in_one_step(qtbot, monkeypatch, tmp_path, gui_sample):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    dialog = RemapClassDialog(w.ds, w)
+    qtbot.addWidget(dialog)
+    assert [dialog.from_box.itemData(i) for i in range(dialog.from_box.count())] == [0, 1, 2, 5]
+    dialog.from_box.setCurrentIndex(3)  # the stray id 5
+    dialog.to_box.setCurrentIndex(0)
+    assert dialog.preview_count() == commands.count_class(w.ds, 5) == 1
+    assert "1 instance will change" in dialog.preview.text()
+    counts = list(w.ds.class_counts())
+    monkeypatch.setattr(RemapClassDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(RemapClassDialog, "from_id", lambda self: 2)
+    monkeypatch.setattr(RemapClassDialog, "to_id", lambda self: 1)
+    w.findings_panel.remap_button.click()
+    assert list(w.ds.class_counts()) == [counts[0], counts[1] + counts[2], 0]
+    assert "alien  (0)" in w.class_panel.list.item(2).text()
+    w.undo_stack.undo()
+    assert list(w.ds.class_counts()) == counts
+
+
+def test_add_class_updates_panels_and_is_undoable(qtbot, monkeypatch, tmp_path, gui_sample):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    assert w.class_panel.add_class("zombie") == 3
+    assert w.class_panel.list.count() == 4 and w.image_list.class_box.findData(3) > 0
+    assert w.saver.dirty
+    w.undo_stack.undo()
+    assert w.ds.classes == ["face", "robot", "alien"] and w.class_panel.list.count() == 3

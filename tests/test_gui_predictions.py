@@ -1,0 +1,189 @@
+"""The detection viewer: background prediction with a cache, live score / NMS filtering without
+re-running the model, keypoints on the canvas, TP / FP / FN, and accepting predictions (undoable)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests._gui_window import open_window
+from workbench.core.prediction import Prediction
+from workbench.gui.predictions.install import install_prediction_viewer
+from workbench.gui.predictions.overlay import MatchOverlay
+
+pytest.importorskip("pytestqt")
+pytest_plugins = ["tests._gui_fixtures"]  # the gui_sample fixture
+
+
+class SpyPredictor:
+    """Stands in for train.predictor.Predictor: canned predictions per image, and a call count."""
+
+    def __init__(self, truth: dict[Path, list]) -> None:
+        self.truth = truth
+        self.calls = 0
+        self.images = 0
+        self.classes = ["face", "robot", "alien"]
+
+    def predict_paths(self, paths, batch_size=4, conf=None, progress=None):
+        self.calls += 1
+        self.images += len(paths)
+        return {Path(p): self.truth.get(Path(p), []) for p in paths}
+
+
+def _kps(box: np.ndarray) -> np.ndarray:
+    x1, y1, x2, y2 = box
+    pts = [(x1 + 0.3 * (x2 - x1), y1 + 0.35 * (y2 - y1)), (x1 + 0.7 * (x2 - x1), y1 + 0.35 * (y2 - y1)),
+           ((x1 + x2) / 2, (y1 + y2) / 2), (x1 + 0.35 * (x2 - x1), y1 + 0.75 * (y2 - y1)),
+           (x1 + 0.65 * (x2 - x1), y1 + 0.75 * (y2 - y1))]
+    return np.array([(x, y, 0.9) for x, y in pts])
+
+
+def _canned(rec) -> list[Prediction]:
+    """TP on label 0, a duplicate of it (NMS fodder), a confident FP elsewhere, a weak FP."""
+    gt = rec.instances[0]
+    box = gt.box.copy()
+    dup = box + np.array([2.0, 2.0, 2.0, 2.0])
+    w, h = rec.width, rec.height
+    far = np.array([2.0, 2.0, 30.0, 30.0]) if box[0] > 40 or box[1] > 40 else np.array([w - 32.0, h - 32.0,
+                                                                                          w - 2.0, h - 2.0])
+    return [Prediction(gt.class_id, box, 0.95, _kps(box)), Prediction(gt.class_id, dup, 0.6, _kps(dup)),
+            Prediction(2, far, 0.8, _kps(far)), Prediction(1, far + 1.0, 0.05, _kps(far))]
+
+
+@pytest.fixture
+def viewer_window(qtbot, monkeypatch, tmp_path, gui_sample):
+    window = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    ds = window.ds
+    truth = {rec.path: _canned(rec.ensure_loaded()) for rec in ds.records if rec.ensure_loaded().instances}
+    spy = SpyPredictor(truth)
+    factory_calls = []
+
+    def factory(weights: Path) -> SpyPredictor:
+        factory_calls.append(weights)
+        return spy
+
+    viewer = install_prediction_viewer(window, factory)
+    weights = tmp_path / "best.pt"
+    weights.write_bytes(b"checkpoint")
+    viewer.set_weights(weights)
+    window.prediction_dock.show()
+    return window, viewer, spy, factory_calls
+
+
+def _predict_current(qtbot, viewer) -> None:
+    assert viewer.run("current") == 1
+    qtbot.waitUntil(lambda: not viewer.runner.busy(), timeout=10000)
+
+
+def _overlay(window) -> MatchOverlay:
+    return next(i for i in window.canvas.scene().items() if isinstance(i, MatchOverlay))
+
+
+def test_predictions_draw_with_keypoints_and_sliders_filter_without_rerunning(qtbot, viewer_window):
+    window, viewer, spy, factory_calls = viewer_window
+    rec = window.current_record()
+    _predict_current(qtbot, viewer)
+    assert spy.calls == 1 and len(factory_calls) == 1
+
+    # default score 0.25, NMS 0.5: the TP and the confident FP; the duplicate is suppressed
+    assert [p.score for p in viewer.shown_predictions()] == [0.95, 0.8]
+    items = window.canvas.prediction_items()
+    assert len(items) == 2 and all(item.keypoints is not None for item in items)
+    assert items[0].keypoints.isVisible()
+    counts = _overlay(window).counts()
+    assert counts == {"tp": 1, "fp": 1, "fn": len(rec.instances) - 1}
+    assert f"TP 1 · FP 1 · FN {len(rec.instances) - 1}" in viewer.summary.text()
+
+    viewer.nms_slider.setValue(100)  # NMS off: the duplicate appears (an FP: its label is taken)
+    assert viewer.nms_label.text() == "NMS IoU off"
+    assert [p.score for p in viewer.shown_predictions()] == [0.95, 0.8, 0.6]
+    viewer.score_slider.setValue(1)
+    assert len(viewer.shown_predictions()) == 4 and len(window.canvas.prediction_items()) == 4
+    viewer.score_slider.setValue(90)
+    assert [p.score for p in viewer.shown_predictions()] == [0.95]
+    assert _overlay(window).counts()["fp"] == 0
+    assert spy.calls == 1  # every redraw came from the cache
+
+    # Running again on the same image is a cache hit; another image runs the model once more.
+    assert viewer.run("current") == 0 and spy.calls == 1
+    window.step_image(1)
+    assert viewer.shown_predictions() == []  # not predicted yet
+    _predict_current(qtbot, viewer)
+    assert spy.calls == 2 and len(factory_calls) == 1  # the loaded predictor is reused
+    window.step_image(-1)
+    assert len(viewer.shown_predictions()) == 1  # back: cached, drawn at once
+    assert window.canvas.prediction_items()[0].isVisible()
+
+    # Toggles: predictions and labels can be hidden.
+    viewer.show_preds.setChecked(False)
+    assert not any(item.isVisible() for item in window.canvas.prediction_items())
+    viewer.show_gt.setChecked(False)
+    assert all(item.opacity() == 0 for item in window.canvas.box_items())
+    viewer.show_gt.setChecked(True)
+    assert all(item.opacity() == 1 for item in window.canvas.box_items())
+
+
+def test_split_runs_in_the_background_with_progress(qtbot, viewer_window):
+    window, viewer, spy, _ = viewer_window
+    n = len(window.ds.split("val"))
+    with qtbot.waitSignal(viewer.runner.finished, timeout=10000):
+        assert viewer.run("split:val") == n
+    assert spy.images == n and viewer.progress.value() == viewer.progress.maximum()
+    assert viewer.run("split:val") == 0
+
+
+def test_accepting_predictions_is_undoable(qtbot, viewer_window):
+    window, viewer, spy, _ = viewer_window
+    rec = window.current_record()
+    n = len(rec.instances)
+    _predict_current(qtbot, viewer)
+    fp_row = [p.score for p in viewer.shown_predictions()].index(0.8)
+    viewer.list.setCurrentRow(fp_row)
+    assert "FP" in viewer.list.item(fp_row).text()
+    assert viewer.accept_selected()
+    assert len(rec.instances) == n + 1
+    added = rec.instances[-1]
+    assert added.class_id == 2 and added.keypoints is not None and (added.keypoints[:, 2] == 2).all()
+    assert _overlay(window).counts()["fp"] == 0  # the accepted prediction is now a TP
+    assert "TP" in viewer.list.item(fp_row).text()
+    assert window.undo_stack.undoText() == "Accept prediction"
+    window.undo_stack.undo()
+    assert len(rec.instances) == n and _overlay(window).counts()["fp"] == 1
+
+    viewer.score_slider.setValue(1)
+    viewer.nms_slider.setValue(100)
+    # The TP and its duplicate overlap a label; the weak far box overlaps the confident one: one new label.
+    assert viewer.accept_all()
+    assert len(rec.instances) == n + 1 and rec.instances[-1].class_id == 2
+    assert window.undo_stack.undoText() == "Accept prediction"
+    window.undo_stack.undo()
+    assert len(rec.instances) == n
+    window.undo_stack.redo()
+    assert len(rec.instances) == n + 1
+    assert not viewer.accept_all()  # everything shown now overlaps a label
+
+
+def test_classwise_nms_and_matching():
+    from workbench.core.annotation import Instance
+    from workbench.qa.matching import match_instances, unlabeled
+    from workbench.qa.nms import classwise_nms, filter_predictions, nms
+
+    boxes = np.array([[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [0, 0, 10, 10]], dtype=float)
+    scores = np.array([0.9, 0.8, 0.7, 0.6])
+    assert nms(boxes, scores, 0.5).tolist() == [0, 2]
+    assert nms(boxes, scores, 1.0).tolist() == [0, 1, 2, 3]  # off
+    assert classwise_nms(boxes, scores, np.array([0, 0, 0, 1]), 0.5).tolist() == [0, 2, 3]
+    preds = [Prediction(c, b, s) for c, b, s in zip([0, 0, 0, 1], boxes, scores, strict=True)]
+    assert [p.score for p in filter_predictions(preds, 0.65, 0.5)] == [0.9, 0.7]
+    assert filter_predictions([], 0.1, 0.5) == []
+
+    gt = [Instance(0, [0, 0, 10, 10]), Instance(1, [50, 50, 60, 60]), Instance(0, [80, 80, 90, 90])]
+    m = match_instances(gt, preds, 0.5)
+    # pred 0 takes label 0; pred 1 (same object, lower score) is a duplicate FP; pred 2 has the
+    # wrong class for label 1 (FP) and label 1, 2 are missed; pred 3 (class 1) overlaps no class-1 label.
+    assert m.pred_gt.tolist() == [0, -1, -1, -1]
+    assert (m.tp, m.fp, m.fn) == (1, 3, 2)
+    assert unlabeled(gt, preds) == []
+    assert unlabeled([], preds) == [0, 2]  # 1 and 3 duplicate 0

@@ -1,0 +1,148 @@
+"""Saving: only changed files, autosave on switch and timer, the close prompt, and kill-safety."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QMessageBox
+
+from tests._gui_window import open_window
+from workbench.formats import open_dataset
+from workbench.gui.saving import SaveController
+
+pytest.importorskip("pytestqt")
+pytest_plugins = ["tests._gui_fixtures"]  # the gui_sample fixture
+
+
+def _edit_class(w, record_index: int = 0) -> None:
+    from workbench.gui import commands
+
+    rec = w.ds.records[record_index]
+    old = rec.instances[0].class_id
+    w.undo_stack.push(commands.set_class(rec, [0], (old + 1) % w.ds.nc, w.notifier))
+
+
+def test_autosave_on_image_switch_writes_only_the_edited_file(qtbot, monkeypatch, tmp_path, gui_sample):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    labels = [r.label_path for r in w.ds.records]
+    mtimes = {p: p.stat().st_mtime_ns for p in labels}
+    before = labels[0].read_text()
+    _edit_class(w)
+    assert w.isWindowModified() and w.saver.dirty
+    w.actions["next_image"].trigger()
+    assert not w.isWindowModified() and w.current == 1
+    assert labels[0].read_text() != before
+    assert [p for p in labels if p.stat().st_mtime_ns != mtimes[p]] == [labels[0]]
+
+
+def test_autosave_timer(qtbot, monkeypatch, tmp_path, gui_sample):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    _edit_class(w)
+    w.saver.timer.setInterval(30)
+    qtbot.waitUntil(lambda: not w.isWindowModified(), timeout=3000)
+    assert open_dataset(gui_sample).records[0].ensure_loaded().instances[0].class_id == w.ds.records[0].instances[
+        0].class_id
+
+
+@pytest.mark.parametrize("answer, closes, saved", [
+    (QMessageBox.StandardButton.Cancel, False, False),
+    (QMessageBox.StandardButton.Save, True, True),
+    (QMessageBox.StandardButton.Discard, True, False),
+])
+def test_close_with_unsaved_edits_prompts(qtbot, monkeypatch, tmp_path, gui_sample, answer, closes, saved):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    _edit_class(w)
+    before = w.ds.records[0].label_path.read_text()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[1]) or answer)
+    assert w.close() is closes
+    assert asked == ["Unsaved edits"]
+    assert (w.ds.records[0].label_path.read_text() != before) is saved
+    if not closes:
+        assert w.isVisible() and w.isWindowModified()
+        w.save()
+
+
+def test_clean_window_closes_without_asking(qtbot, monkeypatch, tmp_path, gui_sample):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: pytest.fail("asked although nothing changed"))
+    assert w.close()
+
+
+def test_failed_save_keeps_edits_and_says_why(qtbot):
+    def broken(ds):
+        raise PermissionError(13, "Permission denied", "/data/labels/a.txt")
+
+    stack = QUndoStack()
+    saver = SaveController(stack, autosave_seconds=0, saver=broken)
+    saver.ds = object()
+    stack.resetClean()  # "an edit happened"
+    assert saver.dirty
+    with qtbot.waitSignal(saver.failed) as blocker:
+        assert saver.save() is False
+    assert "/data/labels/a.txt" in blocker.args[0] and "Permission denied" in blocker.args[0]
+    assert not stack.isClean()
+
+
+# --------------------------------------------------------------------------- kill safety
+
+_CHILD = """
+import sys
+from workbench.formats import open_dataset
+ds = open_dataset(sys.argv[1])
+rec = ds.records[0].ensure_loaded()
+a = [i.copy() for i in rec.instances]
+b = [i.copy() for i in a]
+for inst in b:
+    inst.class_id = 1
+print("ready", flush=True)
+k = 0
+while True:
+    rec.set_instances(b if k % 2 == 0 else a)
+    save_dataset(ds)
+    k += 1
+"""
+
+
+def _big_dataset(root: Path, n: int = 4000) -> Path:
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    cv2.imwrite(str(root / "images" / "big.png"), np.zeros((480, 640, 3), np.uint8))
+    rng = np.random.default_rng(0)
+    lines = [f"0 {x:.6f} {y:.6f} 0.050000 0.050000" for x, y in rng.uniform(0.1, 0.9, (n, 2))]
+    (root / "labels" / "big.txt").write_text("\n".join(lines) + "\n")
+    (root / "data.yaml").write_text("path: .\ntrain: images\nval: images\nnames: [a, b]\n")
+    return root / "data.yaml"
+
+
+def test_kill_during_saves_leaves_old_or_new_file(tmp_path):
+    """SIGKILL a process that saves a 4000-line label file in a loop; the file always parses whole."""
+    data = _big_dataset(tmp_path / "ds")
+    n = 4000
+    rng = random.Random(1)
+    seen = set()
+    repo = Path(__file__).resolve().parents[1]
+    for _ in range(5):
+        child = subprocess.Popen([sys.executable, "-c", _CHILD, str(data)], stdout=subprocess.PIPE, cwd=repo)
+        assert child.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.0, 0.15))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        rec = open_dataset(data).records[0].ensure_loaded()
+        assert not rec.findings, rec.findings[:3]
+        classes = {inst.class_id for inst in rec.instances}
+        assert len(rec.instances) == n and classes in ({0}, {1}), (len(rec.instances), classes)
+        seen.add(classes.pop())
+    # Leftover temp files of a killed write are harmless but must not look like labels.
+    assert not [p for p in (tmp_path / "ds" / "labels").iterdir() if p.suffix == ".txt" and p.name != "big.txt"]
+    assert seen  # at least one state observed; usually both
+

@@ -1,0 +1,40 @@
+"""`workbench open DATA`: the annotation GUI on a dataset (also what `workbench` alone runs)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+# What run() reads, for `workbench` with no command (cli.main fills these in).
+DEFAULTS: dict[str, object] = {"screenshot": None, "run": None, "view": "train"}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("open", help="open a dataset in the annotation GUI",
+                       description="Open a dataset (a folder, a YOLO data.yaml or a COCO JSON) in the GUI: "
+                                   "browse images, fix boxes, classes and keypoints, review validation findings.")
+    p.add_argument("data", nargs="?", default=None,
+                   help="dataset folder, data.yaml or COCO JSON (default: the last dataset, or the start page)")
+    # SUPPRESS: `workbench --screenshot X open DATA` keeps the top-level value.
+    p.add_argument("--screenshot", metavar="PATH", default=argparse.SUPPRESS,
+                   help="render the main window at 1400x900 to a PNG once loaded, then exit")
+    p.add_argument("--run", metavar="RUN", default=None,
+                   help="a training run folder (or a checkpoint in one) to show with the dataset")
+    p.add_argument("--view", choices=["train", "predictions"], default="train",
+                   help="with --run: the train panel with the run's curves, or the first image with its "
+                        "predictions (default: train)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    screenshot = getattr(args, "screenshot", DEFAULTS["screenshot"])
+    if getattr(args, "run", None):
+        if not args.data:
+            print("workbench: --run needs a dataset: workbench open DATA --run RUN", file=sys.stderr)
+            return 2
+        from workbench.gui.training.run_view import open_with_run
+
+        return open_with_run(args.data, args.run, args.view, screenshot)
+    from workbench.gui.app import run as run_gui
+
+    return run_gui(getattr(args, "data", None), screenshot)

@@ -1,0 +1,170 @@
+"""Decoded images for the canvas: decoded in a thread pool, kept in an LRU cache, prefetched.
+
+A 12-megapixel JPEG takes ~100 ms to decode, six frames of UI time. The window asks
+``get`` for the image it wants to show; a hit returns at once, a miss queues a decode at
+high priority and the result arrives later through ``imageReady``. The neighbours of
+the current image are queued at low priority, so paging with the keyboard finds them
+decoded.
+
+Images much larger than the screen are decoded at 1/2, 1/4 or 1/8 resolution with
+libjpeg's DCT scaling (``cv2.IMREAD_REDUCED_COLOR_N``): it is several times faster than a
+full decode plus resize and the pixels are what the view would show anyway. The
+canvas keeps image coordinates in full-resolution pixels and scales the pixmap; when
+the user zooms in beyond the decoded resolution the window asks for scale 1.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
+from PySide6.QtGui import QImage
+
+# decode scale -> OpenCV flag. Only JPEG honours the reduced flags natively; other
+# formats decode full size and are resized by OpenCV (still off the UI thread).
+
+_FLAGS = {1.0: cv2.IMREAD_COLOR, 0.5: cv2.IMREAD_REDUCED_COLOR_2, 0.25: cv2.IMREAD_REDUCED_COLOR_4,
+          0.125: cv2.IMREAD_REDUCED_COLOR_8}
+SCALES = (1.0, 0.5, 0.25, 0.125)
+
+
+@dataclass
+class DecodedImage:
+    """Pixels of one image, possibly at reduced resolution.
+
+    ``rgb`` is (h, w, 3) uint8 RGB; ``qimage`` wraps the same memory (built in the
+    worker so the UI thread only uploads it); ``scale`` is decoded size / full size;
+    ``error`` says why decoding failed.
+    """
+
+    path: str
+    rgb: np.ndarray | None
+    qimage: QImage | None
+    scale: float
+    error: str | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self.rgb is None else int(self.rgb.nbytes)
+
+
+def decode_scale_for(image_size: tuple[int, int] | None, view_size: tuple[int, int]) -> float:
+    """Smallest decode scale whose pixels still cover the view at fit zoom (never upsampled)."""
+    if not image_size or not image_size[0] or not image_size[1]:
+        return 1.0
+    need = max(view_size[0] / image_size[0], view_size[1] / image_size[1])
+    chosen = 1.0
+    for s in SCALES:
+        if s >= need:
+            chosen = s
+    return chosen
+
+
+def decode_image(path: str, scale: float = 1.0) -> DecodedImage:
+    """Decode ``path`` at ``scale`` (one of ``SCALES``) into RGB; errors become ``error``."""
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as e:
+        return DecodedImage(path, None, None, scale, f"cannot read {path}: {e.strerror or e}")
+    bgr = cv2.imdecode(data, _FLAGS.get(scale, cv2.IMREAD_COLOR)) if data.size else None
+    if bgr is None:
+        return DecodedImage(path, None, None, scale, f"{path}: not a readable image (corrupt or unsupported)")
+    if bgr.ndim == 2:
+        bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
+    rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    h, w = rgb.shape[:2]
+    qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return DecodedImage(path, rgb, qimg, scale)
+
+
+class _Poster(QObject):
+    done = Signal(object)
+
+
+class _DecodeTask(QRunnable):
+    def __init__(self, cache: ImageCache, path: str, scale: float) -> None:
+        super().__init__()
+        self._cache, self._path, self._scale = cache, path, scale
+
+    def run(self) -> None:
+        result = decode_image(self._path, self._scale)
+        self._cache._poster.done.emit(result)
+
+
+class ImageCache(QObject):
+    """LRU cache of decoded images, filled by a thread pool."""
+
+    imageReady = Signal(str, object)  # path, DecodedImage
+
+    def __init__(self, capacity_mb: int = 768, threads: int | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.capacity = capacity_mb * 1024 * 1024
+        self._pool = QThreadPool(self)
+        # Leave a core to the UI thread: it uploads and paints what the decoders produce.
+        self._pool.setMaxThreadCount(threads or max(1, QThread.idealThreadCount() - 1))
+        self._items: OrderedDict[tuple[str, float], DecodedImage] = OrderedDict()
+        self._bytes = 0
+        self._inflight: set[tuple[str, float]] = set()
+        self._lock = threading.Lock()
+        self._poster = _Poster()
+        self._poster.done.connect(self._on_done)
+
+    def get(self, path: str | Path, scale: float = 1.0) -> DecodedImage | None:
+        """The cached image at ``scale`` or finer; None (and a decode is queued) on a miss."""
+        key = str(path)
+        hit = self.peek(key, scale)
+        if hit is not None:
+            self._items.move_to_end((key, hit.scale))
+            return hit
+        self._start(key, scale, priority=10)
+        return None
+
+    def peek(self, path: str, scale: float) -> DecodedImage | None:
+        best = None
+        for s in SCALES:
+            if s >= scale:
+                item = self._items.get((path, s))
+                if item is not None and (best is None or s < best.scale):
+                    best = item
+        return best
+
+    def prefetch(self, paths: list[str | Path], scale: float = 1.0) -> None:
+        """Queue low-priority decodes, nearest neighbour first."""
+        for i, p in enumerate(paths):
+            key = str(p)
+            if self.peek(key, scale) is None:
+                self._start(key, scale, priority=-i - 1)
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._bytes = 0
+
+    def wait(self, msecs: int = 30000) -> bool:
+        return self._pool.waitForDone(msecs)
+
+    def _start(self, path: str, scale: float, priority: int) -> None:
+        with self._lock:
+            if (path, scale) in self._inflight:
+                return
+            self._inflight.add((path, scale))
+        self._pool.start(_DecodeTask(self, path, scale), priority)
+
+    def _on_done(self, result: DecodedImage) -> None:
+        key = (result.path, result.scale)
+        with self._lock:
+            self._inflight.discard(key)
+        if result.error is None:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= old.nbytes
+            self._items[key] = result
+            self._bytes += result.nbytes
+            while self._bytes > self.capacity and len(self._items) > 1:
+                _, dropped = self._items.popitem(last=False)
+                self._bytes -= dropped.nbytes
+        self.imageReady.emit(result.path, result)

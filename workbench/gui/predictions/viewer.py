@@ -1,0 +1,377 @@
+"""The detection viewer dock: run a checkpoint, filter its predictions live, compare, accept.
+
+The model runs in the background on the current image, the images in the list or a
+split (``runner.py``), once per checkpoint version and image. The score and NMS IoU
+sliders only re-filter the cached raw predictions (``qa.nms``), so they redraw at
+once; TP / FP / FN come from ``qa.matching`` against the labels as they are now, so
+accepting a prediction turns its FP into a TP immediately (and undo turns it back).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QRectF, Qt, Signal
+from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.prediction import Prediction
+from workbench.gui.canvas import AnnotationCanvas
+from workbench.gui.commands import EditNotifier
+from workbench.gui.predictions.accept import accept_predictions
+from workbench.gui.predictions.overlay import STATUS_COLORS, Mark, MatchOverlay, set_labels_visible
+from workbench.gui.predictions.runner import PredictionRunner, PredictorFactory, weights_key
+from workbench.gui.training.history import default_runs_folder
+from workbench.qa.matching import match_instances, unlabeled
+from workbench.qa.nms import filter_predictions
+from workbench.train.runs import BEST, LAST, list_runs
+
+MATCH_IOU = 0.5
+DEFAULT_SCORE = 0.25
+DEFAULT_NMS = 0.5
+
+
+def _slider(lo: int, hi: int, value: int) -> QSlider:
+    s = QSlider(Qt.Orientation.Horizontal)
+    s.setRange(lo, hi)
+    s.setValue(value)
+    s.setPageStep(5)
+    return s
+
+
+class PredictionViewer(QWidget):
+    """Controls and prediction list; draws on ``canvas``; edits go on ``undo_stack``."""
+
+    message = Signal(str)
+
+    def __init__(self, canvas: AnnotationCanvas, undo_stack: QUndoStack, notifier: EditNotifier,
+                 factory: PredictorFactory | None = None,
+                 list_records: Callable[[], list[ImageRecord]] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.canvas, self.undo_stack, self.notifier = canvas, undo_stack, notifier
+        self.list_records = list_records
+        self.ds: Dataset | None = None
+        self.data_path: str | None = None
+        self.runner = PredictionRunner(factory, self)
+        # Where runs are (the train panel's runs folder, when installed); default: runs/ beside the data.
+        self.runs_folder: Callable[[], Path | None] | None = None
+        self._rec: ImageRecord | None = None
+        self._shown: list[Prediction] = []
+        self.overlay = MatchOverlay()
+        self.canvas.scene().addItem(self.overlay)
+
+        self.weights = QComboBox()
+        self.weights.setMinimumContentsLength(24)
+        self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.browse = QPushButton("…")
+        self.browse.setToolTip("Choose a checkpoint file")
+        self.browse.clicked.connect(self._browse)
+        self.scope = QComboBox()
+        self.run_button = QPushButton("Run")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.score_slider = _slider(0, 100, int(DEFAULT_SCORE * 100))
+        self.nms_slider = _slider(5, 100, int(DEFAULT_NMS * 100))
+        self.score_label = QLabel()
+        self.nms_label = QLabel()
+        self.show_gt = QCheckBox("Labels")
+        self.show_preds = QCheckBox("Predictions")
+        self.show_match = QCheckBox("TP / FP / FN")
+        for box in (self.show_gt, self.show_preds, self.show_match):
+            box.setChecked(True)
+            box.toggled.connect(self.redraw)
+        self.summary = QLabel("No predictions yet: choose a checkpoint and press Run.")
+        self.summary.setWordWrap(True)
+        self.list = QListWidget()
+        self.list.currentRowChanged.connect(lambda _row: self._draw_marks())
+        self.accept_button = QPushButton("Accept as label")
+        self.accept_button.setToolTip("Add the selected prediction to the labels (undoable)")
+        self.accept_all_button = QPushButton("Accept all above threshold")
+        self.accept_all_button.setToolTip("Add every shown prediction that overlaps no label (one undo step)")
+
+        weights_row = QHBoxLayout()
+        weights_row.addWidget(self.weights, 1)
+        weights_row.addWidget(self.browse)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.scope, 1)
+        run_row.addWidget(self.run_button)
+        run_row.addWidget(self.cancel_button)
+        form = QFormLayout()
+        form.addRow("Checkpoint", weights_row)
+        form.addRow("Run on", run_row)
+        form.addRow("", self.progress)
+        form.addRow(self.score_label, self.score_slider)
+        form.addRow(self.nms_label, self.nms_slider)
+        toggles = QHBoxLayout()
+        toggles.addWidget(QLabel("Show"))
+        for box in (self.show_gt, self.show_preds, self.show_match):
+            toggles.addWidget(box)
+        toggles.addStretch(1)
+        accept_row = QHBoxLayout()
+        accept_row.addWidget(self.accept_button)
+        accept_row.addWidget(self.accept_all_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(toggles)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(accept_row)
+
+        self.score_slider.valueChanged.connect(self.redraw)
+        self.nms_slider.valueChanged.connect(self.redraw)
+        self.run_button.clicked.connect(lambda: self.run())
+        self.cancel_button.clicked.connect(self.runner.cancel)
+        self.accept_button.clicked.connect(self.accept_selected)
+        self.accept_all_button.clicked.connect(self.accept_all)
+        self.runner.predicted.connect(self._on_predicted)
+        self.runner.progress.connect(self._on_progress)
+        self.runner.finished.connect(self._on_finished)
+        self.canvas.selectionChanged.connect(self._on_canvas_changed)
+        self.notifier.recordChanged.connect(self._on_record_changed)
+        self.notifier.classesChanged.connect(self.redraw)
+        self._update_labels()
+
+    # ------------------------------------------------------------------ setup
+    def set_dataset(self, ds: Dataset | None, path: str | None) -> None:
+        self.ds, self.data_path = ds, path
+        self.scope.clear()
+        self.scope.addItem("Current image", "current")
+        if self.list_records is not None:
+            self.scope.addItem("Images in the list", "list")
+        for split in (ds.splits if ds is not None else {}):
+            self.scope.addItem(f"Split: {split}", f"split:{split}")
+        self.refresh_checkpoints()
+        self._rec = None
+        self._on_canvas_changed()
+
+    def refresh_checkpoints(self) -> None:
+        """Offer the best.pt / last.pt of the runs beside the dataset, newest run first."""
+        current = self.weights.currentData()
+        self.weights.clear()
+        root = self.runs_folder() if self.runs_folder is not None else None
+        if root is None and self.data_path:
+            root = default_runs_folder(self.data_path)
+        for run in list_runs(root) if root is not None else []:
+            for name in (BEST, LAST):
+                if (run / name).is_file():
+                    self.weights.addItem(f"{run.name}/{name}", str(run / name))
+        if current:
+            self.set_weights(current)
+
+    def set_weights(self, path: str | Path) -> None:
+        p = str(Path(path))
+        i = self.weights.findData(p)
+        if i < 0:
+            self.weights.addItem(Path(p).name if Path(p).parent == Path() else f"{Path(p).parent.name}/"
+                                 f"{Path(p).name}", p)
+            i = self.weights.count() - 1
+        self.weights.setCurrentIndex(i)
+        self.redraw()
+
+    def weights_path(self) -> Path | None:
+        data = self.weights.currentData()
+        return Path(data) if data else None
+
+    # ------------------------------------------------------------------ running
+    def scope_records(self, scope: str | None = None) -> list[ImageRecord]:
+        scope = scope or self.scope.currentData() or "current"
+        if scope == "current":
+            rec = self._current_record()
+            return [rec] if rec is not None else []
+        if scope == "list" and self.list_records is not None:
+            return self.list_records()
+        if scope.startswith("split:") and self.ds is not None:
+            return self.ds.split(scope.split(":", 1)[1])
+        return []
+
+    def run(self, scope: str | None = None) -> int:
+        """Predict the scope's images the cache lacks; returns how many will run (-1: cannot)."""
+        weights = self.weights_path()
+        if weights is None or not weights.is_file():
+            self.summary.setText("Choose a checkpoint first (a run's best.pt, or … to browse).")
+            return -1
+        records = self.scope_records(scope)
+        if not records:
+            return 0
+        n = self.runner.run(weights, [r.path for r in records])
+        if n > 0:
+            self.progress.setRange(0, n)
+            self.progress.setValue(0)
+            self.progress.setFormat(f"predicting 0/{n}…")
+            self.run_button.setEnabled(False)
+            self.cancel_button.setEnabled(True)
+        elif n == 0:
+            self.progress.setFormat("all cached")
+            self.redraw()
+        return n
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        self.progress.setFormat(f"predicting {done}/{total}…")
+
+    def _on_predicted(self, found: dict) -> None:
+        rec = self._current_record()
+        if rec is not None and Path(rec.path) in {Path(p) for p in found}:
+            self.redraw()
+
+    def _on_finished(self, failed: dict, error: str) -> None:
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        if error:
+            self.progress.setFormat("failed")
+            self.summary.setText(error)
+            self.message.emit(error.splitlines()[0])
+            return
+        self.progress.setValue(self.progress.maximum())
+        self.progress.setFormat("done" + (f" ({len(failed)} unreadable)" if failed else ""))
+        self.redraw()
+
+    # ------------------------------------------------------------------ filtering and drawing
+    def score(self) -> float:
+        return self.score_slider.value() / 100.0
+
+    def nms_iou(self) -> float:
+        return self.nms_slider.value() / 100.0
+
+    def raw_predictions(self, rec: ImageRecord | None = None) -> list[Prediction] | None:
+        rec = rec or self._current_record()
+        weights = self.weights_path()
+        if rec is None or weights is None or not weights.is_file():
+            return None
+        return self.runner.cache.get(weights_key(weights), rec.path)
+
+    def shown_predictions(self) -> list[Prediction]:
+        """The current image's predictions that pass the sliders, best first."""
+        return list(self._shown)
+
+    def redraw(self, *_: object) -> None:
+        self._update_labels()
+        rec = self._current_record()
+        raw = self.raw_predictions(rec)
+        self._shown = filter_predictions(raw, self.score(), self.nms_iou()) if raw is not None else []
+        if rec is not None:
+            self.canvas.set_predictions(self._shown if raw is not None else None, self.show_preds.isChecked())
+        set_labels_visible(self.canvas.scene(), self.show_gt.isChecked())
+        self._fill_list(rec, raw is not None)
+        self._draw_marks()
+
+    def _fill_list(self, rec: ImageRecord | None, have: bool) -> None:
+        row = self.list.currentRow()
+        self.list.blockSignals(True)
+        self.list.clear()
+        status = self._statuses(rec)
+        for i, p in enumerate(self._shown):
+            name = self.canvas.class_name(p.class_id)
+            item = QListWidgetItem(f"{name}  {p.score:.2f}  {status[i].upper() if status else ''}".rstrip())
+            if status:
+                item.setForeground(STATUS_COLORS[status[i]].darker(130))
+            self.list.addItem(item)
+        self.list.setCurrentRow(min(row, self.list.count() - 1) if row >= 0 else -1)
+        self.list.blockSignals(False)
+        if rec is None or not have:
+            self.summary.setText("No predictions for this image yet: press Run." if rec is not None
+                                 and self.weights_path() else "Choose a checkpoint and press Run.")
+        else:
+            fn = len(self._missed(rec))
+            tp = sum(1 for s in status if s == "tp")
+            self.summary.setText(f"{len(self._shown)} predictions at score ≥ {self.score():.2f}: "
+                                 f"TP {tp} · FP {len(self._shown) - tp} · FN {fn} (IoU {MATCH_IOU:.1f})")
+        self.accept_button.setEnabled(bool(self._shown))
+        self.accept_all_button.setEnabled(bool(self._shown))
+
+    def _statuses(self, rec: ImageRecord | None) -> list[str]:
+        if rec is None or not self._shown:
+            return []
+        m = match_instances(rec.instances, self._shown, MATCH_IOU)
+        return [m.pred_status(i) for i in range(len(self._shown))]
+
+    def _missed(self, rec: ImageRecord) -> list[int]:
+        m = match_instances(rec.instances, self._shown, MATCH_IOU)
+        return [j for j in range(len(rec.instances)) if m.gt_pred[j] < 0]
+
+    def _draw_marks(self) -> None:
+        rec = self._current_record()
+        marks: list[Mark] = []
+        have = rec is not None and self.raw_predictions(rec) is not None
+        if rec is not None and have and self.show_match.isChecked():
+            selected = self.list.currentRow()
+            if self.show_preds.isChecked():
+                for i, (p, s) in enumerate(zip(self._shown, self._statuses(rec), strict=True)):
+                    marks.append(Mark(p.box, s, i == selected))
+            if self.show_gt.isChecked():
+                marks.extend(Mark(rec.instances[j].box, "fn") for j in self._missed(rec))
+        w, h = self.canvas.bounds()
+        self.overlay.set_marks(marks, QRectF(0, 0, w, h))
+
+    def _update_labels(self) -> None:
+        self.score_label.setText(f"Score ≥ {self.score():.2f}")
+        iou = self.nms_iou()
+        self.nms_label.setText("NMS IoU off" if iou >= 1.0 else f"NMS IoU {iou:.2f}")
+
+    # ------------------------------------------------------------------ canvas
+    def _current_record(self) -> ImageRecord | None:
+        try:
+            return self.canvas.record()
+        except AssertionError:
+            return None
+
+    def _on_canvas_changed(self, *_: object) -> None:
+        rec = self._current_record()
+        if rec is not self._rec:  # a new image (set_image cleared the canvas' predictions)
+            self._rec = rec
+            self.redraw()
+
+    def _on_record_changed(self, rec: object) -> None:
+        if rec is self._current_record():
+            self.redraw()
+
+    # ------------------------------------------------------------------ accepting
+    def accept_selected(self) -> bool:
+        row = self.list.currentRow()
+        if row < 0 and len(self._shown) == 1:
+            row = 0
+        return self._accept([self._shown[row]] if 0 <= row < len(self._shown) else [])
+
+    def accept_all(self) -> bool:
+        """Every shown prediction that overlaps no label (of any class): new objects, not duplicates."""
+        rec = self._current_record()
+        if rec is None:
+            return False
+        return self._accept([self._shown[i] for i in unlabeled(rec.instances, self._shown, MATCH_IOU)])
+
+    def _accept(self, preds: list[Prediction]) -> bool:
+        rec = self._current_record()
+        if rec is None or self.ds is None or not preds:
+            self.message.emit("Nothing to accept: no prediction selected, or all overlap a label already")
+            return False
+        self.undo_stack.push(accept_predictions(self.ds, rec, preds, self.notifier))
+        self.message.emit(f"Accepted {len(preds)} prediction(s) as labels (Ctrl+Z undoes)")
+        return True
+
+    def _browse(self) -> None:
+        start = str(default_runs_folder(self.data_path)) if self.data_path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", start, "Checkpoints (*.pt *.pth)")
+        if path:
+            self.set_weights(path)

@@ -1,0 +1,134 @@
+"""``workbench open DATA --run RUN --view train|predictions [--screenshot PATH]``.
+
+``train`` shows the train panel with the run's curves (its iteration record when the
+GUI started it, else the per-epoch rows of results.csv) and selects it in the history;
+``predictions`` runs the run's best checkpoint on the first image and shows the
+detection viewer. For a screenshot the grab waits until the dataset is open, the
+image decoded and, for ``predictions``, the model has answered.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+from workbench.train.runs import BEST, LAST
+
+VIEWS = ("train", "predictions")
+
+
+class RunViewError(ValueError):
+    """A --run that is not a run folder, or an unknown --view; the message says what to pass."""
+
+
+def check_run(run: str | Path, view: str) -> Path:
+    p = Path(run)
+    if p.is_file() and p.suffix == ".pt":
+        p = p.parent
+    if view not in VIEWS:
+        raise RunViewError(f"unknown --view '{view}': use one of {', '.join(VIEWS)}")
+    if not p.is_dir() or not ((p / "results.csv").is_file() or (p / LAST).is_file()):
+        raise RunViewError(f"{run} is not a run folder (no results.csv or last.pt in it)")
+    if view == "predictions" and not ((p / BEST).is_file() or (p / LAST).is_file()):
+        raise RunViewError(f"{run} has no checkpoint (best.pt or last.pt) to predict with")
+    return p
+
+
+def apply_run_view(window: QMainWindow, run: str | Path, view: str) -> Callable[[], bool]:
+    """Show ``run`` in the ``view`` of an opened window; returns "is it on screen yet?".
+
+    Call it once the dataset is open (``window.is_ready()``). Installs the panel or the
+    viewer if the window has not.
+    """
+    run_dir = check_run(run, view)
+    if view == "train":
+        from workbench.gui.training.install import install_train_panel
+
+        panel = getattr(window, "train_panel", None) or install_train_panel(window)
+        dock = window.train_dock
+        dock.show()
+        dock.raise_()
+        window.resizeDocks([dock], [int(window.height() * 0.6)], Qt.Orientation.Vertical)
+        panel.show_run(run_dir)
+        return lambda: True
+
+    from workbench.gui.predictions.install import install_prediction_viewer
+
+    viewer = getattr(window, "prediction_viewer", None) or install_prediction_viewer(window)
+    dock = window.prediction_dock
+    dock.show()
+    dock.raise_()
+    viewer.set_weights(run_dir / (BEST if (run_dir / BEST).is_file() else LAST))
+    started = viewer.run("current")
+    if started < 0:
+        return lambda: True  # the viewer shows why
+    return lambda: not viewer.runner.busy() and viewer.raw_predictions() is not None
+
+
+def schedule_run_view(window: QMainWindow, run: str | Path, view: str, screenshot: str | Path | None = None,
+                      timeout_s: float = 120.0) -> QTimer:
+    """Apply the view once the window is ready; with ``screenshot``, save the window then quit."""
+    from workbench.gui.screenshot import SCREENSHOT_SIZE, save_window_png
+
+    check_run(run, view)  # fail before the event loop starts
+    if screenshot:
+        window.resize(*SCREENSHOT_SIZE)
+    deadline = time.monotonic() + timeout_s
+    state: dict[str, object] = {"ready": None, "settle": 0}
+    timer = QTimer(window)
+    timer.setInterval(50)
+
+    def tick() -> None:
+        timed_out = time.monotonic() > deadline
+        if state["ready"] is None:
+            if not window.is_ready() and not timed_out:
+                return
+            window.canvas.fit()
+            state["ready"] = apply_run_view(window, run, view)
+            if not screenshot:
+                timer.stop()
+            return
+        ready = state["ready"]
+        assert callable(ready)
+        if not ready() and not timed_out:
+            return
+        if state["settle"] < 3:  # let the docks lay out and the plots paint
+            state["settle"] = int(state["settle"]) + 1
+            window.canvas.fit()
+            return
+        timer.stop()
+        ok = not timed_out and save_window_png(window, Path(str(screenshot)))
+        if timed_out:
+            print(f"workbench: the {view} view of {run} was not ready after {timeout_s:.0f} s; "
+                  "screenshot not taken", file=sys.stderr)
+        QApplication.instance().exit(0 if ok else 1)
+
+    timer.timeout.connect(tick)
+    timer.start()
+    return timer
+
+
+def open_with_run(data: str, run: str, view: str, screenshot: str | None = None) -> int:
+    """What ``workbench open DATA --run RUN --view VIEW`` runs: the GUI on DATA showing RUN."""
+    from workbench.gui.app import application
+    from workbench.gui.main_window import MainWindow
+
+    try:
+        check_run(run, view)
+    except RunViewError as e:
+        print(f"workbench: {e}", file=sys.stderr)
+        return 2
+    if not Path(data).exists():
+        print(f"workbench: {data}: no such file or folder", file=sys.stderr)
+        return 2
+    app = application()
+    window = MainWindow()
+    window.open_path(data)
+    schedule_run_view(window, run, view, screenshot)
+    window.show()
+    return int(app.exec())
