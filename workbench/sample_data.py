@@ -57,12 +57,12 @@ def _image_name(split: str, i: int) -> str:
 
 # (split, image index, line, kind). The first head of an image is line 1.
 _MISTAKE_PLAN = [
-    ("train", 4, 1, "class_swap", "a face labeled as class 1 (robot)"),
+    ("train", 4, 1, "class_swap", "an alien labeled as class 0 (face)"),
     ("train", 9, 1, "bad_box", "the box is shifted off its object by ~45% of its width"),
     ("train", 15, 1, "landmark_off", "left and right eyes swapped (and mouth corners)"),
     ("train", 21, 1, "class_out_of_range", "class id 5, but the dataset has 3 classes (0..2)"),
     ("val", 3, None, "missing_label", "an object in the image has no label"),
-    ("val", 7, 1, "class_swap", "a robot labeled as class 2 (alien)"),
+    ("val", 7, 1, "class_swap", "an alien labeled as class 0 (face)"),
 ]
 
 INJECTED_MISTAKES = [
