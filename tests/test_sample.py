@@ -32,6 +32,9 @@ def test_injected_mistakes_are_where_they_say(sample_yaml):
         assert rec.split == m.split
         if m.kind == "class_out_of_range":
             assert rec.instances[m.line - 1].class_id == 5
+        if m.kind == "class_swap":  # the description names the class written in the file
+            cls = rec.instances[m.line - 1].class_id
+            assert f"class {cls} ({ds.classes[cls]})" in m.description
         if m.line is not None:
             assert rec.instances[m.line - 1].source.line == m.line
 

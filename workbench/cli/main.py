@@ -27,12 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="with no command: render the main window to a PNG and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"workbench.cli.{name}_cmd")
-        except ModuleNotFoundError as e:
-            if e.name != f"workbench.cli.{name}_cmd":
-                raise
-            continue
+        module = importlib.import_module(f"workbench.cli.{name}_cmd")
         p = module.add_parser(sub)
         p.set_defaults(_run=module.run)
     return parser
