@@ -60,6 +60,15 @@ def test_dataset_drops_boxes_without_area(tmp_path):
     assert target["labels"].tolist() == [0]
 
 
+
+def test_dataset_leaves_out_class_ids_the_model_has_no_output_for(tmp_path):
+    # `train --skip-validation` on a dataset with "class 5, nc=3" must not crash in cross_entropy
+    rec = _record(tmp_path, [Instance(5, [5, 5, 30, 30]), Instance(-1, [5, 5, 20, 20]), Instance(2, [30, 5, 55, 30])])
+    _, target = DetectionDataset([rec], None, label_offset=1, train=False, num_classes=3)[0]
+    assert target["labels"].tolist() == [3]
+    assert target["boxes"].tolist() == [[30.0, 5.0, 55.0, 30.0]]
+
+
 def test_events_round_trip_through_json():
     events = [IterationEvent(1, 2, 10, {"loss": 1.5, "loss_box_reg": 0.5}, 0.01, 12.5),
               EpochEvent(1, 5, {"mAP50": 0.5}, 0.4, True), EndEvent("nan", "loss is nan", "/r", None),

@@ -25,17 +25,21 @@ class LabelArrays:
 
 
 def record_arrays(rec: ImageRecord, num_keypoints: int | None = None, drop_degenerate: bool = True,
-                  clip: bool = True, skip_crowd: bool = False) -> LabelArrays:
+                  clip: bool = True, skip_crowd: bool = False, num_classes: int | None = None) -> LabelArrays:
     """Boxes (clipped to the image), class ids and keypoints of one record.
 
     With ``drop_degenerate`` boxes whose width or height is not positive after
-    clipping are left out; ``kept`` says which instances made it.
+    clipping are left out; with ``num_classes`` so are class ids outside ``0..num_classes-1``
+    (a model with that many outputs would index past its head); ``kept`` says which
+    instances made it.
     """
     rec.ensure_loaded()
     w, h = rec.width, rec.height
     boxes, classes, kps, kept = [], [], [], []
     for i, inst in enumerate(rec.instances):
         if skip_crowd and inst.iscrowd:
+            continue
+        if num_classes is not None and not 0 <= inst.class_id < num_classes:
             continue
         box = inst.box.copy()
         if clip and w is not None and h is not None:

@@ -88,8 +88,9 @@ class DetectionDataset(Dataset):
     """
 
     def __init__(self, records: list[ImageRecord], schema: KeypointSchema | None, label_offset: int,
-                 train: bool, augment: bool = True) -> None:
+                 train: bool, augment: bool = True, num_classes: int | None = None) -> None:
         self.records = records
+        self.num_classes = num_classes
         self.schema = schema
         self.label_offset = label_offset
         flip = [HorizontalFlip(schema.flip_idx if schema else None)] if (train and augment) else []
@@ -109,7 +110,7 @@ class DetectionDataset(Dataset):
         if rec.width is None or rec.height is None:
             rec.width, rec.height = w, h
         k = self.schema.num_keypoints if self.schema else None
-        arrays = record_arrays(rec, num_keypoints=k)
+        arrays = record_arrays(rec, num_keypoints=k, num_classes=self.num_classes)
         image = tv_tensors.Image(torch.from_numpy(np.ascontiguousarray(img[:, :, ::-1])).permute(2, 0, 1))
         target: dict[str, Any] = {
             "boxes": tv_tensors.BoundingBoxes(torch.from_numpy(arrays.boxes), format="XYXY", canvas_size=(h, w)),

@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
+from workbench.core.annotation import ImageRecord
 from workbench.core.keypoints import KeypointSchema
 from workbench.formats.base import DatasetError
 from workbench.train import ddp
@@ -144,6 +145,11 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _count_outside(records: list[ImageRecord], nc: int) -> int:
+    """Labels the model cannot learn (class id past its head): skipped, but said out loud."""
+    return sum(1 for rec in records for inst in rec.ensure_loaded().instances if not 0 <= inst.class_id < nc)
+
+
 def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
     from workbench.formats.registry import open_dataset
 
@@ -187,7 +193,13 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         config.model = model_name
     model.to(device)
 
-    dataset = DetectionDataset(train_records, schema, spec.label_offset, True, config.augment)
+    dataset = DetectionDataset(train_records, schema, spec.label_offset, True, config.augment,
+                               num_classes=len(classes))
+    outside = _count_outside(train_records + val_records, len(classes))
+    if outside:
+        _emit_main(dinfo, cbs, LogEvent(
+            f"{outside} label(s) have a class id outside 0..{len(classes) - 1} and are left out of training "
+            "and evaluation: `workbench validate` lists them with file and line", "warning"))
     sampler = (DistributedSampler(dataset, seed=config.seed) if dinfo.enabled
                else RandomSampler(dataset, generator=torch.Generator().manual_seed(config.seed)))
     loader = DataLoader(dataset, batch_size=config.batch, sampler=sampler, num_workers=config.workers,

@@ -30,7 +30,7 @@ def coco_ground_truth(records: Sequence[ImageRecord], classes: Sequence[str],
     k = schema.num_keypoints if schema else None
     images, annotations = [], []
     for i, rec in enumerate(records, start=1):
-        arrays = record_arrays(rec, num_keypoints=k)
+        arrays = record_arrays(rec, num_keypoints=k, num_classes=len(classes))
         images.append({"id": i, "width": rec.width or 0, "height": rec.height or 0, "file_name": str(rec.path)})
         crowd = [rec.instances[j].iscrowd for j in arrays.kept]
         for row in range(len(arrays.boxes)):

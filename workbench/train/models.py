@@ -31,7 +31,8 @@ def build_model(name: str, nc: int, num_keypoints: int | None = None, imgsz: int
     ``options`` are extra keyword arguments of the torchvision constructor (plain values,
     e.g. ``box_batch_size_per_image``, ``box_detections_per_img``) plus, for Keypoint R-CNN,
     ``keypoint_layers``: the channels of the keypoint head's convs (torchvision: eight of
-    512). A lighter head trains much faster for a handful of landmarks.
+    512; the MobileNet variant defaults to a lighter one, see ``ModelSpec.defaults``). A lighter head trains
+    much faster for a handful of landmarks.
 
     ``frozen_bn`` swaps the backbone's BatchNorm for FrozenBatchNorm2d, as torchvision does
     for pretrained starts: with the few images per batch of fine-tuning, batch statistics
@@ -43,7 +44,7 @@ def build_model(name: str, nc: int, num_keypoints: int | None = None, imgsz: int
     if spec.keypoints and not num_keypoints:
         raise ModelError(f"{name} needs a keypoint dataset (kpt_shape in the data.yaml)")
     num_classes = nc + spec.label_offset
-    kwargs = dict(options or {})
+    kwargs = {**dict(spec.defaults), **(options or {})}
     layers = kwargs.pop("keypoint_layers", None)
     if layers and not spec.keypoints:
         raise ModelError(f"keypoint_layers is an option of keypoint models, not of {name}")
