@@ -26,6 +26,7 @@ from workbench.gui.findings_panel import FindingsPanel
 from workbench.gui.icons import app_icon
 from workbench.gui.image_cache import DecodedImage, ImageCache, decode_scale_for
 from workbench.gui.image_list import ImageListWidget
+from workbench.gui.label_qc.install import install_label_qc
 from workbench.gui.opening import DatasetOpener, is_dataset_path, sample_dataset_path
 from workbench.gui.predictions.install import install_prediction_viewer
 from workbench.gui.preferences import PreferencesDialog
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         # Docks with their own menus; installed before restoreState so their layout persists.
         install_train_panel(self)
         install_prediction_viewer(self)
+        install_label_qc(self)
         self.setAcceptDrops(True)
         self.setWindowIcon(app_icon())
         self.resize(1400, 900)

@@ -1,0 +1,260 @@
+"""The Label QC panel: the sample's injected mistakes are ranked, clicked to, fixed undoably and saved.
+
+No model is trained: a fake predictor (injected through the detection viewer's
+``PredictorFactory``, whose runner the panel shares) answers with the sample's true
+labels, drawn by ``write_sample`` without its mistakes, as a confident model would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from tests._gui_window import open_window
+from workbench.core.annotation import ImageRecord
+from workbench.core.prediction import Prediction
+from workbench.gui import commands
+from workbench.gui.label_qc.install import install_label_qc
+from workbench.gui.predictions.install import install_prediction_viewer
+from workbench.qa.qc_fixes import StaleSuspect, fix_for
+from workbench.sample_data import CLASSES, INJECTED_MISTAKES
+
+pytest.importorskip("pytestqt")
+pytest_plugins = ["tests._gui_fixtures"]  # the gui_sample fixture
+
+SCORE = 0.9
+# What QC calls each injected mistake (an out-of-range class id is a class the model reads otherwise).
+QC_KIND = {"class_out_of_range": "class_swap"}
+
+
+class TruthPredictor:
+    """Stands in for train.predictor.Predictor: the true labels of each image, as confident predictions."""
+
+    def __init__(self, truth: dict[str, list[Prediction]]) -> None:
+        self.truth = truth  # by "split/name"
+        self.classes = list(CLASSES)
+        self.images = 0
+
+    def predict_paths(self, paths, batch_size=4, conf=None, progress=None):
+        self.images += len(paths)
+        return {Path(p): self.truth.get(f"{Path(p).parent.name}/{Path(p).name}", []) for p in paths}
+
+
+@pytest.fixture(scope="module")
+def truth(tmp_path_factory) -> dict[str, list[Prediction]]:
+    """The sample drawn without its mistakes (the drawing does not depend on them), as predictions."""
+    import workbench.sample_data as sample
+    from workbench.formats.registry import open_dataset
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sample, "_MISTAKE_PLAN", [])
+        clean = open_dataset(str(sample.write_sample(tmp_path_factory.mktemp("clean") / "sample")))
+    out = {}
+    for rec in clean.records:
+        preds = []
+        for inst in rec.ensure_loaded().instances:
+            kps = np.column_stack([inst.keypoints[:, :2], np.where(inst.keypoints[:, 2] > 0, SCORE, 0.0)])
+            preds.append(Prediction(inst.class_id, inst.box, SCORE, kps))
+        out[f"{rec.split}/{rec.path.name}"] = preds
+    return out
+
+
+@pytest.fixture
+def qc_window(qtbot, monkeypatch, tmp_path, gui_sample, truth):
+    window = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    predictor = TruthPredictor(truth)
+    install_prediction_viewer(window, lambda _weights: predictor)
+    panel = install_label_qc(window)  # shares the viewer just installed (its runner and checkpoint)
+    weights = tmp_path / "best.pt"
+    weights.write_bytes(b"checkpoint")
+    panel.set_weights(weights)
+    window.label_qc_dock.show()
+    return window, panel, predictor
+
+
+def _find(qtbot, panel) -> None:
+    assert panel.find_suspects()
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=20000)
+
+
+def _expected() -> set[tuple[str, int | None, str]]:
+    return {(f"images/{m.split}/{m.image}", m.line, QC_KIND.get(m.kind, m.kind)) for m in INJECTED_MISTAKES}
+
+
+def _record(window, name: str) -> tuple[int, ImageRecord]:
+    return next((i, r) for i, r in enumerate(window.ds.records) if r.path.name == name)
+
+
+def _select(qtbot, panel, image: str, kind: str, keypoint: int | None = None) -> int:
+    """Click the row of a suspect as a user would; returns its table row."""
+    suspects = [panel.model.row_at(i).suspect for i in range(panel.model.rowCount())]
+    r = next(i for i, s in enumerate(suspects)
+             if s.image.endswith(image) and s.kind == kind and s.suggestion.get("keypoint") == keypoint)
+    panel.table.scrollTo(panel.model.index(r, 2))
+    rect = panel.table.visualRect(panel.model.index(r, 2))
+    qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert panel.table.currentIndex().row() == r
+    return r
+
+
+def test_injected_mistakes_rank_first_with_class_swaps_on_top(qtbot, qc_window):
+    window, panel, predictor = qc_window
+    _find(qtbot, panel)
+    assert predictor.images == len(window.ds.records)
+    rows = panel.rows.rows
+    found = {(row.suspect.image, row.suspect.line, row.suspect.kind) for row in rows}
+    # Every injected mistake is found, the landmark swap once per swapped point; nothing else is.
+    assert found == _expected()
+    assert len(rows) == len(_expected()) + 3
+    scores = [row.suspect.score for row in rows]
+    assert scores == sorted(scores, reverse=True)
+    # No other kind outranks a class swap (the missing label ties: the model is as sure of it).
+    swaps = [row for row in rows if row.suspect.kind == "class_swap"]
+    assert {s.suspect.image for s in swaps} >= {"images/train/train_004.jpg", "images/val/val_007.jpg"}
+    assert min(s.suspect.score for s in swaps) >= max(r.suspect.score for r in rows if r.suspect.kind != "class_swap")
+    assert rows[0].suspect.kind == "class_swap" and rows[0].suspect.suggestion == {"action": "set_class", "value": 2}
+    assert panel.model.rowCount() == len(rows)
+    assert panel.model.data(panel.model.index(0, 1)) == "class swap"
+    assert f"{len(rows)} suspects in 48 images" in panel.summary.text()
+
+    # Finding again runs nothing: the shared cache has every image (the viewer draws them too).
+    _find(qtbot, panel)
+    assert predictor.images == len(window.ds.records) and len(panel.rows.rows) == len(rows)
+    assert window.prediction_viewer.raw_predictions() is not None
+
+
+def test_click_jumps_and_fix_sets_the_class_undoably_and_saves(qtbot, qc_window):
+    window, panel, _ = qc_window
+    _find(qtbot, panel)
+    index, rec = _record(window, "train_004.jpg")
+    window.show_record(_record(window, "val_000.jpg")[0])
+
+    _select(qtbot, panel, "train_004.jpg", "class_swap")
+    assert window.current == index and window.current_record() is rec
+    assert window.canvas.selected_instance() == 0
+    assert panel.fix_button.isEnabled() and panel.fix_button.text() == "Fix: Set class to 'alien'"
+
+    assert rec.instances[0].class_id == 0
+    assert panel.fix_current()
+    assert rec.instances[0].class_id == 2
+    assert window.undo_stack.undoText() == "QC: Set class to 'alien'"
+    row = panel.current_row()
+    assert row.suspect.image.endswith("train_004.jpg") and row.fixed
+    assert panel.model.data(panel.table.currentIndex().siblingAtColumn(1)).startswith("✓")
+    assert not panel.fix_button.isEnabled()
+    assert not any(r.suspect.image.endswith("train_004.jpg") and not r.fixed for r in panel.rows.rows)
+
+    window.undo_stack.undo()  # the original class, and the suspect is open again
+    assert rec.instances[0].class_id == 0
+    qtbot.waitUntil(lambda: not panel.current_row().fixed)
+    window.undo_stack.redo()
+    assert rec.instances[0].class_id == 2
+    qtbot.waitUntil(lambda: panel.current_row().fixed)
+
+    assert window.save()
+    label = Path(rec.label_path).read_text(encoding="utf-8").splitlines()
+    assert label[0].split()[0] == "2"
+
+
+def test_fixing_every_suspect_leaves_labels_the_model_agrees_with(qtbot, qc_window, truth):
+    window, panel, _ = qc_window
+    _find(qtbot, panel)
+    n_missing = len(_record(window, "val_003.jpg")[1].instances)
+    titles = []
+    while panel.rows.counts():
+        r = next(i for i in range(panel.model.rowCount()) if not panel.model.row_at(i).fixed)
+        panel.table.selectRow(r)
+        titles.append(panel.fix_button.text())
+        assert panel.fix_current()
+    # The mirrored landmarks take two swaps (eyes, mouth corners), each fixing two suspects.
+    assert sorted(titles) == sorted([
+        "Fix: Set class to 'alien'", "Fix: Set class to 'alien'", "Fix: Set class to 'face'",
+        "Fix: Add the missing 'face'", "Fix: Swap left_eye and right_eye", "Fix: Swap left_mouth and right_mouth",
+        "Fix: Move the box to the model's"])
+    assert all(row.fixed for row in panel.rows.rows)
+    for name in ("train_004.jpg", "train_009.jpg", "train_015.jpg", "train_021.jpg", "val_003.jpg", "val_007.jpg"):
+        rec = _record(window, name)[1]
+        want = truth[f"{rec.split}/{name}"]
+        got = sorted(rec.instances, key=lambda inst: inst.box[0])
+        want = sorted(want, key=lambda p: p.box[0])
+        assert [inst.class_id for inst in got] == [p.class_id for p in want], name
+        for inst, p in zip(got, want, strict=True):
+            np.testing.assert_allclose(inst.box, p.box, atol=0.01)
+            np.testing.assert_allclose(inst.keypoints[:, :2], p.keypoints[:, :2], atol=0.01)
+    assert len(_record(window, "val_003.jpg")[1].instances) == n_missing + 1
+    _find(qtbot, panel)  # judged afresh: nothing left
+    assert panel.rows.rows == [] and "agrees" in panel.summary.text()
+
+
+def test_ignore_hides_a_suspect_until_shown(qtbot, qc_window):
+    window, panel, _ = qc_window
+    _find(qtbot, panel)
+    n = panel.model.rowCount()
+    r = _select(qtbot, panel, "train_009.jpg", "bad_box")
+    key = panel.model.row_at(r).key
+    assert panel.toggle_ignore_current()
+    assert panel.model.rowCount() == n - 1 and panel.model.row_of(key) < 0
+    assert "1 ignored" in panel.summary.text()
+    # Editing the image re-judges it; the suspect is still there, still ignored.
+    rec = _record(window, "train_009.jpg")[1]
+    window.undo_stack.push(commands.replace_instance(rec, 0, rec.instances[0].copy(), "Touch", window.notifier))
+    qtbot.wait(10)
+    assert panel.model.rowCount() == n - 1 and panel.model.row_of(key) < 0
+    assert any(row.key == key and row.ignored and not row.fixed for row in panel.rows.rows)
+    _find(qtbot, panel)  # a new judgement keeps it ignored
+    assert panel.model.rowCount() == n - 1 and panel.model.row_of(key) < 0
+    panel.show_ignored.setChecked(True)
+    r = panel.model.row_of(key)
+    assert r >= 0 and "(ignored)" in panel.model.data(panel.model.index(r, 1))
+    panel.table.selectRow(r)
+    assert panel.ignore_button.text() == "Unignore" and panel.toggle_ignore_current()
+    panel.show_ignored.setChecked(False)
+    assert panel.model.rowCount() == n and panel.model.row_of(key) >= 0
+
+
+def test_a_model_of_other_classes_is_refused(qtbot, qc_window):
+    window, panel, predictor = qc_window
+    predictor.classes = ["face", "robot"]
+    assert panel.find_suspects()
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=20000)
+    assert "2 classes but the dataset has 3" in panel.summary.text()
+    assert panel.rows.rows == [] and panel.find_button.isEnabled()
+
+
+def test_defaults_to_the_newest_runs_best_checkpoint(qtbot, monkeypatch, tmp_path, gui_sample):
+    import os
+
+    runs = gui_sample.parent / "runs"
+    for age, name in ((100, "old"), (0, "new")):
+        run = runs / name
+        run.mkdir(parents=True)
+        for f in ("results.csv", "best.pt", "last.pt"):
+            (run / f).write_text("x")
+        t = run.stat().st_mtime - age
+        os.utime(run, (t, t))
+    window = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    panel = window.label_qc_panel
+    assert panel.weights_path() == runs / "new" / "best.pt"
+    assert window.label_qc_dock.isHidden()
+    toggle = window.label_qc_dock.toggleViewAction()
+    assert toggle.shortcut().toString() == "Ctrl+Shift+L"
+    assert any(toggle in a.menu().actions() for a in window.menuBar().actions() if a.menu()
+               and window.prediction_dock.toggleViewAction() in a.menu().actions())
+    toggle.trigger()
+    assert window.label_qc_dock.isVisible()
+    assert window.label_qc_dock in window.tabifiedDockWidgets(window.docks["findings"])
+
+
+def test_a_fix_refuses_labels_that_changed(qtbot, qc_window):
+    window, panel, _ = qc_window
+    _find(qtbot, panel)
+    row = next(r for r in panel.rows.rows if r.suspect.kind == "bad_box")
+    rec = window.ds.records[row.record]
+    fix = fix_for(window.ds, rec, row.suspect)
+    assert fix.title == "Move the box to the model's" and len(fix.instances) == len(rec.instances)
+    stale = type(row.suspect)(**{**row.suspect.__dict__, "instance": len(rec.instances)})
+    with pytest.raises(StaleSuspect):
+        fix_for(window.ds, rec, stale)

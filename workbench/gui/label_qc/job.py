@@ -1,0 +1,150 @@
+"""Finding suspects without freezing the window: predictions from the shared runner, judging in slices.
+
+The model runs through the detection viewer's ``PredictionRunner`` (one pool thread,
+one loaded model, one cache), so images the viewer already predicted with the same
+checkpoint are not run again, and after QC the viewer shows the very predictions QC
+judged. Judging is numpy on a few boxes per image but reads labels (``ensure_loaded``)
+and touches the live records the user edits, so it stays on the UI thread, in slices
+of at most ``SLICE_MS`` between event-loop turns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.prediction import Prediction
+from workbench.gui.predictions.runner import PredictionRunner, weights_key
+from workbench.qa.label_qc import QCOptions, Suspect, find_label_issues
+
+SLICE_MS = 12
+
+
+def judge_record(ds: Dataset, rec: ImageRecord, preds: list[Prediction],
+                 options: QCOptions | None = None) -> list[Suspect]:
+    """The suspects of one image (``find_label_issues`` on just this image's predictions).
+
+    Passing the single entry matters: ``find_label_issues`` resolves every key of the
+    mapping it is given, which would be quadratic over a dataset judged image by image.
+    """
+    return find_label_issues(ds, {rec.path: preds}, records=[rec], options=options)
+
+
+class QCJob(QObject):
+    """``start(ds, weights, indices)``: predict what the cache lacks, then judge every predicted image."""
+
+    progress = Signal(int, int, str)  # done, total, what ("predicting" or "judging")
+    finished = Signal(object, str)  # [(record index, Suspect)], error message ("" when fine)
+
+    def __init__(self, runner: PredictionRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.options = QCOptions()
+        self.ds: Dataset | None = None
+        # Of the last job that finished well (re-judging after edits uses them); a job's own meanwhile:
+        self.predictions: dict[Path, list[Prediction]] = {}
+        self._incoming: dict[Path, list[Prediction]] = {}
+        self.failed: dict[Path, str] = {}
+        self._todo: deque[int] = deque()
+        self._judged: list[tuple[int, Suspect]] = []
+        self._total = 0
+        self._predicting = False
+        self._error = ""
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._judge_slice)
+        runner.predicted.connect(self._on_predicted)
+        runner.progress.connect(self._on_progress)
+        runner.finished.connect(self._on_finished)
+        runner.predictorLoaded.connect(self._on_loaded)
+
+    def busy(self) -> bool:
+        return self._predicting or bool(self._todo) or self._timer.isActive()
+
+    def start(self, ds: Dataset, weights: Path, indices: list[int]) -> str:
+        """Begin; returns "" or why it cannot (the runner is busy with the viewer's job)."""
+        if self.busy():
+            return "Label QC is already running"
+        if self.runner.busy():
+            return "The model is busy with the detection viewer's run; try again when it is done"
+        self.ds, self._error, self.failed = ds, "", {}
+        self._todo, self._judged, self._total = deque(indices), [], len(indices)
+        key = weights_key(weights)
+        self._incoming = {}
+        for i in indices:
+            path = ds.records[i].path
+            cached = self.runner.cache.get(key, path)
+            if cached is not None:
+                self._incoming[Path(path)] = cached
+        n = self.runner.run(weights, [ds.records[i].path for i in indices])
+        self._predicting = n > 0
+        if not self._predicting:
+            self._timer.start(0)
+        return ""
+
+    def cancel(self) -> None:
+        if self._predicting:
+            self.runner.cancel()
+        self._error = self._error or "cancelled"
+        self._todo.clear()
+
+    def reset(self) -> None:
+        """Another dataset: stop, and forget the predictions."""
+        self.cancel()
+        self.predictions, self._incoming, self.ds = {}, {}, None
+
+    def judge(self, rec: ImageRecord) -> list[Suspect] | None:
+        """Judge ``rec`` again with the last job's predictions (None: it was not predicted)."""
+        preds = self.predictions.get(Path(rec.path))
+        if preds is None or self.ds is None:
+            return None
+        return judge_record(self.ds, rec, preds, self.options)
+
+    # ------------------------------------------------------------------ runner signals (ours only)
+    def _on_loaded(self, predictor: object) -> None:
+        classes = getattr(predictor, "classes", None)
+        if not self._predicting or self.ds is None or classes is None or len(classes) == self.ds.nc:
+            return
+        self._error = (f"The model knows {len(classes)} classes but the dataset has {self.ds.nc}: QC needs a "
+                       "model trained on this dataset's classes")
+        self.runner.cancel()
+
+    def _on_predicted(self, found: dict[Path, list[Prediction]]) -> None:
+        if self._predicting:
+            self._incoming.update({Path(p): v for p, v in found.items()})
+
+    def _on_progress(self, done: int, total: int) -> None:
+        if self._predicting:
+            self.progress.emit(done, total, "predicting")
+
+    def _on_finished(self, failed: dict[Path, str], error: str) -> None:
+        if not self._predicting:
+            return  # the viewer's job
+        self._predicting = False
+        self.failed = dict(failed)
+        self._error = self._error or error
+        if self._error:
+            self._todo.clear()
+        self._timer.start(0)
+
+    # ------------------------------------------------------------------ judging
+    def _judge_slice(self) -> None:
+        ds = self.ds
+        deadline = time.monotonic() + SLICE_MS / 1000
+        while self._todo and ds is not None and time.monotonic() < deadline:
+            i = self._todo.popleft()
+            rec = ds.records[i]
+            preds = self._incoming.get(Path(rec.path))
+            if preds is not None:
+                self._judged.extend((i, s) for s in judge_record(ds, rec, preds, self.options))
+        if self._todo:
+            self.progress.emit(self._total - len(self._todo), self._total, "judging")
+            self._timer.start(0)
+            return
+        if not self._error:
+            self.predictions = self._incoming
+        self.finished.emit(self._judged, self._error)

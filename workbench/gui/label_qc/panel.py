@@ -1,0 +1,407 @@
+"""The Label QC panel: run a checkpoint over the dataset, rank the labels it disagrees with, fix them.
+
+The panel shares the detection viewer's checkpoint choice and prediction runner (see
+``job.py``): one model in memory, one cache, and the boxes the viewer draws on the
+canvas are the evidence behind the selected suspect. Clicking a suspect asks the
+window to show its image and select its instance (``jumpRequested``, as the findings
+panel does); Fix (or a double-click, or Return) pushes one undoable command. Every
+edit of a judged image, from here, from the canvas or from undo, re-judges that
+image, so the list always describes the labels as they are (``rows.py``).
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.annotation import Dataset, ImageRecord
+from workbench.gui.commands import EditNotifier
+from workbench.gui.label_qc.fix import qc_fix_command
+from workbench.gui.label_qc.job import QCJob
+from workbench.gui.label_qc.model import IMAGE, KIND, LINE, MESSAGE, SCORE, SuspectTableModel, kind_title
+from workbench.gui.label_qc.rows import Key, SuspectList, SuspectRow
+from workbench.gui.predictions.viewer import PredictionViewer
+from workbench.gui.training.history import default_runs_folder
+from workbench.qa.label_qc import KINDS, Suspect
+from workbench.qa.qc_fixes import StaleSuspect, fix_for
+
+ALL = "all"
+
+
+class LabelQCPanel(QWidget):
+    """Suspects of the open dataset, most likely wrong first; emits ``jumpRequested(record, instance or -1)``."""
+
+    jumpRequested = Signal(int, int)
+    message = Signal(str)
+
+    def __init__(self, viewer: PredictionViewer, undo_stack: QUndoStack, notifier: EditNotifier,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.viewer, self.undo_stack, self.notifier = viewer, undo_stack, notifier
+        self.ds: Dataset | None = None
+        self.data_path: str | None = None
+        self._index_of: dict[int, int] = {}  # id(record) -> record index
+        self._changed: set[int] = set()  # record indices edited since they were judged
+        self._edited_in_job: set[int] = set()  # edited while a job ran: its judgement may predate the edit
+        self._restoring = False  # re-selecting the same suspect after a refresh: no jump
+        self.rows = SuspectList()
+        self.model = SuspectTableModel(self)
+        self.job = QCJob(viewer.runner, self)
+
+        self.weights = QComboBox()  # a second view of the viewer's checkpoint list, following its choice
+        self.weights.setModel(viewer.weights.model())
+        self.weights.setMinimumContentsLength(20)
+        self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.weights.setToolTip("The checkpoint whose predictions judge the labels (shared with the detection viewer)")
+        self.browse = QPushButton("…")
+        self.browse.setToolTip("Choose a checkpoint file")
+        self.scope = QComboBox()
+        self.scope.setToolTip("For an honest judgement use images the model did not train on (the val split)")
+        self.find_button = QPushButton("Find suspects")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.summary = QLabel("Choose a checkpoint and press Find suspects: the model's predictions point at "
+                              "labels that are probably wrong.")
+        self.summary.setWordWrap(True)
+        self.kind_filter = QComboBox()
+        self.show_ignored = QCheckBox("Show ignored")
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
+        header = self.table.horizontalHeader()
+        for col in (SCORE, KIND, IMAGE, LINE):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(MESSAGE, QHeaderView.ResizeMode.Stretch)
+        self.detail = QLabel()
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.fix_button = QPushButton("Fix")
+        self.fix_button.setToolTip("Apply the model's suggestion (one undo step; Ctrl+Z undoes it)")
+        self.ignore_button = QPushButton("Ignore")
+        self.ignore_button.setToolTip("Hide this suspect: the label is right and the model is wrong")
+
+        weights_row = QHBoxLayout()
+        weights_row.addWidget(self.weights, 1)
+        weights_row.addWidget(self.browse)
+        run_row = QHBoxLayout()
+        run_row.addWidget(self.scope, 1)
+        run_row.addWidget(self.find_button)
+        run_row.addWidget(self.cancel_button)
+        form = QFormLayout()
+        form.addRow("Checkpoint", weights_row)
+        form.addRow("Judge", run_row)
+        form.addRow("", self.progress)
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("Show"))
+        filters.addWidget(self.kind_filter, 1)
+        filters.addWidget(self.show_ignored)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.fix_button, 1)
+        buttons.addWidget(self.ignore_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(form)
+        layout.addWidget(self.summary)
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.detail)
+        layout.addLayout(buttons)
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(self._rejudge_changed)
+        viewer.weights.currentIndexChanged.connect(self._follow_viewer)
+        self.weights.activated.connect(lambda i: self.viewer.set_weights(self.weights.itemData(i)))
+        self.browse.clicked.connect(self._browse)
+        self.find_button.clicked.connect(self._on_find_clicked)
+        self.cancel_button.clicked.connect(self.job.cancel)
+        self.job.progress.connect(self._on_progress)
+        self.job.finished.connect(self._on_finished)
+        self.kind_filter.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.show_ignored.toggled.connect(lambda _on: self.refresh())
+        self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._on_current(cur))
+        self.table.clicked.connect(self._jump)
+        self.table.doubleClicked.connect(self._on_fix_clicked)
+        for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            shortcut = QShortcut(QKeySequence(key), self.table, context=Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(self._on_fix_clicked)
+        self.fix_button.clicked.connect(self._on_fix_clicked)
+        self.ignore_button.clicked.connect(self._on_ignore_clicked)
+        notifier.recordChanged.connect(self._on_record_changed)
+        self._follow_viewer()
+        self._fill_kind_filter()
+        self._update_buttons()
+
+    # ------------------------------------------------------------------ setup
+    def set_dataset(self, ds: Dataset | None, path: str | None) -> None:
+        """A new dataset: forget the old suspects and offer its splits."""
+        self.job.reset()
+        self.ds, self.data_path = ds, path
+        self._index_of = {id(r): i for i, r in enumerate(ds.records)} if ds is not None else {}
+        self._changed.clear()
+        self._edited_in_job.clear()
+        self.rows.clear()
+        self.scope.clear()
+        self.scope.addItem("All images", ALL)
+        for split in sorted(ds.splits) if ds is not None else []:
+            self.scope.addItem(f"Split: {split}", split)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("")
+        self.refresh()
+
+    def weights_path(self) -> Path | None:
+        data = self.weights.currentData()
+        return Path(data) if data else None
+
+    def set_weights(self, path: str | Path) -> None:
+        """Choose the checkpoint (the viewer follows: they share one choice)."""
+        self.viewer.set_weights(path)
+
+    def _follow_viewer(self, *_: object) -> None:
+        self.weights.setCurrentIndex(self.viewer.weights.currentIndex())
+
+    def _browse(self) -> None:
+        start = str(default_runs_folder(self.data_path)) if self.data_path else ""
+        path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", start, "Checkpoints (*.pt *.pth)")
+        if path:
+            self.set_weights(path)
+
+    # ------------------------------------------------------------------ running
+    def scope_indices(self, scope: str | None = None) -> list[int]:
+        if self.ds is None:
+            return []
+        scope = scope or self.scope.currentData() or ALL
+        return [i for i, r in enumerate(self.ds.records) if scope == ALL or r.split == scope]
+
+    def busy(self) -> bool:
+        return self.job.busy()
+
+    def find_suspects(self, scope: str | None = None) -> bool:
+        """Predict (what the cache lacks) and judge the scope's images in the background; False if it cannot."""
+        weights = self.weights_path()
+        if self.ds is None:
+            return False
+        if weights is None or not weights.is_file():
+            self.summary.setText("Choose a checkpoint first: a run's best.pt (train one in the Train panel), "
+                                 "or … to browse.")
+            return False
+        indices = self.scope_indices(scope)
+        if not indices:
+            self.summary.setText("No images to judge in this scope.")
+            return False
+        why = self.job.start(self.ds, weights, indices)
+        if why:
+            self.summary.setText(why)
+            self.message.emit(why)
+            return False
+        self._edited_in_job.clear()
+        self.find_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, len(indices))
+        self.progress.setValue(0)
+        self.progress.setFormat("starting…")
+        return True
+
+    def _on_progress(self, done: int, total: int, what: str) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{what} {done}/{total}…")
+
+    def _on_finished(self, judged: list[tuple[int, Suspect]], error: str) -> None:
+        self.find_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self._changed |= self._edited_in_job
+        self._edited_in_job.clear()
+        if error:  # the previous suspects and predictions stay
+            self._rejudge_changed()  # edits made meanwhile
+            self.progress.setFormat("cancelled" if error == "cancelled" else "failed")
+            self.summary.setText("Cancelled." if error == "cancelled" else error)
+            if error != "cancelled":
+                self.message.emit(error.splitlines()[0])
+            return
+        self.progress.setValue(self.progress.maximum())
+        unreadable = len(self.job.failed)
+        self.progress.setFormat("done" + (f" ({unreadable} unreadable)" if unreadable else ""))
+        self.rows.set_all(judged)
+        self._rejudge_changed()  # images edited after they were judged
+        if self.model.rowCount():
+            self.table.selectRow(0)
+        self.message.emit(self._summary_text())
+
+    # ------------------------------------------------------------------ following edits
+    def _on_record_changed(self, rec: ImageRecord) -> None:
+        i = self._index_of.get(id(rec))
+        if i is None:
+            return
+        if self.job.busy():
+            self._edited_in_job.add(i)  # re-judged when the job is done
+        if Path(rec.path) in self.job.predictions:  # the list shown: judged again now
+            self._changed.add(i)
+            self._refresh_timer.start(0)  # one refresh after a burst of edits (a dataset-wide remap)
+
+    def _rejudge_changed(self) -> None:
+        for i in sorted(self._changed):
+            self._rejudge(i)
+        self._changed.clear()
+        self.refresh()
+
+    def _rejudge(self, index: int) -> None:
+        if self.ds is None:
+            return
+        fresh = self.job.judge(self.ds.records[index])
+        if fresh is not None:
+            self.rows.rejudged(index, fresh)
+
+    # ------------------------------------------------------------------ table
+    def refresh(self) -> None:
+        """Show the rows that pass the filters, keeping the selected suspect selected."""
+        keep = self.current_row()
+        self.model.set_rows(self.rows.visible(self.kind_filter.currentData(), self.show_ignored.isChecked()))
+        self._fill_kind_filter()
+        r = self.model.row_of(keep.key) if keep is not None else -1
+        if r >= 0:
+            self._restoring = True
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(r, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+            self._restoring = False
+        self.summary.setText(self._summary_text())
+        self._update_buttons()
+
+    def _summary_text(self) -> str:
+        if self.ds is None:
+            return "No dataset open"
+        if not self.rows.rows:
+            if self.job.predictions:
+                return f"No suspects in {len(self.job.predictions)} images: the model agrees with the labels."
+            return "Press Find suspects to let the model point at labels that look wrong."
+        counts = self.rows.counts()
+        fixed = sum(1 for row in self.rows.rows if row.fixed)
+        ignored = sum(1 for row in self.rows.rows if row.ignored)
+        kinds = ", ".join(f"{kind_title(k)} {n}" for k, n in sorted(counts.items()))
+        extra = "".join([f" · {fixed} fixed" if fixed else "", f" · {ignored} ignored" if ignored else ""])
+        return (f"{sum(counts.values())} suspects in {len(self.job.predictions)} images"
+                f"{' (' + kinds + ')' if kinds else ''}{extra}")
+
+    def _fill_kind_filter(self) -> None:
+        current = self.kind_filter.currentData()
+        counts = self.rows.counts()
+        self.kind_filter.blockSignals(True)
+        self.kind_filter.clear()
+        self.kind_filter.addItem(f"All kinds ({sum(counts.values())})", None)
+        for kind in KINDS:
+            self.kind_filter.addItem(f"{kind_title(kind)} ({counts.get(kind, 0)})", kind)
+        self.kind_filter.setCurrentIndex(max(self.kind_filter.findData(current), 0))
+        self.kind_filter.blockSignals(False)
+
+    def current_row(self) -> SuspectRow | None:
+        return self.model.row_at(self.table.currentIndex())
+
+    def select_key(self, key: Key) -> bool:
+        r = self.model.row_of(key)
+        if r >= 0:
+            self.table.selectRow(r)
+        return r >= 0
+
+    def _on_current(self, index: QModelIndex) -> None:
+        self._update_buttons()
+        if not self._restoring:
+            self._jump(index)
+
+    def _jump(self, index: QModelIndex) -> None:
+        row = self.model.row_at(index)
+        if row is not None:
+            instance = row.suspect.instance
+            self.jumpRequested.emit(row.record, -1 if instance is None or row.fixed else instance)
+
+    def _update_buttons(self) -> None:
+        row = self.current_row()
+        title = self._fix_title(row)
+        self.fix_button.setEnabled(title is not None)
+        self.fix_button.setText(f"Fix: {title}" if title else "Fix")
+        self.ignore_button.setEnabled(row is not None)
+        self.ignore_button.setText("Unignore" if row is not None and row.ignored else "Ignore")
+        if row is None:
+            self.detail.setText("")
+            return
+        s = row.suspect
+        state = "Fixed. " if row.fixed else "Ignored. " if row.ignored else ""
+        self.detail.setText(f"{state}<b>{kind_title(s.kind)}</b> at {html.escape(s.location())} "
+                            f"(score {s.score:.2f}): {html.escape(s.message)}")
+
+    def _fix_title(self, row: SuspectRow | None) -> str | None:
+        if row is None or row.fixed or self.ds is None:
+            return None
+        try:
+            return fix_for(self.ds, self.ds.records[row.record], row.suspect).title
+        except (StaleSuspect, ValueError, KeyError):
+            return None
+
+    # ------------------------------------------------------------------ actions
+    # Slots return nothing: PySide6 mishandles a value returned to a void signal (see actions._void).
+    def _on_find_clicked(self) -> None:
+        self.find_suspects()
+
+    def _on_fix_clicked(self, *_: object) -> None:
+        self.fix_current()
+
+    def _on_ignore_clicked(self) -> None:
+        self.toggle_ignore_current()
+
+    def fix_current(self) -> bool:
+        """Apply the selected suspect's suggestion as one undoable edit; False when there is nothing to fix."""
+        row = self.current_row()
+        if row is None or row.fixed or self.ds is None:
+            return False
+        rec = self.ds.records[row.record]
+        try:
+            cmd = qc_fix_command(self.ds, rec, row.suspect, self.notifier)
+        except (StaleSuspect, ValueError, KeyError) as e:
+            self.message.emit(f"Cannot fix: {e}")
+            return False
+        self.undo_stack.push(cmd)  # recordChanged re-judges the image: the suspect is marked fixed
+        self._rejudge_changed()
+        self.message.emit(f"{cmd.text()} (Ctrl+Z undoes)")
+        return True
+
+    def toggle_ignore_current(self) -> bool:
+        """Hide the selected suspect (or show it again when it is shown as ignored)."""
+        row = self.current_row()
+        if row is None:
+            return False
+        r = self.table.currentIndex().row()
+        self.rows.set_ignored(row, not row.ignored)
+        self.refresh()
+        if self.current_row() is None and self.model.rowCount():
+            self.table.selectRow(min(r, self.model.rowCount() - 1))  # the next suspect
+        return True
+
