@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu
+from PySide6.QtWidgets import QMainWindow, QMenu
 
+from workbench.gui.docks import add_tool_dock
 from workbench.gui.label_qc.panel import LabelQCPanel
 
 DOCK_NAME = "dock-label-qc"
@@ -25,17 +26,8 @@ def install_label_qc(window: QMainWindow) -> LabelQCPanel:
     ``datasetOpened``, ``jump_to``, ``docks["findings"]`` and ``statusBar()``.
     """
     panel = LabelQCPanel(window.prediction_viewer, window.undo_stack, window.notifier)
-    dock = QDockWidget("Label QC", window)
-    dock.setObjectName(DOCK_NAME)
-    dock.setWidget(panel)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    findings = window.docks.get("findings")
-    if findings is not None:
-        window.tabifyDockWidget(findings, dock)
-    dock.hide()
+    dock = add_tool_dock(window, "Label QC", DOCK_NAME, panel, Qt.DockWidgetArea.RightDockWidgetArea,
+                         tabify_with=window.docks.get("findings"))
 
     window.datasetOpened.connect(lambda ds: panel.set_dataset(ds, window.dataset_path))
     if window.ds is not None:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QMainWindow
 
 from workbench.core.annotation import ImageRecord
+from workbench.gui.docks import add_tool_dock
 from workbench.gui.predictions.runner import PredictorFactory
 from workbench.gui.predictions.viewer import PredictionViewer
 from workbench.train.runs import BEST, LAST
@@ -35,14 +36,7 @@ def install_prediction_viewer(window: QMainWindow, factory: PredictorFactory | N
         return [window.ds.records[int(i)] for i in window.image_list.model.visible_records()]
 
     viewer = PredictionViewer(window.canvas, window.undo_stack, window.notifier, factory, listed)
-    dock = QDockWidget("Predictions", window)
-    dock.setObjectName(DOCK_NAME)
-    dock.setWidget(viewer)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-    dock.hide()
+    dock = add_tool_dock(window, "Predictions", DOCK_NAME, viewer, Qt.DockWidgetArea.RightDockWidgetArea)
     window.datasetOpened.connect(lambda ds: viewer.set_dataset(ds, window.dataset_path))
     if window.ds is not None:
         viewer.set_dataset(window.ds, window.dataset_path)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDockWidget, QMainWindow
+from PySide6.QtWidgets import QMainWindow
 
+from workbench.gui.docks import add_tool_dock
 from workbench.gui.training.panel import TrainPanel
 
 DOCK_NAME = "dock-train"
@@ -22,14 +23,7 @@ def install_train_panel(window: QMainWindow, query_devices: bool = True) -> Trai
     ``dataset_path``, ``jump_to(record, instance)``, ``statusBar()``.
     """
     panel = TrainPanel(save=window.save, query_devices=query_devices)
-    dock = QDockWidget("Train", window)
-    dock.setObjectName(DOCK_NAME)
-    dock.setWidget(panel)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
-    window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-    dock.hide()
+    dock = add_tool_dock(window, "Train", DOCK_NAME, panel, Qt.DockWidgetArea.BottomDockWidgetArea)
 
     window.datasetOpened.connect(lambda ds: panel.set_dataset(ds, window.dataset_path))
     if getattr(window, "ds", None) is not None:
