@@ -46,7 +46,10 @@ class _Query(QRunnable):
             devices = list_devices()
         except Exception:  # noqa: BLE001 - a broken CUDA install still leaves the CPU
             devices = [CPU]
-        self._poster.done.emit(devices)
+        try:
+            self._poster.done.emit(devices)
+        except RuntimeError:  # the window closed while torch was importing: nobody to tell
+            pass
 
 
 class DeviceQuery(QObject):
