@@ -1,8 +1,7 @@
 """How long `workbench validate` takes on N image/label pairs, next to Ultralytics' label check.
 
 Generates N small real JPEGs (a few distinct ones written by OpenCV, hard-linked or
-copied under N names) with YOLO label files of a few lines each, then times, three
-times each and reports medians:
+copied under N names) with YOLO label files of a few lines each, then times:
 
 - ours: ``open_dataset`` + ``validate_dataset(check_images=True)``, no cache (what
   ``workbench validate`` waits for; ``open_s`` says how much of it is the listing);
@@ -11,10 +10,14 @@ times each and reports medians:
   end-of-image check + label parse with numpy and its checks) in a ``ThreadPool`` of
   ``min(8, cpu_count)`` threads after listing the images with ``glob`` as Ultralytics
   does, re-implemented here so the comparison needs no Ultralytics install;
-- cached: ours again with ``cache=True`` after a run that filled the cache.
+- cached: ours again with ``cache=True`` after a run that filled the cache (a repeated
+  run on an unchanged dataset: only file sizes and mtimes are read).
 
-Usage: ``python benchmarks/validate.py [--n 20000] [--json]``. The last line printed
-is always one JSON object with the figures.
+The variants take turns, ``--repeats`` rounds of each (so a busy neighbour slows
+both sides alike), and medians are reported. Usage: ``python benchmarks/validate.py
+[--n 20000] [--repeats 5] [--json]``. The last line printed is always one JSON object
+with the figures: ``speedup`` is the cold ratio baseline/ours, ``cached_speedup`` the
+warm one.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from multiprocessing.pool import ThreadPool
 from pathlib import Path
 
@@ -39,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from workbench.formats.registry import open_dataset  # noqa: E402
 from workbench.qa import validate_dataset  # noqa: E402
-from workbench.qa.parallel import available_cpus  # noqa: E402
+from workbench.qa.parallel import available_cpus, worker_count  # noqa: E402
 
 DISTINCT_IMAGES = 32
 NUM_CLASSES = 3
@@ -172,19 +176,30 @@ def run_ours(yaml: Path, cache: bool = False) -> int:
     return len(ds)
 
 
-def timed(fn, repeats: int) -> tuple[list[float], list[float]]:
-    """Wall-clock and CPU seconds (this process, its threads and its worker processes) per run.
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (this process, its threads and its worker processes) of one run.
 
     CPU time is the steadier figure on a shared machine, where wall time depends on
     who else is running.
     """
-    wall, cpu = [], []
+    c, t = _cpu_seconds(), time.perf_counter()
+    fn()
+    return time.perf_counter() - t, _cpu_seconds() - c
+
+
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Each function once per round, ``repeats`` rounds: (wall times, CPU times) per name.
+
+    Taking turns, ours and the baseline see the same background load on a shared
+    machine, so the ratio of their medians compares like with like.
+    """
+    out: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in fns}
     for _ in range(repeats):
-        c, t = _cpu_seconds(), time.perf_counter()
-        fn()
-        wall.append(time.perf_counter() - t)
-        cpu.append(_cpu_seconds() - c)
-    return wall, cpu
+        for name, fn in fns.items():
+            wall, cpu = timed(fn)
+            out[name][0].append(wall)
+            out[name][1].append(cpu)
+    return out
 
 
 def _cpu_seconds() -> float:
@@ -195,7 +210,7 @@ def _cpu_seconds() -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20000, help="image/label pairs (default 20000)")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5, help="rounds, each running every variant once")
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
     args = parser.parse_args(argv)
 
@@ -203,31 +218,43 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["XDG_CACHE_HOME"] = str(Path(tmp) / "cache")  # never the user's cache
         yaml = generate(Path(tmp) / "data", args.n)
         run_baseline(yaml.parent)  # warm the page cache for both sides alike
-        ours, ours_cpu = timed(lambda: run_ours(yaml), args.repeats)
-        opening, _ = timed(lambda: open_dataset(yaml), args.repeats)
-        baseline, baseline_cpu = timed(lambda: run_baseline(yaml.parent), args.repeats)
-        run_ours(yaml, cache=True)  # fill the cache
-        cached, _ = timed(lambda: run_ours(yaml, cache=True), args.repeats)
+        run_ours(yaml, cache=True)  # fill the cache for the warm runs; the cold runs never read it
+        times = interleaved({
+            "ours": lambda: run_ours(yaml),
+            "baseline": lambda: run_baseline(yaml.parent),
+            "cached": lambda: run_ours(yaml, cache=True),
+            "open": lambda: open_dataset(yaml),
+        }, args.repeats)
 
+    med = {name: statistics.median(wall) for name, (wall, _) in times.items()}
+    med_cpu = {name: statistics.median(cpu) for name, (_, cpu) in times.items()}
     result = {
         "n": args.n,
-        "ours_s": round(statistics.median(ours), 3),
-        "baseline_s": round(statistics.median(baseline), 3),
-        "speedup": round(statistics.median(baseline) / statistics.median(ours), 2),
-        "cached_s": round(statistics.median(cached), 3),
-        "open_s": round(statistics.median(opening), 3),
-        "ours_cpu_s": round(statistics.median(ours_cpu), 3),
-        "baseline_cpu_s": round(statistics.median(baseline_cpu), 3),
+        "repeats": args.repeats,
+        "ours_s": round(med["ours"], 3),
+        "baseline_s": round(med["baseline"], 3),
+        "speedup": round(med["baseline"] / med["ours"], 2),
+        "cached_s": round(med["cached"], 3),
+        "cached_speedup": round(med["baseline"] / med["cached"], 2),
+        "open_s": round(med["open"], 3),
+        "ours_cpu_s": round(med_cpu["ours"], 3),
+        "baseline_cpu_s": round(med_cpu["baseline"], 3),
+        "cached_cpu_s": round(med_cpu["cached"], 3),
         "cpus": available_cpus(),
+        "workers": worker_count(None, args.n),
     }
     if not args.json:
-        print(f"{args.n} image/label pairs, {available_cpus()} CPUs, medians of {args.repeats}:")
-        print(f"  ours (open + validate_dataset, cold): {result['ours_s']:.3f} s  {_fmt(ours)}")
-        print(f"    of which open_dataset (listing):    {result['open_s']:.3f} s  {_fmt(opening)}")
-        print(f"  baseline (glob + Ultralytics check):  {result['baseline_s']:.3f} s  {_fmt(baseline)}")
-        print(f"  speedup baseline/ours:                {result['speedup']:.2f}x")
-        print(f"  ours with a warm cache:               {result['cached_s']:.3f} s  {_fmt(cached)}")
-        print(f"  CPU seconds, ours / baseline:         {result['ours_cpu_s']:.3f} / {result['baseline_cpu_s']:.3f}")
+        w = times
+        print(f"{args.n} image/label pairs, {available_cpus()} CPUs ({result['workers']} worker processes), "
+              f"medians of {args.repeats} interleaved rounds:")
+        print(f"  ours (open + validate_dataset, cold): {result['ours_s']:.3f} s  {_fmt(w['ours'][0])}")
+        print(f"    of which open_dataset (listing):    {result['open_s']:.3f} s  {_fmt(w['open'][0])}")
+        print(f"  baseline (glob + Ultralytics check):  {result['baseline_s']:.3f} s  {_fmt(w['baseline'][0])}")
+        print(f"  speedup baseline/ours, cold:          {result['speedup']:.2f}x")
+        print(f"  ours with a warm cache:               {result['cached_s']:.3f} s  {_fmt(w['cached'][0])}")
+        print(f"  speedup baseline/ours, warm cache:    {result['cached_speedup']:.2f}x")
+        print(f"  CPU seconds, ours / baseline / warm:  {result['ours_cpu_s']:.3f} / {result['baseline_cpu_s']:.3f}"
+              f" / {result['cached_cpu_s']:.3f}")
     print(json.dumps(result))
     return 0
 

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import weakref
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.arrays import record_arrays
@@ -66,3 +72,77 @@ def test_finding_text_and_summary():
     assert f.to_dict()["severity"] == "error"
     s = summarize([f, f])
     assert s["by_severity"]["error"] == 2 and s["by_kind"] == {"class_out_of_range": 2}
+
+
+def test_a_loaded_dataset_is_freed_without_the_cyclic_collector(sample_yaml):
+    """A record drops its loader (which holds the dataset) once loaded: no reference cycle is left."""
+    ds = open_dataset(sample_yaml).load_all()
+    assert all(r._loader is None for r in ds.records)
+    alive = weakref.ref(ds)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del ds
+        assert alive() is None
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def test_a_record_loads_after_its_dataset_is_dropped(sample_yaml):
+    rec = open_dataset(sample_yaml).records[0]
+    assert rec.ensure_loaded().instances and rec.size == (320, 240)
+
+
+def test_instance_box_conversion():
+    box = np.array([1.0, 2.0, 3.0, 4.0])
+    inst = Instance(0, box)
+    assert inst.box is box  # already what it must be: kept (shared, as np.asarray shared it before)
+    for given in ([1, 2, 3, 4], np.array([1, 2, 3, 4], np.float32), np.array([[1.0, 2.0, 3.0, 4.0]]),
+                  np.array([1.0, 2.0, 3.0, 4.0]).astype(">f8")):
+        converted = Instance(0, given).box
+        assert converted.dtype == np.float64 and converted.shape == (4,) and converted.tolist() == [1, 2, 3, 4]
+    with pytest.raises(ValueError):
+        Instance(0, np.zeros(5))
+
+
+def _rel_by_resolving(root: Path, path: Path) -> str:
+    """What Dataset.rel always did: resolve both, then relative_to."""
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return Path(path).as_posix()
+
+
+@pytest.mark.parametrize("path", [
+    "images/train/a.jpg", "labels/train/sub/b.txt", "a.jpg", "", ".", "images/../labels/a.txt", "./images/a.jpg",
+    "../elsewhere/a.jpg", "/etc/passwd", "images//a.jpg",
+])
+def test_rel_by_string_is_rel_by_resolving(tmp_path, monkeypatch, path):
+    root = tmp_path / "ds"
+    (root / "images").mkdir(parents=True)
+    ds = Dataset(root=root, classes=[])
+    monkeypatch.chdir(root)
+    for candidate in (Path(path), root / path, str(root / path), str(root) + "/" + path):
+        assert ds.rel(candidate) == _rel_by_resolving(root, Path(candidate)), candidate
+    assert ds.rel(None) is None
+
+
+def test_rel_with_a_relative_root(tmp_path, monkeypatch):
+    (tmp_path / "ds" / "images").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    ds = Dataset(root=Path("ds"), classes=[])
+    assert ds.rel(tmp_path / "ds" / "images" / "a.jpg") == "images/a.jpg"
+    assert ds.rel(Path("ds/images/a.jpg")) == "images/a.jpg"
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="no symlinks here")
+def test_rel_keeps_the_name_a_link_has_under_the_root(tmp_path):
+    """A folder linked into the root is reported by the name the user sees under the root."""
+    outside = tmp_path / "disk2" / "frames"
+    outside.mkdir(parents=True)
+    root = tmp_path / "ds"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "train").symlink_to(outside, target_is_directory=True)
+    ds = Dataset(root=root, classes=[])
+    assert ds.rel(root / "images" / "train" / "a.jpg") == "images/train/a.jpg"

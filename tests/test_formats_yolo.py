@@ -9,10 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _dataset_builders import write_image, yolo_det, yolo_face
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from workbench.core.annotation import Instance
 from workbench.formats import export_dataset, open_dataset, save_dataset
 from workbench.formats.base import DatasetError
+from workbench.formats.yolo import image_to_label_path, label_file_name
+from workbench.formats.yolo_labels import (
+    LabelLayout,
+    ParsedLabels,
+    parse_label_text,
+    parse_label_text_careful,
+)
 
 
 def test_coco8_reads_all_boxes_in_pixels(coco8: Path):
@@ -131,3 +140,116 @@ def test_yaml_syntax_error_is_a_dataset_error_with_the_line(tmp_path: Path):
     bad.write_text("train: images\nnames: [a, b\nval: x\n")
     with pytest.raises(DatasetError, match=r"data\.yaml:\d+"):
         open_dataset(bad)
+
+
+# --------------------------------------------------------------------------- fast paths == careful paths
+
+# Derandomized: the same examples on every run (no flaky CI); WORKBENCH_FUZZ_EXAMPLES=2000
+# searches deeper.
+_DEEP = os.environ.get("WORKBENCH_FUZZ_EXAMPLES")
+EQUIVALENCE = settings(max_examples=int(_DEEP or 300), derandomize=_DEEP is None, deadline=None,
+                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+LAYOUTS = [LabelLayout("det"), LabelLayout("pose", 2, 3), LabelLayout("pose", 2, 2), LabelLayout("face", 2, 2)]
+
+# Mostly what real files hold (class ids, normalized values near the 0..1 edges), plus
+# everything that makes the careful parser speak: out of range, nan/inf, huge, fractional
+# class ids, -1 landmarks, bad visibilities, words, and spellings float() accepts.
+_clean = st.one_of(st.floats(0, 1).map(lambda v: f"{v:.6f}"), st.floats(-0.01, 1.01).map(repr),
+                   st.sampled_from(["0", "1", "0.5", "1.01", "-0.01", "1.0", "-0", "1.", "1e-3"]))
+_good = st.one_of(_clean, st.floats(-0.0101, 1.0101).map(repr), st.sampled_from(["2", "-1"]))
+_odd = st.sampled_from(["1.0100001", "-0.0100001", "1.5", "3.0", "0.5", "1e12", "-1e12", "9.99e11", "6e11",
+                        "1e308", "1e999", "nan", "-inf", "inf", "x", "0x1", "1_0", "+0.5", ".5", "5.",
+                        "\u0661", "1e-3", "1.000001", ""])
+_value = st.one_of(_good, _good, _good, _good, _good, _good, _good, _good, _odd)
+_class_id = st.one_of(st.integers(0, 3).map(str), st.integers(0, 3).map(str), _value)
+
+
+@st.composite
+def label_cases(draw: st.DrawFn) -> tuple[str, LabelLayout]:
+    """A layout and label text for it: mostly well-formed lines, some not, blank lines, odd whitespace."""
+    layout = draw(st.sampled_from(LAYOUTS))
+    lines = []
+    for _ in range(draw(st.integers(0, 8))):
+        kind = draw(st.integers(0, 9))
+        if kind == 0:
+            lines.append(draw(st.sampled_from(["", "  ", "\t"])))
+            continue
+        if kind == 1:
+            tokens = draw(st.lists(_value, max_size=layout.columns + 2))
+        elif kind <= 5:  # a clean line, as nearly all real ones are
+            tokens = [draw(st.integers(0, 3).map(str))] + draw(st.lists(_clean, min_size=layout.columns - 1,
+                                                                        max_size=layout.columns - 1))
+        else:
+            tokens = [draw(_class_id)] + draw(st.lists(_value, min_size=layout.columns - 1,
+                                                        max_size=layout.columns - 1))
+        sep = draw(st.sampled_from([" ", " ", " ", "  ", "\t"]))
+        pad = draw(st.sampled_from(["", "", "", " ", "\t", "\r"]))
+        lines.append(pad + sep.join(tokens) + draw(st.sampled_from(["", "", " ", "\r"])))
+    return "\n".join(lines) + draw(st.sampled_from(["", "\n"])), layout
+
+
+def _as_data(parsed: ParsedLabels) -> tuple:
+    """Everything a parse produced, comparable with ==, floats compared bit for bit."""
+    instances = [(i.class_id, i.box.dtype.str, i.box.shape, i.box.tobytes(),
+                  None if i.keypoints is None else (i.keypoints.shape, i.keypoints.tobytes()), i.source, i.iscrowd)
+                 for i in parsed.instances]
+    issues = [(p.severity, p.kind, p.message, p.line, p.instance, p.fix) for p in parsed.issues]
+    return instances, issues, parsed.extra_lines
+
+
+@EQUIVALENCE
+@given(label_cases(), st.sampled_from([(64, 48), (1, 1), (640, 480), (4000, 3000), (333, 7), (1.0, 1.0)]))
+def test_fast_label_parse_is_the_careful_parse(case: tuple[str, LabelLayout], size: tuple[float, float]):
+    """Instances (bit for bit), findings with their lines and instance indices, and kept lines."""
+    text, layout = case
+    label = Path("labels/train/x.txt")
+    fast = parse_label_text(text, layout, *size, label)
+    careful = parse_label_text_careful(text, layout, *size, label)
+    assert _as_data(fast) == _as_data(careful)
+
+
+@pytest.mark.parametrize("text", [
+    "0 0.5 0.5 0.2 0.2\n1 0.5 0.5 0.2 1.5\n\n2 0.1 0.1 0.1 0.1\n",  # a finding between two fast lines
+    "0.5 0.5 0.5 0.2 0.2\n0 0.5 0.5 0.2 0.2\n",  # fractional class, then a good line
+    "0 0.5 0.5 0.2 0.2 extra\n0 nan 0.5 0.2 0.2\n0 0.5 0.5 0.2 0.2\n",
+    "0 6e11 6e11 0.2 0.2\n",  # each value below HUGE_VALUE, their sum not: the careful parser decides
+    " 0 0.5 0.5 0.2 0.2 \r\n\t\n0\t0.5 0.5 0.2 0.2",
+])
+def test_fast_label_parse_examples(text: str):
+    for layout in LAYOUTS:
+        cols = layout.columns - 5
+        padded = "\n".join(line + " 0.5" * cols if line.strip() else line for line in text.split("\n"))
+        label = Path("l.txt")
+        assert _as_data(parse_label_text(padded, layout, 64, 48, label)) == _as_data(
+            parse_label_text_careful(padded, layout, 64, 48, label))
+
+
+@EQUIVALENCE
+@given(st.text(st.characters(blacklist_characters="/\0"), min_size=1, max_size=12))
+def test_label_file_name_is_pathlibs_with_suffix(name: str):
+    if Path(name).name != name:  # '.', '..', names pathlib normalizes: not a file name from a listing
+        return
+    assert label_file_name(name) == Path(name).with_suffix(".txt").name
+
+
+def test_records_get_the_ultralytics_label_paths(tmp_path: Path):
+    """The per-folder shortcut in listing gives every record image_to_label_path and the right has_labels."""
+    root = tmp_path / "ds"
+    images = [root / "images" / "train" / "a.jpg", root / "images" / "train" / "sub" / "b.c.png",
+              root / "images" / "val" / "images" / "c.jpg", root / "images" / "val" / ".hidden.jpg",
+              root / "images" / "val" / "d.jpeg"]
+    for img in images:
+        write_image(img)
+    for img in images[:3]:
+        label = image_to_label_path(img)
+        label.parent.mkdir(parents=True, exist_ok=True)
+        label.write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "labels" / "val").mkdir()
+    (root / "labels" / "val" / "orphan.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "data.yaml").write_text("train: images/train\nval: [images/val, images/train]\nnames: [a]\n")
+    ds = open_dataset(root / "data.yaml")
+    assert sorted(r.path for r in ds.records) == sorted(images)  # images/train listed twice, kept once
+    for rec in ds.records:
+        assert rec.label_path == image_to_label_path(rec.path)
+        assert rec.has_labels == rec.label_path.exists()
+    assert [f.label_file for f in ds.findings if f.kind == "missing_image"] == ["labels/val/orphan.txt"]

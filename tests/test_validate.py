@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +16,7 @@ from test_validate_data import grid_boxes, make_yolo
 
 from workbench.core.annotation import Instance
 from workbench.core.findings import Finding, Severity
+from workbench.core.gc_pause import paused_gc
 from workbench.formats.registry import open_dataset
 from workbench.qa import validate_dataset, validate_record
 from workbench.qa.parallel import worker_count
@@ -263,3 +267,77 @@ def test_coco_instances_are_named_by_annotation_id(tmp_path):
     f = one(findings_of(out if out.suffix == ".json" else tmp_path / "c"), "duplicate")
     assert f.line is None and f.image.endswith("a.jpg") and f.label_file.endswith(".json")
     assert f.message.startswith("annotation id ") and f.instance == 1
+
+
+def test_paused_gc_restores_the_collector_as_it_was(tmp_path):
+    yaml = make_yolo(tmp_path, {"a": OK})
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block does not switch it on under the outer one
+    assert gc.isenabled()
+    validate_dataset(open_dataset(yaml))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        validate_dataset(open_dataset(yaml))  # a program that runs without the collector keeps it off
+        with paused_gc():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_paused_gc_leaves_objects_the_program_froze_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with paused_gc():
+            kept = [[i] for i in range(1000)]
+        assert gc.get_freeze_count() == frozen and kept
+    finally:
+        gc.unfreeze()
+
+
+def test_validation_benchmark_runs_and_ends_with_one_json_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # the benchmark sets it; restored after
+    bench = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "validate.py"))
+    assert bench["main"](["--n", "24", "--repeats", "1"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert result["n"] == 24 and result["repeats"] == 1
+    for key in ("ours_s", "baseline_s", "speedup", "cached_s", "cached_speedup", "open_s"):
+        assert result[key] > 0, key
+    for key in ("ours_cpu_s", "baseline_cpu_s", "cached_cpu_s"):  # os.times() counts in 10 ms ticks
+        assert result[key] >= 0, key
+    assert any("warm cache" in line for line in lines[:-1])
+
+
+@pytest.mark.parametrize("kpt_shape", [None, [2, 3]])
+def test_findings_are_the_same_with_the_careful_label_parser(tmp_path, monkeypatch, kpt_shape):
+    """End to end, file and line included: the fast label parse changes no finding."""
+    import workbench.formats.yolo as yolo
+    from workbench.formats.yolo_labels import parse_label_text_careful
+
+    tail = " 0.5 0.5 2 0.6 0.6 1" if kpt_shape else ""
+    lines = [f"0 0.5 0.5 0.25 0.25{tail}", f"1 0.5 0.5 0.25 0.25{tail}", f"0 0.5 0.5 0.25 0.25{tail}",
+             f"7 0.2 0.2 0.1 0.1{tail}", f"0.5 0.2 0.2 0.1 0.1{tail}", f"0 1.5 0.2 0.1 0.1{tail}",
+             f"0 0.2 0.2 0 0{tail}", f"0 nan 0.2 0.1 0.1{tail}", "0 0.2 0.2", f"x 0.2 0.2 0.1 0.1{tail}",
+             f"0 0.99 0.99 0.2 0.2{tail}", f"-1 0.3 0.3 0.1 0.1{tail}", ""]
+    if kpt_shape:
+        lines += ["0 0.5 0.5 0.2 0.2 0.5 0.5 3 0.1 0.1 2", "0 0.5 0.5 0.2 0.2 0.5 0.5 2 5 5 2"]
+    labels = {f"i{i}": "\n".join(lines[i % len(lines):] + lines[:i % 3]) + "\n" for i in range(24)}
+    yaml = make_yolo(tmp_path, labels, names=["a", "b"], kpt_shape=kpt_shape)
+
+    def everything() -> list[dict]:
+        return [f.to_dict() for f in validate_dataset(open_dataset(yaml), workers=1)]
+
+    fast = everything()
+    monkeypatch.setattr(yolo, "parse_label_text", parse_label_text_careful)
+    careful = everything()
+    assert fast == careful
+    kinds = {f["kind"] for f in fast}
+    assert {"column_count", "not_a_number", "class_not_integer", "not_normalized", "class_out_of_range",
+            "duplicate", "degenerate_box"} <= kinds, kinds

@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from workbench.core.annotation import Dataset
+from workbench.core.gc_pause import paused_gc
 
 T = TypeVar("T")
 
@@ -39,7 +40,8 @@ def map_records(ds: Dataset, fn: Callable[[Dataset, int], T], indices: list[int]
     """
     n = worker_count(workers, len(indices))
     if n <= 1:
-        return [fn(ds, i) for i in indices]
+        with paused_gc():
+            return [fn(ds, i) for i in indices]
     global _forked
     size = -(-len(indices) // (n * CHUNKS_PER_WORKER))
     chunks = [indices[k:k + size] for k in range(0, len(indices), size)]
@@ -60,7 +62,8 @@ def map_records(ds: Dataset, fn: Callable[[Dataset, int], T], indices: list[int]
 def _run_chunk(indices: list[int]) -> list[Any]:
     assert _forked is not None
     ds, fn = _forked
-    return [fn(ds, i) for i in indices]
+    with paused_gc():
+        return [fn(ds, i) for i in indices]
 
 
 def available_cpus() -> int:

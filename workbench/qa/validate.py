@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.findings import Finding
+from workbench.core.gc_pause import paused_gc
 from workbench.qa.cache import ValidationCache, stamp
 from workbench.qa.checks_classes import RecordClasses, check_classes
 from workbench.qa.checks_image import check_image, check_instances
@@ -42,6 +43,11 @@ def validate_dataset(ds: Dataset, *, check_images: bool = True, workers: int | N
     ``workers``: processes for a large dataset (default: one per CPU; 1 = in this
     process). Records checked in worker processes stay unloaded here.
     """
+    with paused_gc():  # tens of thousands of records load here
+        return _validate_dataset(ds, check_images, workers, cache)
+
+
+def _validate_dataset(ds: Dataset, check_images: bool, workers: int | None, cache: bool) -> list[Finding]:
     store = ValidationCache(ds) if cache else None
     stamps = [stamp(r) for r in ds.records] if store is not None else [None] * len(ds.records)
     # A hint for the reader (honoured where it supports skipping the JPEG end check),
