@@ -220,8 +220,8 @@ def _load_record(ds: Dataset, rec: ImageRecord) -> None:
             ds, rec, Severity.ERROR, "missing_image",
             f"annotation has no image (looked for {rec.path.name}): restore the image or delete the .xml"))
     elif header.problem:
-        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "corrupt_image", f"image {header.problem}",
-                                           fix={"action": "exclude_image"}))
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "corrupt_image",
+                                           f"unusable image: {header.problem}", fix={"action": "exclude_image"}))
     rec.width, rec.height = header.width, header.height
     if tree is not None:
         _read_objects(ds, rec, *tree)

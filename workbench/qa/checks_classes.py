@@ -44,7 +44,8 @@ class RecordClasses:
     def of(cls, rec: ImageRecord) -> RecordClasses:
         insts = rec.instances
         label = insts[0].source.label_file if insts else None
-        other = str(label) if label is not None and label != rec.label_path else None
+        # Identity first: the YOLO reader stores rec.label_path itself, and comparing paths is slow.
+        other = str(label) if label is not None and label is not rec.label_path and label != rec.label_path else None
         return cls(rec, [i.class_id for i in insts], [i.source.line for i in insts], other)
 
     def to_list(self) -> list:
@@ -71,8 +72,11 @@ def rare_class_threshold(counts: np.ndarray) -> int | None:
     return max(RARE_MIN_COUNT, int(RARE_FRACTION * median))
 
 
+EMPTY_CLASSES_SHOWN = 8
+
+
 def check_classes(ds: Dataset, per_image: list[RecordClasses]) -> list[Finding]:
-    """``rare_class`` per instance of a rare class, ``empty_class`` per class with no instance."""
+    """``rare_class`` per instance of a rare class, one ``empty_class`` naming the classes with no instance."""
     nc = ds.nc
     if nc == 0:
         return []
@@ -100,10 +104,16 @@ def check_classes(ds: Dataset, per_image: list[RecordClasses]) -> list[Finding]:
                     "often a typo", image=ds.rel(r.rec.path), label_file=ds.rel(r.label_path()), line=line,
                     instance=i, fix={"action": "set_class", "safe": False}))
     cfg = ds.config_file.name if ds.config_file is not None else None
-    for c in np.flatnonzero(counts == 0):
+    empty = [int(c) for c in np.flatnonzero(counts == 0)]
+    if empty:
+        # One finding for all of them: a 80-class COCO names list over a small dataset would
+        # otherwise bury every other finding under 70 identical lines.
+        shown = ", ".join(f"class {c} ({ds.classes[c]})" for c in empty[:EMPTY_CLASSES_SHOWN])
+        more = f" and {len(empty) - EMPTY_CLASSES_SHOWN} more" if len(empty) > EMPTY_CLASSES_SHOWN else ""
+        verb = "has" if len(empty) == 1 else "have"
         out.append(Finding(
             Severity.INFO, "empty_class",
-            f"class {c} ({ds.classes[c]}) in {config_name(ds)} has no instances in any split: add examples "
-            "of it or remove it from 'names' (a class never seen cannot be learned)",
+            f"{shown}{more} in {config_name(ds)} {verb} no instances in any split: add examples "
+            "or remove unused classes from 'names' (a class never seen cannot be learned)",
             label_file=cfg))
     return out

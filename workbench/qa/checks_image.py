@@ -13,6 +13,7 @@ from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.arrays import MIN_BOX_SIDE
 from workbench.core.findings import Finding, Severity
 from workbench.formats.base import format_number, record_finding
+from workbench.qa.qc_geometry import box_iou
 
 # A box edge this far past the image border is a real overshoot, not float noise from
 # six-decimal normalized coordinates.
@@ -197,7 +198,8 @@ def _overlapping_pairs(instances: list[Instance], boxes: list[list[float]]) -> l
         return []
     if n > _PAIRWISE_LOOP_MAX:
         classes = np.array([inst.class_id for inst in instances])
-        iou = _iou_matrix(np.array(boxes))
+        boxes_array = np.array(boxes)
+        iou = box_iou(boxes_array, boxes_array)
         same = (classes[:, None] == classes[None, :]) & (iou > NEAR_DUPLICATE_IOU)
         return [(int(a), int(b), float(iou[a, b])) for a, b in zip(*np.nonzero(np.triu(same, k=1)), strict=True)]
     out = []
@@ -213,14 +215,3 @@ def _overlapping_pairs(instances: list[Instance], boxes: list[list[float]]) -> l
             if union > 0 and inter / union > NEAR_DUPLICATE_IOU:
                 out.append((a, b, inter / union))
     return out
-
-
-def _iou_matrix(boxes: np.ndarray) -> np.ndarray:
-    area = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
-    lt = np.maximum(boxes[:, None, :2], boxes[None, :, :2])
-    rb = np.minimum(boxes[:, None, 2:], boxes[None, :, 2:])
-    wh = np.clip(rb - lt, 0, None)
-    inter = wh[..., 0] * wh[..., 1]
-    union = area[:, None] + area[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / union, 0.0)
