@@ -147,3 +147,116 @@ def test_with_the_real_engine(sample_yaml, tmp_path, capsys):
     assert out["images"] == 2 and len(out["suspects"]) == out["total"] > 0
     assert {s["kind"] for s in out["suspects"]} <= {"spurious_label", "missing_label", "class_swap", "bad_box"}
     assert all(s["image"].startswith("images/val/val_00") for s in out["suspects"])
+
+
+# ----------------------------------------------------------------------------- --kfold
+
+# Keeps a from-scratch Faster R-CNN cheap on a CPU (as in test_train_engine / test_train_overfit).
+LIGHT = {"box_batch_size_per_image": 32, "rpn_batch_size_per_image": 64, "rpn_pre_nms_top_n_train": 300,
+         "rpn_post_nms_top_n_train": 300, "rpn_pre_nms_top_n_test": 300, "rpn_post_nms_top_n_test": 100}
+KFOLD_FLAGS = ["--epochs", "1", "--imgsz", "64", "--batch", "2", "--weights", "none", "--device", "cpu"]
+
+
+@pytest.fixture
+def rect_data(tmp_path) -> Path:
+    from _train_data import write_rect_dataset
+
+    return write_rect_dataset(tmp_path / "ds", n_train=4, n_val=2, size=64)
+
+
+def test_kfold_json_is_out_of_sample(rect_data, tmp_path, monkeypatch, capsys):
+    """The real engine trains both fold models; each trains on the other fold's images only."""
+    pytest.importorskip("torch")
+    import dataclasses
+
+    from workbench.train import kfold
+
+    configs = []
+    real_train = kfold.train
+
+    def light_train(config, *args, **kwargs):  # the CLI's flags, plus the options that keep CPU training quick
+        config = dataclasses.replace(config, model_options=dict(LIGHT), workers=0, frozen_bn=True)
+        configs.append(config)
+        return real_train(config, *args, **kwargs)
+
+    monkeypatch.setattr(kfold, "train", light_train)
+    runs = tmp_path / "runs"
+    assert main(["qc", str(rect_data), "--kfold", "2", *KFOLD_FLAGS, "--out", str(runs), "--json", "--top", "0"]) == 0
+    out = capsys.readouterr()
+    report = json.loads(out.out)
+    assert report["images"] == 6 and len(report["suspects"]) == report["total"] > 0
+    assert {"kind", "image", "score", "message"} <= set(report["suspects"][0])
+    oos = report["out_of_sample"]
+    assert oos["k"] == 2 and oos["runs"] == str(runs / "qc_kfold")
+    assert [(f["fold"], f["trained_on"], f["held_out"]) for f in oos["folds"]] == [(1, 3, 3), (2, 3, 3)]
+    assert "mAP50" in oos["folds"][0]["metrics"]
+    # The fold models got the command's flags, and between them learned every image exactly once.
+    assert [(c.epochs, c.imgsz, c.weights, c.batch, c.device) for c in configs] == [(1, 64, "none", 2, "cpu")] * 2
+    images = open_dataset(rect_data).records
+    assert sorted(configs[0].train_images + configs[1].train_images) == sorted(str(r.path) for r in images)
+    assert set(configs[0].train_images) == set(configs[1].val_images)
+    assert "fold 1/2: training on 3 images, 3 held out" in out.err and "fold 2/2: trained in" in out.err
+
+
+def _fake_kfold(monkeypatch, fake_engine) -> dict:
+    """kfold_engine_predictions replaced by the canned predictions of ``fake_engine``: the CLI side alone."""
+    from workbench.train import kfold
+
+    calls: dict = {}
+
+    def fake(ds, k, base, *, records=None, conf=0.01, log=None, **kw):
+        calls.update(k=k, base=base, records=[r.path for r in records], conf=conf)
+        log("fold 1/2: training on ...")
+        canned = _FakePredictor.canned
+        predictions = {r.path: canned[r.path.resolve()] for r in records}
+        root = Path(base.out) / "qc_kfold"
+        return kfold.KFoldResult(predictions, [], root, {})
+
+    monkeypatch.setattr(kfold, "kfold_engine_predictions", fake)
+    return calls
+
+
+def test_kfold_table_and_split(fake_engine, monkeypatch, capsys):
+    data, _, swapped, _ = fake_engine
+    calls = _fake_kfold(monkeypatch, fake_engine)
+    assert main(["qc", str(data), "--kfold", "3", "--split", "val", "--conf", "0.05", "--epochs", "2"]) == 0
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert lines[0].split() == ["#", "score", "kind", "where", "message"] and "class_swap" in lines[1]
+    assert lines[-2].startswith("2 suspects in 12 images")
+    assert lines[-1].startswith("out-of-sample: each image judged by the one of 3 fold models")
+    assert "fold 1/2" in out.err
+    # Unset training flags keep `workbench train`'s defaults.
+    base = calls["base"]
+    assert (calls["k"], calls["conf"], len(calls["records"])) == (3, 0.05, 12)
+    assert (base.epochs, base.imgsz, base.weights, base.model, base.out, base.data) == (
+        2, 640, "default", "", "runs", str(data))
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    ([], "qc needs a model and a dataset"),
+    (["DATA"], "qc needs a model and a dataset"),
+    (["WEIGHTS", "DATA", "--epochs", "3"], "--epochs only applies with --kfold K"),
+    (["WEIGHTS", "DATA", "--out", "r", "--model", "m"], "--model, --out only apply with --kfold K"),
+    (["WEIGHTS", "DATA", "--kfold", "2"], "--kfold 2 trains its own fold models and takes only DATA, but got both"),
+    (["--kfold", "2"], "takes only DATA, but got no DATA"),
+    (["DATA", "--kfold", "1"], "--kfold 1: k-fold needs at least 2 folds"),
+    (["DATA", "--kfold", "13", "--split", "val"], "--kfold 13: {data} has only 12 images to split in 'val'; use "
+                                                  "--kfold 2..12"),
+])
+def test_kfold_bad_invocations(fake_engine, monkeypatch, capsys, argv, message):
+    data, weights, _, _ = fake_engine
+    calls = _fake_kfold(monkeypatch, fake_engine)
+    argv = [{"DATA": str(data), "WEIGHTS": str(weights)}.get(a, a) for a in argv]
+    assert main(["qc", *argv]) == 2
+    assert message.format(data=data) in capsys.readouterr().err
+    assert not calls
+
+
+def test_kfold_fold_that_cannot_train_exits_2(rect_data, tmp_path, capsys):
+    pytest.importorskip("torch")
+    nope = tmp_path / "nope.pt"
+    assert main(["qc", str(rect_data), "--kfold", "2", *KFOLD_FLAGS[:-4], "--weights", str(nope),
+                 "--out", str(tmp_path / "runs")]) == 2
+    err = capsys.readouterr().err
+    assert "fold 1/2: training ended (error)" in err and "nope.pt" in err

@@ -23,14 +23,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                        description="Fine-tune a torchvision detector. The dataset is validated first; "
                                    "errors stop the run with the list.")
     p.add_argument("data", help="dataset: data.yaml, COCO .json or folder")
-    p.add_argument("--model", default="", help="model name (default: keypointrcnn_mobilenet_v3_large_fpn for "
-                                               "keypoint datasets, fasterrcnn_mobilenet_v3_large_fpn otherwise)")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--imgsz", type=int, default=640, help="longer image side fed to the model (pixels)")
-    p.add_argument("--batch", type=int, default=4)
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
-    p.add_argument("--weights", default="default",
-                   help="default (torchvision pretrained), none (from scratch) or a checkpoint/state_dict path")
+    add_model_arguments(p)
     p.add_argument("--out", default="runs", help="folder that receives the run folder")
     p.add_argument("--name", default="train", help="run folder name (a number is added if it exists)")
     p.add_argument("--resume", default="", metavar="RUN", help="run folder (or its last.pt) to continue")
@@ -48,6 +41,22 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--skip-validation", action="store_true", help="train even if validation finds errors")
     p.add_argument("--json", action="store_true", help="print events as JSON lines instead of a progress line")
     return p
+
+
+def add_model_arguments(p: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """--model, --epochs, --imgsz, --batch, --device, --weights: which model trains, how long, where.
+
+    Shared with `workbench qc --kfold`, which trains one model per fold, so both commands
+    take the same flags with the same defaults.
+    """
+    p.add_argument("--model", default="", help="model name (default: keypointrcnn_mobilenet_v3_large_fpn for "
+                                               "keypoint datasets, fasterrcnn_mobilenet_v3_large_fpn otherwise)")
+    p.add_argument("--epochs", type=int, default=30, help="passes over the training images (default 30)")
+    p.add_argument("--imgsz", type=int, default=640, help="longer image side fed to the model (pixels; default 640)")
+    p.add_argument("--batch", type=int, default=4, help="images per batch (default 4)")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda:N (default auto)")
+    p.add_argument("--weights", default="default",
+                   help="default (torchvision pretrained), none (from scratch) or a checkpoint/state_dict path")
 
 
 def config_from_args(args: argparse.Namespace) -> Any:

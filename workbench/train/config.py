@@ -48,6 +48,11 @@ class TrainConfig:
     augment: bool = True  # horizontal flip
     train_split: str = "train"
     val_split: str = "val"
+    # Exactly these images of the dataset (paths, absolute or relative to its root; any split) instead of
+    # train_split / val_split: how k-fold label QC trains each fold model on the other folds, whatever the
+    # format. Plain paths, so config.yaml and every checkpoint still say what the model learned.
+    train_images: list[str] = field(default_factory=list)
+    val_images: list[str] = field(default_factory=list)
     val_every: int = 1
     # BatchNorm in the backbone: None = torchvision's choice (frozen when starting from pretrained
     # weights for the models torchvision freezes); True/False force it. Frozen BN also avoids

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
-from workbench.core.annotation import ImageRecord
+from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.keypoints import KeypointSchema
 from workbench.formats.base import DatasetError
 from workbench.train import ddp
@@ -150,6 +150,28 @@ def _count_outside(records: list[ImageRecord], nc: int) -> int:
     return sum(1 for rec in records for inst in rec.ensure_loaded().instances if not 0 <= inst.class_id < nc)
 
 
+def _select(ds: Dataset, images: list[str], data: str) -> list[ImageRecord]:
+    """The records of ``images`` (a config's explicit image list), in that order; empty when none is given.
+
+    Every listed image must be in the dataset: a list from another dataset, or a stale one after
+    images were removed, must not silently train on less than it says.
+    """
+    if not images:
+        return []
+    by_path = {r.path.resolve(): r for r in ds.records}
+    picked, missing = [], []
+    for name in images:
+        rec = by_path.get((ds.root / name).resolve())  # an absolute name replaces the root
+        if rec is None:
+            missing.append(name)
+        else:
+            picked.append(rec)
+    if missing:
+        raise TrainSetupError(f"{data}: {len(missing)} of the {len(images)} listed images are not in this dataset "
+                              f"(e.g. {missing[0]})")
+    return picked
+
+
 def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
     from workbench.formats.registry import open_dataset
 
@@ -171,10 +193,10 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         raise ModelError(f"{model_name} predicts keypoints but {config.data} has none (no kpt_shape); "
                          f"choose a box model such as {default_model(False)}")
     schema = ds.keypoints if spec.keypoints else None
-    train_records = ds.split(config.train_split)
+    train_records = _select(ds, config.train_images, config.data) or ds.split(config.train_split)
     if not train_records:
         raise TrainSetupError(f"{config.data}: no images in the '{config.train_split}' split")
-    val_records = ds.split(config.val_split)
+    val_records = _select(ds, config.val_images, config.data) or ds.split(config.val_split)
     if not val_records:
         val_records = train_records
         _emit_main(dinfo, cbs, LogEvent(f"no '{config.val_split}' split: validating on the training images",
