@@ -108,3 +108,24 @@ def test_add_class_updates_panels_and_is_undoable(qtbot, monkeypatch, tmp_path, 
     assert w.saver.dirty
     w.undo_stack.undo()
     assert w.ds.classes == ["face", "robot", "alien"] and w.class_panel.list.count() == 3
+
+
+def test_a_line_that_does_not_parse_is_deleted_by_its_quick_fix(qtbot, monkeypatch, tmp_path, gui_sample):
+    label = gui_sample.parent / "labels" / "train" / "train_002.txt"
+    good = label.read_text()
+    label.write_text(good + "1 0.5 0.5 0.1\n")  # 4 columns: kept verbatim, not an instance
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    f = _finding(w, "column_count")
+    assert f.fix["action"] == "delete_line" and f.instance is None
+    w.findings_panel.select_finding(f)
+    assert w.findings_panel.fix_button.isEnabled() and "Delete the line" in w.findings_panel.fix_button.text()
+    w.findings_panel.fix_button.click()
+    assert not [g for g in w.findings_panel.store.all() if g.kind == "column_count"]
+    w.actions["undo"].trigger()
+    assert [g for g in w.findings_panel.store.all() if g.kind == "column_count"]
+    w.actions["redo"].trigger()
+    assert w.save()
+    def values(text: str) -> list[float]:
+        return [float(v) for line in text.splitlines() for v in line.split()]
+
+    assert values(label.read_text()) == pytest.approx(values(good))  # the bad line is gone, the rest kept

@@ -214,3 +214,37 @@ class AddClassCommand(QUndoCommand):
             self._ds.classes.pop()
         self._ds.meta["classes_dirty"] = True
         self._notifier.classesChanged.emit()
+
+
+class DeleteLineCommand(QUndoCommand):
+    """Drop a label line the reader could not parse (kept verbatim in ``extra_lines`` until now).
+
+    Such a line is not an instance, so no instance edit can remove it; without this the
+    quick fix for ``column_count`` or ``not_a_number`` would mean editing the file by hand.
+    """
+
+    def __init__(self, rec: ImageRecord, text: str, notifier: EditNotifier) -> None:
+        super().__init__(f"Delete line '{text[:40]}'")
+        self._rec = rec
+        self._text = text
+        self._notifier = notifier
+        self._index: int | None = None
+
+    def redo(self) -> None:
+        lines = self._rec.extra_lines
+        self._index = lines.index(self._text) if self._text in lines else None
+        if self._index is not None:
+            del lines[self._index]
+            self._rec.dirty = True
+        self._notifier.recordChanged.emit(self._rec)
+
+    def undo(self) -> None:
+        if self._index is not None:
+            self._rec.extra_lines.insert(self._index, self._text)
+            self._rec.dirty = True  # written again either way; the file must get the line back
+        self._notifier.recordChanged.emit(self._rec)
+
+
+def delete_line(rec: ImageRecord, text: str, notifier: EditNotifier) -> DeleteLineCommand | None:
+    """The command removing unparsed line ``text`` from ``rec``; None when it is not there."""
+    return DeleteLineCommand(rec, text, notifier) if text in rec.ensure_loaded().extra_lines else None

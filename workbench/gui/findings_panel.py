@@ -41,6 +41,7 @@ FIX_TITLES = {
     "set_class": "Set the class…",
     "mark_keypoint_missing": "Mark the keypoint missing",
     "set_visibility": "Set the keypoint visibility",
+    "delete_line": "Delete the line",
 }
 
 
@@ -50,9 +51,13 @@ def fix_command(ds: Dataset, store: FindingsStore, f: Finding, notifier: EditNot
 
     ``class_id`` answers a ``set_class`` fix that names no class (the caller asks the user).
     """
-    if not f.fix or f.image is None or f.instance is None or f.image not in store.record_of:
+    if not f.fix or f.image is None or f.image not in store.record_of:
         return None
     rec = ds.records[store.record_of[f.image]].ensure_loaded()
+    if f.fix.get("action") == "delete_line":
+        return commands.delete_line(rec, str(f.fix.get("text", "")), notifier)
+    if f.instance is None:
+        return None
     if not 0 <= f.instance < len(rec.instances):
         return None
     i = f.instance
@@ -233,7 +238,7 @@ class FindingsPanel(QWidget):
         self.detail.setText(str(f) if f is not None else "")
         action = f.fix.get("action") if f is not None and f.fix else None
         title = FIX_TITLES.get(action or "")
-        usable = title is not None and f is not None and f.instance is not None
+        usable = title is not None and f is not None and (f.instance is not None or action == "delete_line")
         self.fix_button.setEnabled(usable)
         self.fix_button.setText(f"Fix: {title}" if usable else "Quick fix")
         self.fix_button.setToolTip("" if usable else "No quick fix for this finding; edit it on the canvas")
