@@ -258,3 +258,20 @@ def test_a_fix_refuses_labels_that_changed(qtbot, qc_window):
     stale = type(row.suspect)(**{**row.suspect.__dict__, "instance": len(rec.instances)})
     with pytest.raises(StaleSuspect):
         fix_for(window.ds, rec, stale)
+
+
+def test_run_view_qc_judges_with_the_runs_checkpoint_and_jumps_to_the_top_suspect(qtbot, qc_window, tmp_path):
+    from workbench.gui.training.run_view import apply_run_view
+
+    window, panel, predictor = qc_window
+    run = tmp_path / "runs" / "exp"
+    run.mkdir(parents=True)
+    for name in ("best.pt", "last.pt"):
+        (run / name).write_bytes(b"checkpoint")
+    window.train_dock.show()
+    ready = apply_run_view(window, run, "qc")  # what `workbench open DATA --run RUN --view qc` shows
+    qtbot.waitUntil(ready, timeout=20000)
+    assert panel.weights_path() == run / "best.pt" and predictor.images == len(window.ds.records)
+    assert window.label_qc_dock.isVisible() and not window.train_dock.isVisible()
+    top = panel.rows.rows[0].suspect
+    assert window.ds.rel(window.ds.records[window.current].path) == top.image

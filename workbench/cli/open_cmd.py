@@ -20,9 +20,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="render the main window at 1400x900 to a PNG once loaded, then exit")
     p.add_argument("--run", metavar="RUN", default=None,
                    help="a training run folder (or a checkpoint in one) to show with the dataset")
-    p.add_argument("--view", choices=["train", "predictions"], default="train",
-                   help="with --run: the train panel with the run's curves, or the first image with its "
-                        "predictions (default: train)")
+    p.add_argument("--view", choices=["train", "predictions", "qc"], default="train",
+                   help="with --run: the train panel with the run's curves, the first image with its "
+                        "predictions, or the Label QC panel judging every label with the run's model "
+                        "(default: train)")
     return p
 
 

@@ -1,4 +1,4 @@
-"""``workbench open DATA --run RUN --view train|predictions [--screenshot PATH]``.
+"""``workbench open DATA --run RUN --view train|predictions|qc [--screenshot PATH]``.
 
 ``train`` shows the train panel with the run's curves (its iteration record when the
 GUI started it, else the per-epoch rows of results.csv) and selects it in the history;
@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 
 from workbench.train.runs import BEST, LAST
 
-VIEWS = ("train", "predictions")
+VIEWS = ("train", "predictions", "qc")
 
 
 class RunViewError(ValueError):
@@ -34,7 +34,7 @@ def check_run(run: str | Path, view: str) -> Path:
         raise RunViewError(f"unknown --view '{view}': use one of {', '.join(VIEWS)}")
     if not p.is_dir() or not ((p / "results.csv").is_file() or (p / LAST).is_file()):
         raise RunViewError(f"{run} is not a run folder (no results.csv or last.pt in it)")
-    if view == "predictions" and not ((p / BEST).is_file() or (p / LAST).is_file()):
+    if view in ("predictions", "qc") and not ((p / BEST).is_file() or (p / LAST).is_file()):
         raise RunViewError(f"{run} has no checkpoint (best.pt or last.pt) to predict with")
     return p
 
@@ -46,6 +46,11 @@ def apply_run_view(window: QMainWindow, run: str | Path, view: str) -> Callable[
     viewer if the window has not.
     """
     run_dir = check_run(run, view)
+    shown = {"train": "train_dock", "predictions": "prediction_dock", "qc": "label_qc_dock"}[view]
+    for name in ("train_dock", "prediction_dock", "label_qc_dock"):
+        dock = getattr(window, name, None)
+        if dock is not None and name != shown:
+            dock.hide()  # the view alone, whatever layout the last session left
     if view == "train":
         from workbench.gui.training.install import install_train_panel
 
@@ -60,14 +65,43 @@ def apply_run_view(window: QMainWindow, run: str | Path, view: str) -> Callable[
     from workbench.gui.predictions.install import install_prediction_viewer
 
     viewer = getattr(window, "prediction_viewer", None) or install_prediction_viewer(window)
+    weights = run_dir / (BEST if (run_dir / BEST).is_file() else LAST)
+    if view == "qc":
+        return _show_label_qc(window, weights)
     dock = window.prediction_dock
     dock.show()
     dock.raise_()
-    viewer.set_weights(run_dir / (BEST if (run_dir / BEST).is_file() else LAST))
+    viewer.set_weights(weights)
     started = viewer.run("current")
     if started < 0:
         return lambda: True  # the viewer shows why
     return lambda: not viewer.runner.busy() and viewer.raw_predictions() is not None
+
+
+def _show_label_qc(window: QMainWindow, weights: Path) -> Callable[[], bool]:
+    """The Label QC panel judging every image with ``weights``; ready once the top suspect is on the canvas."""
+    from workbench.gui.label_qc.install import install_label_qc
+
+    panel = getattr(window, "label_qc_panel", None) or install_label_qc(window)
+    dock = window.label_qc_dock
+    dock.show()
+    dock.raise_()
+    window.resizeDocks([dock], [int(window.height() * 0.75)], Qt.Orientation.Vertical)  # room for the table
+    panel.set_weights(weights)
+    if not panel.find_suspects():
+        return lambda: True  # the panel says why
+    state = {"selected": False}
+
+    def ready() -> bool:
+        if panel.busy():
+            return False
+        if not state["selected"]:
+            state["selected"] = True
+            panel.table.selectRow(0)  # jumps to the most suspect label, as a click would
+            return False
+        return window.is_ready()
+
+    return ready
 
 
 def schedule_run_view(window: QMainWindow, run: str | Path, view: str, screenshot: str | Path | None = None,
