@@ -255,7 +255,7 @@ def run_cleanlab(scene: Scene) -> tuple[list[int], set[int], float] | str:
         from cleanlab.object_detection.filter import find_label_issues as cl_find
         from cleanlab.object_detection.rank import get_label_quality_scores
     except ImportError as e:
-        return f"cleanlab not installed ({e}); pip install cleanlab"
+        return f"cleanlab not installed ({e}); pip install -e '.[bench]'"
     labels, preds = cleanlab_inputs(scene)
     t = time.perf_counter()
     quality = get_label_quality_scores(labels, preds, verbose=False)
