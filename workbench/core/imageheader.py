@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
+from typing import BinaryIO
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,7 +169,7 @@ def _sized(w: int, h: int, fmt: str) -> ImageHeader:
     return ImageHeader(int(w), int(h), fmt)
 
 
-def _jpeg(f, check_end: bool) -> ImageHeader:  # noqa: ANN001 - a binary file object
+def _jpeg(f: BinaryIO, check_end: bool) -> ImageHeader:
     """The streaming parser: reads marker by marker, for a JPEG whose frame header is far in."""
     f.seek(2)
     size: tuple[int, int] | None = None

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -76,7 +77,7 @@ def parse_label_text(
     layout: LabelLayout,
     width: float,
     height: float,
-    label_file=None,  # noqa: ANN001 - Path | None, only stored in Source
+    label_file: Path | None = None,
 ) -> ParsedLabels:
     """Parse a YOLO label file's text into pixel-space instances.
 
@@ -142,7 +143,7 @@ def parse_label_text_careful(
     layout: LabelLayout,
     width: float,
     height: float,
-    label_file=None,  # noqa: ANN001 - Path | None, only stored in Source
+    label_file: Path | None = None,
 ) -> ParsedLabels:
     """``parse_label_text`` with ``_parse_line`` on every line: the reference its fast path must match."""
     out = ParsedLabels()
