@@ -30,7 +30,7 @@ def test_errors_exit_1_grouped_by_severity_with_file_and_line(tmp_path, capsys):
     assert out.index("errors (1):") < out.index("warnings (1):") < out.index("infos (1):")
     assert "labels/train/a.txt:2: class id 5 is outside 0..0 (nc=1 in data.yaml)" in out
     assert "[class_out_of_range]" in out and "[box_outside_image]" in out
-    assert out.rstrip().endswith("1 errors, 1 warnings, 1 info "
+    assert out.rstrip().endswith("1 error, 1 warning, 1 info "
                                  "(box_outside_image 1, class_out_of_range 1, unlabeled_image 1)")
 
 

@@ -109,5 +109,6 @@ def format_report(findings: list[Finding], summary: dict, title: str) -> str:
         lines.append("no problems found")
     else:
         kinds = ", ".join(f"{k} {n}" for k, n in summary["by_kind"].items())
-        lines.append(f"{counts['error']} errors, {counts['warning']} warnings, {counts['info']} info ({kinds})")
+        e, w = counts["error"], counts["warning"]
+        lines.append(f"{e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)}, {counts['info']} info ({kinds})")
     return "\n".join(lines)
