@@ -285,4 +285,4 @@ def test_benchmark_runs_and_reports(capsys, monkeypatch):
     assert res["ours"]["image_level"]["precision"] > 0.5
     assert res["ours"]["instance_level"]["missing_label"]["recall"] > 0.5
     assert res["cleanlab"] == {"available": False, "reason": res["cleanlab"]["reason"]}
-    assert "pip install cleanlab" in res["cleanlab"]["reason"]
+    assert "pip install -e '.[bench]'" in res["cleanlab"]["reason"]
