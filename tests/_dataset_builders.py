@@ -20,15 +20,21 @@ def write_image(path: Path, width: int = 64, height: int = 48) -> Path:
     return path
 
 
-def yolo_det(root: Path, classes: list[str], labels: dict[str, dict[str, str]], size: tuple[int, int] = (64, 48)
-             ) -> Path:
-    """``labels[split][stem] = label text``; returns the data.yaml."""
+
+def _write_pairs(root: Path, labels: dict[str, dict[str, str]], suffix: str, size: tuple[int, int]) -> None:
+    """An image and its label file per ``labels[split][stem]``, laid out images/ beside labels/."""
     for split, files in labels.items():
         for stem, text in files.items():
-            write_image(root / "images" / split / f"{stem}.png", *size)
+            write_image(root / "images" / split / f"{stem}{suffix}", *size)
             label = root / "labels" / split / f"{stem}.txt"
             label.parent.mkdir(parents=True, exist_ok=True)
             label.write_text(text)
+
+
+def yolo_det(root: Path, classes: list[str], labels: dict[str, dict[str, str]], size: tuple[int, int] = (64, 48)
+             ) -> Path:
+    """``labels[split][stem] = label text``; returns the data.yaml."""
+    _write_pairs(root, labels, ".png", size)
     yaml = root / "data.yaml"
     lines = [f"{split}: images/{split}" for split in labels] + ["names:"] + [f"  {i}: {n}" for i, n in
                                                                               enumerate(classes)]
@@ -46,12 +52,7 @@ def yolo_face(root: Path, size: tuple[int, int] = (80, 60)) -> Path:
         },
         "val": {"c": "0 0.7 0.3 0.3 0.3 0.62 0.25 0.78 0.25 0.7 0.3 0.64 0.38 0.76 0.38\n", "d": ""},
     }
-    for split, files in labels.items():
-        for stem, text in files.items():
-            write_image(root / "images" / split / f"{stem}.jpg", *size)
-            label = root / "labels" / split / f"{stem}.txt"
-            label.parent.mkdir(parents=True, exist_ok=True)
-            label.write_text(text)
+    _write_pairs(root, labels, ".jpg", size)
     yaml = root / "widerface.yaml"
     yaml.write_text("train: images/train\nval: images/val\nnc: 1\nnames: ['face']\n")
     return yaml
