@@ -30,6 +30,9 @@ class EditNotifier(QObject):
 
     recordChanged = Signal(object)  # the ImageRecord
     classesChanged = Signal()
+    # Once after a command has announced all its records: dataset-wide views (class counts,
+    # the findings tree) redraw once per edit instead of once per record of a remap.
+    editApplied = Signal()
 
 
 def _copies(instances: Iterable[Instance]) -> list[Instance]:
@@ -60,6 +63,7 @@ class InstancesEdit(QUndoCommand):
             # content is written again, which is harmless and keeps saving simple.
             rec.set_instances(_copies(after_list if after else before))
             self._notifier.recordChanged.emit(rec)
+        self._notifier.editApplied.emit()
 
 
 def _current(rec: ImageRecord) -> list[Instance]:
@@ -237,12 +241,14 @@ class DeleteLineCommand(QUndoCommand):
             del lines[self._index]
             self._rec.dirty = True
         self._notifier.recordChanged.emit(self._rec)
+        self._notifier.editApplied.emit()
 
     def undo(self) -> None:
         if self._index is not None:
             self._rec.extra_lines.insert(self._index, self._text)
             self._rec.dirty = True  # written again either way; the file must get the line back
         self._notifier.recordChanged.emit(self._rec)
+        self._notifier.editApplied.emit()
 
 
 def delete_line(rec: ImageRecord, text: str, notifier: EditNotifier) -> DeleteLineCommand | None:

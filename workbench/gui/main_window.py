@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self.findings_panel.jumpRequested.connect(self.jump_to)
         self.notifier.recordChanged.connect(self._on_record_changed)
         self.notifier.classesChanged.connect(self._on_classes_changed)
+        self.notifier.editApplied.connect(self._refresh_totals)
         self.canvas.cursorMoved.connect(self.status.set_cursor)
         self.canvas.zoomChanged.connect(self._on_zoom)
         self.canvas.toolChanged.connect(self._tool_changed)
@@ -355,18 +356,21 @@ class MainWindow(QMainWindow):
             return
         n = len(self.store.refresh_record(rec)) if self.store is not None else 0
         self.image_list.model.update_record(i, n)
+        # The canvas redraws itself from the notifier; class counts and the findings tree
+        # wait for editApplied: once per edit, not once per record a remap touches.
+
+    def _refresh_totals(self) -> None:
+        if self.ds is None:
+            return
         self.class_panel.set_counts(self.image_list.model.facts.totals(self.ds.nc))
         if self.store is not None:
             self.findings_panel.rebuild()
-        if i == self.current:
-            self.canvas.refresh()
 
     def _on_classes_changed(self) -> None:
         if self.ds is None:
             return
         self.class_panel.set_counts(self.image_list.model.facts.totals(self.ds.nc))
         self.image_list.refresh_classes(self.ds)
-        self.canvas.refresh()
 
     def edit_preferences(self) -> None:
         dialog = PreferencesDialog(self.settings, self)
