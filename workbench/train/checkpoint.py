@@ -8,14 +8,15 @@ from someone else can never run code. A kill while saving leaves the old file.
 
 from __future__ import annotations
 
-import os
+import io
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from workbench.core.atomic import atomic_write_bytes
 
 FORMAT = "workbench-checkpoint"
 VERSION = 1
@@ -52,21 +53,14 @@ def make_checkpoint(*, model_state: dict[str, torch.Tensor], model_name: str, cl
     }
 
 
-def save_checkpoint(path: str | Path, checkpoint: dict[str, Any]) -> Path:
-    """Write atomically: a temp file in the same folder, fsync, ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(checkpoint, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+def save_checkpoint(path: str | Path, checkpoint: dict[str, Any], *copies: str | Path) -> Path:
+    """Serialize once, then write ``path`` (and each of ``copies``, e.g. best.pt) atomically."""
+    buffer = io.BytesIO()
+    torch.save(checkpoint, buffer)
+    data = buffer.getvalue()
+    for target in (path, *copies):
+        atomic_write_bytes(target, data)
+    return Path(path)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> Any:

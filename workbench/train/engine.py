@@ -147,7 +147,8 @@ def _seed(seed: int) -> None:
 
 def _count_outside(records: list[ImageRecord], nc: int) -> int:
     """Labels the model cannot learn (class id past its head): skipped, but said out loud."""
-    return sum(1 for rec in records for inst in rec.ensure_loaded().instances if not 0 <= inst.class_id < nc)
+    unique = {id(rec): rec for rec in records}.values()  # val may be the train records themselves
+    return sum(1 for rec in unique for inst in rec.ensure_loaded().instances if not 0 <= inst.class_id < nc)
 
 
 def _select(ds: Dataset, images: list[str], data: str) -> list[ImageRecord]:
@@ -427,9 +428,8 @@ def _end_of_epoch(run: Run, epoch: int, losses: dict[str, float], cbs: list[Any]
             epoch=epoch, best_fitness=run.best_fitness, config=cfg.to_dict(), metrics=metrics,
             optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
             scaler=run.scaler.state_dict() if run.use_amp else None)
-        save_checkpoint(run.run_dir / LAST, ckpt)
-        if is_best or not (run.run_dir / BEST).exists():
-            save_checkpoint(run.run_dir / BEST, ckpt)
+        best = [run.run_dir / BEST] if is_best or not (run.run_dir / BEST).exists() else []
+        save_checkpoint(run.run_dir / LAST, ckpt, *best)
         write_results(run.run_dir, run.rows)
         emit(cbs, EpochEvent(epoch, cfg.epochs, {**{f"train/{k}": v for k, v in losses.items()}, **metrics},
                              run.best_fitness, is_best))
