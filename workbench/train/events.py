@@ -14,8 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
+class _Serializable:
+    """Events cross a process boundary as JSON lines (the GUI's worker): plain dicts of plain data."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+
 @dataclass
-class IterationEvent:
+class IterationEvent(_Serializable):
     """After each optimizer step: every loss component, the lr and the throughput."""
 
     epoch: int  # 0-based
@@ -26,12 +33,9 @@ class IterationEvent:
     images_per_s: float
     type: str = "iteration"
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 @dataclass
-class EpochEvent:
+class EpochEvent(_Serializable):
     """After each epoch: mean training losses and validation metrics."""
 
     epoch: int  # 0-based
@@ -41,12 +45,9 @@ class EpochEvent:
     is_best: bool = False
     type: str = "epoch"
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 @dataclass
-class EndEvent:
+class EndEvent(_Serializable):
     """Once, when the run ends. ``reason``: finished, stopped, nan, oom, error."""
 
     reason: str
@@ -55,21 +56,15 @@ class EndEvent:
     best_fitness: float | None = None
     type: str = "end"
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 @dataclass
-class LogEvent:
+class LogEvent(_Serializable):
     """A line of text for the user (weights loaded, heads reset, run folder...)."""
 
     message: str
     level: str = "info"
     details: list[str] = field(default_factory=list)
     type: str = "log"
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 Event = IterationEvent | EpochEvent | EndEvent | LogEvent
@@ -94,19 +89,17 @@ class Callback(Protocol):
     def on_log(self, event: LogEvent) -> None: ...
 
 
-_METHOD = {"iteration": "on_iteration", "epoch": "on_epoch", "end": "on_end", "log": "on_log"}
-
 CallbackLike = Callback | Callable[[Event], None]
 
 
-def emit(callbacks: Iterable[Any], event: Event) -> None:
+def emit(callbacks: Iterable[CallbackLike], event: Event) -> None:
     """Deliver ``event`` to each consumer.
 
     A consumer is an object with any of the ``on_*`` methods (or one ``on_event``
     method for all of them), or a plain function taking the event.
     """
     for cb in callbacks:
-        handler = getattr(cb, _METHOD[event.type], None) or getattr(cb, "on_event", None)
+        handler = getattr(cb, f"on_{event.type}", None) or getattr(cb, "on_event", None)
         if handler is None and callable(cb):
             handler = cb
         if handler is not None:
