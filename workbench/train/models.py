@@ -9,6 +9,7 @@ RetinaNet and FCOS score each class with a sigmoid (``nc`` classes, labels as th
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from torch import nn
@@ -52,7 +53,8 @@ def build_model(name: str, nc: int, num_keypoints: int | None = None, imgsz: int
         kwargs.setdefault("min_size", imgsz)  # min = max = imgsz: the longer side becomes imgsz
         kwargs.setdefault("max_size", imgsz)
     try:
-        model = _BUILDERS[name](num_classes, num_keypoints or 0, kwargs)
+        builder = _BUILDERS.get(name) or partial(_torchvision_builder, name=name)
+        model = builder(num_classes, num_keypoints or 0, kwargs)
     except TypeError as e:
         raise ModelError(f"{name} does not take these options {sorted(options or {})}: {e}") from e
     if layers:
@@ -93,44 +95,13 @@ def _keypoint_head(layers: list[int], k: int) -> tuple[nn.Module, nn.Module]:
     return KeypointRCNNHeads(256, layers), KeypointRCNNPredictor(layers[-1], k)
 
 
-def _fasterrcnn_mobilenet(num_classes: int, k: int, kw: dict[str, Any]) -> nn.Module:
-    from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_fpn
+def _torchvision_builder(num_classes: int, k: int, kw: dict[str, Any], name: str = "") -> nn.Module:
+    """A torchvision detection constructor by its own name, untrained, with our head sizes."""
+    import torchvision.models.detection as detection
 
-    return fasterrcnn_mobilenet_v3_large_fpn(weights=None, weights_backbone=None, num_classes=num_classes,
-                                             **kw)
-
-
-def _fasterrcnn_resnet50_v2(num_classes: int, k: int, kw: dict[str, Any]) -> nn.Module:
-    from torchvision.models.detection import fasterrcnn_resnet50_fpn_v2
-
-    return fasterrcnn_resnet50_fpn_v2(weights=None, weights_backbone=None, num_classes=num_classes,
-                                      **kw)
-
-
-def _retinanet_v2(num_classes: int, k: int, kw: dict[str, Any]) -> nn.Module:
-    from torchvision.models.detection import retinanet_resnet50_fpn_v2
-
-    return retinanet_resnet50_fpn_v2(weights=None, weights_backbone=None, num_classes=num_classes,
-                                     **kw)
-
-
-def _fcos(num_classes: int, k: int, kw: dict[str, Any]) -> nn.Module:
-    from torchvision.models.detection import fcos_resnet50_fpn
-
-    return fcos_resnet50_fpn(weights=None, weights_backbone=None, num_classes=num_classes, **kw)
-
-
-def _ssdlite(num_classes: int, k: int, kw: dict[str, Any]) -> nn.Module:
-    from torchvision.models.detection import ssdlite320_mobilenet_v3_large
-
-    return ssdlite320_mobilenet_v3_large(weights=None, weights_backbone=None, num_classes=num_classes, **kw)
-
-
-def _keypointrcnn_resnet50(num_classes: int, k: int, kw: dict[str, Any]) -> nn.Module:
-    from torchvision.models.detection import keypointrcnn_resnet50_fpn
-
-    return keypointrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=num_classes,
-                                     num_keypoints=k, **kw)
+    if get_spec(name).keypoints:
+        kw = {**kw, "num_keypoints": k}
+    return getattr(detection, name)(weights=None, weights_backbone=None, num_classes=num_classes, **kw)
 
 
 def _keypointrcnn_mobilenet(num_classes: int, k: int, kw: dict[str, Any]) -> nn.Module:
@@ -149,13 +120,8 @@ def _keypointrcnn_mobilenet(num_classes: int, k: int, kw: dict[str, Any]) -> nn.
                         num_keypoints=k, **kw)
 
 
+# Models torchvision builds by their own name; the rest have a builder here.
 _BUILDERS: dict[str, Callable[[int, int, dict[str, Any]], nn.Module]] = {
-    "fasterrcnn_mobilenet_v3_large_fpn": _fasterrcnn_mobilenet,
-    "fasterrcnn_resnet50_fpn_v2": _fasterrcnn_resnet50_v2,
-    "retinanet_resnet50_fpn_v2": _retinanet_v2,
-    "fcos_resnet50_fpn": _fcos,
-    "ssdlite320_mobilenet_v3_large": _ssdlite,
-    "keypointrcnn_resnet50_fpn": _keypointrcnn_resnet50,
     "keypointrcnn_mobilenet_v3_large_fpn": _keypointrcnn_mobilenet,
 }
 
