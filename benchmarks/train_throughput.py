@@ -28,6 +28,7 @@ from _train_data import write_rect_dataset  # noqa: E402
 from workbench.formats.registry import open_dataset  # noqa: E402
 from workbench.train.config import TrainConfig  # noqa: E402
 from workbench.train.data import DetectionDataset, collate  # noqa: E402
+from workbench.train.device import resolve_device  # noqa: E402
 from workbench.train.engine import train  # noqa: E402
 from workbench.train.models import build_model, get_spec  # noqa: E402
 
@@ -88,8 +89,7 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default="auto")
     args = ap.parse_args()
-    device = torch.device("cuda:0" if args.device == "auto" and torch.cuda.is_available() else
-                          ("cpu" if args.device == "auto" else args.device))
+    device = resolve_device(args.device)
     tmp = Path(tempfile.mkdtemp(prefix="wb_bench_"))
     n = args.batch * (args.iters + 2)
     data = write_rect_dataset(tmp / "ds", n_train=n, n_val=1, size=args.imgsz)

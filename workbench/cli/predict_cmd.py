@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+from workbench.core.imageheader import IMAGE_SUFFIXES
+
 RESULTS_FILE = "predictions.json"
 
 

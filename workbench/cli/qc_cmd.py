@@ -154,7 +154,7 @@ def _kfold_predictions(args: argparse.Namespace, data: str, ds: Dataset, records
     if k > len(records):
         raise DatasetError(f"--kfold {k}: {data} has only {len(records)} images to split"
                            + (f" in '{args.split}'" if args.split else "") + f"; use --kfold 2..{len(records)}")
-    given = {name: getattr(args, name) for name in ("model", "epochs", "imgsz", "weights", "out")}
+    given = {name: getattr(args, name) for name in KFOLD_ONLY}
     base = TrainConfig(data=str(data), batch=args.batch, device=args.device,
                        **{name: value for name, value in given.items() if value is not None})
     # The engine's own lines (epochs, warnings) on stderr; with --json only its warnings.

@@ -166,7 +166,7 @@ class _ImageQC:
     # ------------------------------------------------------------------ naming
 
     def class_name(self, k: int) -> str:
-        return f"'{self.ds.classes[k]}'" if 0 <= k < self.ds.nc else f"class {k}"
+        return class_label(self.ds, k)
 
     def label_file(self, inst: Instance | None) -> str | None:
         path = inst.source.label_file if inst is not None and inst.source.label_file else self.rec.label_path
@@ -302,6 +302,11 @@ class _ImageQC:
                 "best_label_iou": round(best, 4), "prediction_box": box,
             }))
         return out
+
+
+def class_label(ds: Dataset, k: int) -> str:
+    """How messages name class ``k``: its quoted name, or ``class k`` when the id is outside the list."""
+    return f"'{ds.classes[k]}'" if 0 <= k < ds.nc else f"class {k}"
 
 
 def _kp_name(schema: KeypointSchema, q: int) -> str:

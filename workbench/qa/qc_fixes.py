@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
-from workbench.qa.label_qc import Suspect, _kp_name
+from workbench.qa.label_qc import Suspect, _kp_name, class_label
 
 
 class StaleSuspect(ValueError):
@@ -43,20 +43,20 @@ def fix_for(ds: Dataset, rec: ImageRecord, suspect: Suspect) -> QCFix:
     after = [inst.copy() for inst in rec.ensure_loaded().instances]
     if action == "add_instance":
         inst = Instance(int(s["class_id"]), _clipped(s["box"], rec), _label_points(ds, s.get("keypoints")))
-        return QCFix(f"Add the missing {_class(ds, inst.class_id)}", after + [inst])
+        return QCFix(f"Add the missing {class_label(ds, inst.class_id)}", after + [inst])
     i = suspect.instance
     if i is None or not 0 <= i < len(after):
         raise StaleSuspect(f"{suspect.location()}: instance {i} is not in {rec.path.name} any more")
     inst = after[i]
     if action == "set_class":
         inst.class_id = int(s["value"])
-        return QCFix(f"Set class to {_class(ds, inst.class_id)}", after)
+        return QCFix(f"Set class to {class_label(ds, inst.class_id)}", after)
     if action == "set_box":
         inst.box = _clipped(s["box"], rec)
         return QCFix("Move the box to the model's", after)
     if action == "delete_instance":
         del after[i]
-        return QCFix(f"Delete the {_class(ds, inst.class_id)} label", after)
+        return QCFix(f"Delete the {class_label(ds, inst.class_id)} label", after)
     if action == "move_keypoint":
         return _keypoint_fix(ds, suspect, inst, after)
     raise ValueError(f"{suspect.location()}: no fix for the suggestion {s!r}")
@@ -95,10 +95,6 @@ def _label_points(ds: Dataset, points: object) -> np.ndarray | None:
         return None
     kps = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     return kps if len(kps) == ds.keypoints.num_keypoints else None
-
-
-def _class(ds: Dataset, k: int) -> str:
-    return f"'{ds.classes[k]}'" if 0 <= k < ds.nc else f"class {k}"
 
 
 def _point(ds: Dataset, q: int) -> str:
