@@ -6,6 +6,7 @@ from pathlib import Path
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.findings import Finding, Severity
+from workbench.core.imageheader import ImageHeader
 
 
 class DatasetError(Exception):
@@ -45,3 +46,17 @@ def format_number(v: float) -> str:
     """Six decimals without trailing zeros: what YOLO tools write, lossless to ~1e-6."""
     s = f"{v:.6f}".rstrip("0").rstrip(".")
     return "0" if s in ("-0", "") else s
+
+
+def note_image_header(ds: Dataset, rec: ImageRecord, header: ImageHeader, missing_message: str) -> None:
+    """Take the image size from its header, with a ``missing_image`` or ``corrupt_image`` finding.
+
+    Every reader words the missing case for its own format (a split list, an .xml, a json);
+    the rest is the same for all of them.
+    """
+    if header.width is None and not rec.path.exists():
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "missing_image", missing_message))
+    elif header.problem:
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "corrupt_image",
+                                           f"unusable image: {header.problem}", fix={"action": "exclude_image"}))
+    rec.width, rec.height = header.width, header.height

@@ -35,7 +35,7 @@ from workbench.core.findings import Finding, Severity
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import read_image_header
 from workbench.core.keypoints import COCO_PERSON_NAMES, KeypointSchema
-from workbench.formats.base import DatasetError, record_finding
+from workbench.formats.base import DatasetError, note_image_header, record_finding
 from workbench.formats.originals import match_originals
 from workbench.formats.yolo import link_or_copy
 
@@ -398,18 +398,13 @@ def _image_path(base: str, file_name: str) -> Path:
 
 def _check_image(ds: Dataset, rec: ImageRecord) -> None:
     """The lazy part of a record: does its image exist, and its size when the JSON lacks it."""
+    missing = (f"'{rec.path.name}' is listed in the json but not found at {rec.path}: restore the image, "
+               "or put the images beside the json or in images/")
     if not rec.path.is_file():
-        rec.findings.append(record_finding(
-            ds, rec, Severity.ERROR, "missing_image",
-            f"'{rec.path.name}' is listed in the json but not found at {rec.path}: restore the image, "
-            "or put the images beside the json or in images/"))
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "missing_image", missing))
         return
     if rec.width is None or rec.height is None:
-        header = read_image_header(rec.path, check_end=False)
-        rec.width, rec.height = header.width, header.height
-        if header.problem:
-            rec.findings.append(record_finding(ds, rec, Severity.ERROR, "corrupt_image",
-                                               f"unusable image: {header.problem}", fix={"action": "exclude_image"}))
+        note_image_header(ds, rec, read_image_header(rec.path, check_end=False), missing)
 
 
 # --------------------------------------------------------------------------- writing

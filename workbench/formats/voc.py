@@ -45,7 +45,7 @@ from workbench.core.annotation import Dataset, ImageRecord, Instance, Source
 from workbench.core.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.findings import Severity
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
-from workbench.formats.base import DatasetError, format_number, record_finding
+from workbench.formats.base import DatasetError, format_number, note_image_header, record_finding
 from workbench.formats.coco import unique_file_name
 from workbench.formats.originals import match_originals
 from workbench.formats.yolo import link_or_copy, list_images
@@ -214,15 +214,8 @@ def _load_record(ds: Dataset, rec: ImageRecord) -> None:
         named = _text(tree[0], "filename")
         if named and (rec.path.parent / named).is_file():
             rec.path = rec.path.parent / named
-    header = read_image_header(rec.path)
-    if header.width is None and not rec.path.exists():
-        rec.findings.append(record_finding(
-            ds, rec, Severity.ERROR, "missing_image",
-            f"annotation has no image (looked for {rec.path.name}): restore the image or delete the .xml"))
-    elif header.problem:
-        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "corrupt_image",
-                                           f"unusable image: {header.problem}", fix={"action": "exclude_image"}))
-    rec.width, rec.height = header.width, header.height
+    note_image_header(ds, rec, read_image_header(rec.path),
+                      f"annotation has no image (looked for {rec.path.name}): restore the image or delete the .xml")
     if tree is not None:
         _read_objects(ds, rec, *tree)
 

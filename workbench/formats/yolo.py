@@ -23,7 +23,7 @@ from workbench.core.findings import Finding, Severity
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import IMAGE_SUFFIXES, READ_BINARY, read_image_header
 from workbench.core.keypoints import KeypointSchema
-from workbench.formats.base import DatasetError, record_finding
+from workbench.formats.base import DatasetError, note_image_header, record_finding
 from workbench.formats.yolo_labels import (
     LabelLayout,
     format_label_text,
@@ -447,15 +447,8 @@ def _guess_layout(records: list[ImageRecord], sample: int = 64) -> LabelLayout:
 
 
 def _load_record(ds: Dataset, layout: LabelLayout, rec: ImageRecord) -> None:
-    header = read_image_header(rec.path)
-    if header.width is None and not rec.path.exists():
-        rec.findings.append(record_finding(
-            ds, rec, Severity.ERROR, "missing_image",
-            "the image listed for this split does not exist: restore it or remove it from the list"))
-    elif header.problem:
-        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "corrupt_image",
-                                           f"unusable image: {header.problem}", fix={"action": "exclude_image"}))
-    rec.width, rec.height = header.width, header.height
+    note_image_header(ds, rec, read_image_header(rec.path),
+                      "the image listed for this split does not exist: restore it or remove it from the list")
     if not rec.has_labels or rec.label_path is None:
         return
     try:
