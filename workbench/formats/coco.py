@@ -304,8 +304,7 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
         rec._loader = partial(_check_image, ds)
         by_id[iid] = rec
         ds.records.append(rec)
-    k_of = {cid: len(c["keypoints"]) for cid, c in ds.meta["coco_categories"].items()
-            if isinstance(c.get("keypoints"), list)}
+    k_of = _keypoint_counts(ds)
     for i, ann in enumerate(data.get("annotations") or []):
         rec = by_id.get(_as_id(ann.get("image_id"))) if isinstance(ann, dict) else None
         if rec is None:
@@ -480,6 +479,8 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
     next_id = 1 + max((a["id"] for d in files.values() for a in d.get("annotations") or []
                        if isinstance(a, dict) and isinstance(a.get("id"), int) and not isinstance(a.get("id"), bool)),
                       default=0)
+    k_of = _keypoint_counts(ds)  # as the annotations were read, before any class edit
+    categories = _categories(ds) if classes_changed else []
     for key in touched:
         data = files[key]
         mine = [r for r in recs if str(r.label_path) == key]
@@ -487,7 +488,7 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
         kept = [a for a in data.get("annotations") or []
                 if not (isinstance(a, dict) and _as_id(a.get("image_id")) in dirty_ids)]
         for rec in mine:
-            originals = [(_reparsed(ds, rec, ann), ann) for ann in rec.meta["coco_anns"]]
+            originals = [(_reparsed(ds, rec, ann, k_of), ann) for ann in rec.meta["coco_anns"]]
             new_anns = []
             for inst, orig in zip(rec.instances, match_originals(rec.instances, originals), strict=True):
                 if orig is None:
@@ -499,7 +500,7 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
             kept.extend(rec.meta["coco_unparsed"])
         data["annotations"] = kept
         if classes_changed:
-            data["categories"] = _categories(ds)
+            data["categories"] = categories
     written = []
     for key in sorted(touched):
         atomic_write_text(key, _dump(files[key], ds.meta.get("coco_indent", {}).get(key)))
@@ -508,17 +509,21 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
         rec.dirty = False
     if classes_changed:
         ds.meta["coco_category_ids"] = ids
-        ds.meta["coco_categories"] = {c["id"]: c for c in _categories(ds)}
+        ds.meta["coco_categories"] = {c["id"]: c for c in categories}
         ds.meta["coco_class_of"] = {c: i for i, c in enumerate(ids)}
         ds.meta["classes_dirty"] = False
     return written
 
 
-def _reparsed(ds: Dataset, rec: ImageRecord, ann: dict[str, Any]) -> Instance:
+def _keypoint_counts(ds: Dataset) -> dict[Any, int]:
+    """Keypoints per COCO category id, for the categories that name their keypoints."""
+    return {cid: len(c["keypoints"]) for cid, c in ds.meta.get("coco_categories", {}).items()
+            if isinstance(c.get("keypoints"), list)}
+
+
+def _reparsed(ds: Dataset, rec: ImageRecord, ann: dict[str, Any], k_of: dict[Any, int]) -> Instance:
     """What an original annotation reads as, to compare the edited instances with."""
     probe = ImageRecord(path=rec.path, label_path=rec.label_path, meta={"coco_anns": [], "coco_unparsed": []})
-    k_of = {cid: len(c["keypoints"]) for cid, c in ds.meta.get("coco_categories", {}).items()
-            if isinstance(c.get("keypoints"), list)}
     _read_annotation(ds, probe, ann, k_of, Source(rec.label_path))
     return probe.instances[0]
 
