@@ -90,7 +90,6 @@ def parse_label_text(
     """
     out = ParsedLabels()
     columns = layout.columns
-    det = layout.kind == "det"
     for lineno, raw in enumerate(text.splitlines(), start=1):
         tokens = raw.split()
         if not tokens:
@@ -104,14 +103,8 @@ def parse_label_text(
                 continue
             inst.source = Source(label_file, lineno)
         else:
-            cls, cx, cy, bw, bh = values[:5]
-            # The very expressions of _parse_line, so the same floats.
-            box = np.array([(cx - bw / 2) * width, (cy - bh / 2) * height,
-                            (cx + bw / 2) * width, (cy + bh / 2) * height])
-            keypoints = None
-            if not det:
-                keypoints = _parse_keypoints(values[5:], layout, width, height, lineno, len(out.instances), out)
-            inst = Instance(int(cls), box, keypoints, Source(label_file, lineno))
+            inst = _instance(values, layout, width, height, lineno, len(out.instances), out)
+            inst.source = Source(label_file, lineno)
         out.instances.append(inst)
     return out
 
@@ -193,17 +186,24 @@ def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
             lineno, fix={"action": "delete_line", "text": line}))
         return None
     cx, cy, bw, bh = values[1:5]
-    if max(cx, cy, bw, bh) > 1 + NORMALIZED_TOLERANCE or min(bw, bh) < -NORMALIZED_TOLERANCE:
+    if max(cx, cy, bw, bh) > _MAX_NORMALIZED or min(bw, bh) < -NORMALIZED_TOLERANCE:
         out.issues.append(ParsedIssue(
             Severity.ERROR, "not_normalized",
             f"box values ({tokens[1]} {tokens[2]} {tokens[3]} {tokens[4]}) are not normalized to 0..1: "
             "YOLO wants center x/y and width/height divided by the image width/height",
             lineno, index))
+    return _instance(values, layout, w, h, lineno, index, out)
+
+
+def _instance(values: list[float], layout: LabelLayout, w: float, h: float, lineno: int, index: int,
+              out: ParsedLabels) -> Instance:
+    """A line's checked numbers as a pixel-space instance: the one conversion both parse paths share."""
+    cls, cx, cy, bw, bh = values[:5]
     box = np.array([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h])
     keypoints = None
     if layout.kind != "det":
         keypoints = _parse_keypoints(values[5:], layout, w, h, lineno, index, out)
-    return Instance(int(cls_value), box, keypoints)
+    return Instance(int(cls), box, keypoints)
 
 
 def _parse_keypoints(vals: list[float], layout: LabelLayout, w: float, h: float, lineno: int,
