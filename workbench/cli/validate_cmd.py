@@ -14,6 +14,7 @@ from collections import defaultdict
 
 from workbench.core.annotation import Dataset
 from workbench.core.findings import Finding, Severity, summarize
+from workbench.core.wording import count_noun
 
 # Human output lists this many findings of one kind, then says how many more there are.
 MAX_PER_KIND = 20
@@ -109,6 +110,6 @@ def format_report(findings: list[Finding], summary: dict, title: str) -> str:
         lines.append("no problems found")
     else:
         kinds = ", ".join(f"{k} {n}" for k, n in summary["by_kind"].items())
-        e, w = counts["error"], counts["warning"]
-        lines.append(f"{e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)}, {counts['info']} info ({kinds})")
+        lines.append(f"{count_noun(counts['error'], 'error')}, {count_noun(counts['warning'], 'warning')}, "
+                     f"{counts['info']} info ({kinds})")
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
+from workbench.core.wording import count_noun
 
 Change = tuple[ImageRecord, list[Instance], list[Instance]]
 
@@ -70,10 +71,6 @@ def _current(rec: ImageRecord) -> list[Instance]:
     return list(rec.ensure_loaded().instances)
 
 
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {plural or word + 's'}"
-
-
 def add_instance(rec: ImageRecord, inst: Instance, notifier: EditNotifier) -> InstancesEdit:
     before = _current(rec)
     return InstancesEdit("Add box", [(rec, before, before + [inst])], notifier)
@@ -84,7 +81,7 @@ def delete_instances(rec: ImageRecord, indices: Sequence[int], notifier: EditNot
     drop = {int(i) for i in indices}
     _check_indices(rec, before, drop)
     after = [inst for i, inst in enumerate(before) if i not in drop]
-    return InstancesEdit(f"Delete {_plural(len(drop), 'box', 'boxes')}",
+    return InstancesEdit(f"Delete {count_noun(len(drop), 'box', 'boxes')}",
                          [(rec, before, after)], notifier)
 
 
@@ -138,7 +135,7 @@ def paste_instances(rec: ImageRecord, instances: Sequence[Instance], notifier: E
     before = _current(rec)
     pasted = [_fit_to_image(inst, rec.width, rec.height) for inst in instances]
     pasted = [p for p in pasted if p is not None]
-    return InstancesEdit(f"Paste {_plural(len(pasted), 'label')}", [(rec, before, before + pasted)], notifier)
+    return InstancesEdit(f"Paste {count_noun(len(pasted), 'label')}", [(rec, before, before + pasted)], notifier)
 
 
 def _fit_to_image(inst: Instance, width: int | None, height: int | None) -> Instance | None:
@@ -175,7 +172,7 @@ def remap_class(ds: Dataset, from_id: int, to_id: int, notifier: EditNotifier) -
     if not changes:
         return None
     n = sum(1 for _, before, _ in changes for inst in before if inst.class_id == from_id)
-    return InstancesEdit(f"Remap class {from_id} -> {to_id} ({_plural(n, 'instance')})", changes, notifier)
+    return InstancesEdit(f"Remap class {from_id} -> {to_id} ({count_noun(n, 'instance')})", changes, notifier)
 
 
 def count_class(ds: Dataset, class_id: int) -> int:

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.annotation import Dataset
-from workbench.core.findings import Finding, Severity
+from workbench.core.findings import Finding, Severity, summarize
+from workbench.core.wording import count_noun
 from workbench.gui import commands
 from workbench.gui.commands import EditNotifier
 from workbench.gui.validation_job import FindingsStore
@@ -176,11 +177,9 @@ class FindingsPanel(QWidget):
         if not findings:
             self.summary.setText("No findings: the dataset looks clean.")
             return
-        by = {s: 0 for s in Severity}
-        for f in findings:
-            by[f.severity] += 1
+        by = summarize(findings)["by_severity"]
         words = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-        self.summary.setText(", ".join(_plural(by[s], words[s]) for s in Severity if by[s]))
+        self.summary.setText(", ".join(count_noun(by[s.value], words[s]) for s in Severity if by[s.value]))
 
     # ------------------------------------------------------------------ navigation
     def _leaves(self) -> list[QTreeWidgetItem]:
@@ -293,10 +292,6 @@ def _finding_text(f: Finding) -> str:
     return f"{where} ({extra}): {f.message}" if extra else f"{where}: {f.message}"
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 class RemapClassDialog(QDialog):
     """Pick "from" and "to" class ids; shows how many instances the remap changes."""
 
@@ -338,5 +333,5 @@ class RemapClassDialog(QDialog):
         n = self.preview_count()
         same = self.from_id() == self.to_id()
         self.preview.setText("Pick two different classes." if same else
-                             f"{n} instance{'s' if n != 1 else ''} will change (one undo step).")
+                             f"{count_noun(n, 'instance')} will change (one undo step).")
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(n > 0 and not same)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
 from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.wording import count_noun
 from workbench.gui import (
     commands,
     qt_workarounds,  # noqa: F401 - before any emit: PySide6 6.12 refcount bug
@@ -211,7 +212,7 @@ class MainWindow(QMainWindow):
         self.class_panel.set_counts(result.facts.totals(result.ds.nc))
         self.findings_panel.set_store(self.store)
         n = len(self.store.all())
-        self.statusBar().showMessage(result.error or f"Validation: {n} finding{'s' if n != 1 else ''}", 5000)
+        self.statusBar().showMessage(result.error or f"Validation: {count_noun(n, 'finding')}", 5000)
         if self.current is not None:
             self.image_list.select_record(self.current)
 

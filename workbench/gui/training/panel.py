@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.annotation import Dataset
 from workbench.core.findings import Finding, Severity
+from workbench.core.wording import count_noun
 from workbench.gui.training.form import TrainForm
 from workbench.gui.training.history import RunHistory, default_runs_folder
 from workbench.gui.training.plots import TrainPlots, loss_name
@@ -305,13 +306,13 @@ class TrainPanel(QWidget):
         warnings = [f for f in findings if f.severity == Severity.WARNING]
         self._list_findings(errors + warnings)
         if errors:
-            self.show_banner(f"Training blocked: validation found {_n(len(errors), 'error')}"
-                             + (f" and {_n(len(warnings), 'warning')}" if warnings else "")
+            self.show_banner(f"Training blocked: validation found {count_noun(len(errors), 'error')}"
+                             + (f" and {count_noun(len(warnings), 'warning')}" if warnings else "")
                              + ". Fix the errors (click one to jump to it), then press Start again.", "error")
             self._update_buttons()
             return
-        note = f" Validation found {_n(len(warnings), 'warning')} (listed below); they do not block." if warnings \
-            else ""
+        note = (f" Validation found {count_noun(len(warnings), 'warning')} (listed below); they do not block."
+                if warnings else "")
         self._launch(cfg, f"Training {Path(cfg.data).name}…{note}")
 
     def resume(self, run_dir: str | Path | None = None) -> bool:
@@ -446,10 +447,6 @@ class TrainPanel(QWidget):
         self.stop_button.setEnabled(running)
         self.resume_button.setEnabled(not self.is_busy())
         self.form.setEnabled(not self.is_busy())
-
-
-def _n(count: int, word: str) -> str:
-    return f"{count} {word}" + ("" if count == 1 else "s")
 
 
 def _epoch_line(ev: EpochEvent) -> str:
