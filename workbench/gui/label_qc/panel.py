@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
@@ -39,7 +38,6 @@ from workbench.gui.label_qc.job import QCJob
 from workbench.gui.label_qc.model import IMAGE, KIND, LINE, MESSAGE, SCORE, SuspectTableModel, kind_title
 from workbench.gui.label_qc.rows import Key, SuspectList, SuspectRow
 from workbench.gui.predictions.viewer import PredictionViewer
-from workbench.gui.training.history import default_runs_folder
 from workbench.qa.label_qc import KINDS, Suspect
 from workbench.qa.qc_fixes import StaleSuspect, fix_for
 
@@ -140,7 +138,7 @@ class LabelQCPanel(QWidget):
         self._refresh_timer.timeout.connect(self._rejudge_changed)
         viewer.weights.currentIndexChanged.connect(self._follow_viewer)
         self.weights.activated.connect(lambda i: self.viewer.set_weights(self.weights.itemData(i)))
-        self.browse.clicked.connect(self._browse)
+        self.browse.clicked.connect(self.viewer.browse_checkpoint)  # one choice, shared
         self.find_button.clicked.connect(self._on_find_clicked)
         self.cancel_button.clicked.connect(self.job.cancel)
         self.job.progress.connect(self._on_progress)
@@ -179,8 +177,7 @@ class LabelQCPanel(QWidget):
         self.refresh()
 
     def weights_path(self) -> Path | None:
-        data = self.weights.currentData()
-        return Path(data) if data else None
+        return self.viewer.weights_path()
 
     def set_weights(self, path: str | Path) -> None:
         """Choose the checkpoint (the viewer follows: they share one choice)."""
@@ -188,12 +185,6 @@ class LabelQCPanel(QWidget):
 
     def _follow_viewer(self, *_: object) -> None:
         self.weights.setCurrentIndex(self.viewer.weights.currentIndex())
-
-    def _browse(self) -> None:
-        start = str(default_runs_folder(self.data_path)) if self.data_path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", start, "Checkpoints (*.pt *.pth)")
-        if path:
-            self.set_weights(path)
 
     # ------------------------------------------------------------------ running
     def scope_indices(self, scope: str | None = None) -> list[int]:

@@ -82,7 +82,7 @@ class PredictionViewer(QWidget):
         self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.browse = QPushButton("…")
         self.browse.setToolTip("Choose a checkpoint file")
-        self.browse.clicked.connect(self._browse)
+        self.browse.clicked.connect(self.browse_checkpoint)
         self.scope = QComboBox()
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel")
@@ -370,7 +370,8 @@ class PredictionViewer(QWidget):
         self.message.emit(f"Accepted {len(preds)} prediction(s) as labels (Ctrl+Z undoes)")
         return True
 
-    def _browse(self) -> None:
+    def browse_checkpoint(self) -> None:
+        """Pick a checkpoint file, starting in the dataset's runs folder."""
         start = str(default_runs_folder(self.data_path)) if self.data_path else ""
         path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", start, "Checkpoints (*.pt *.pth)")
         if path:
