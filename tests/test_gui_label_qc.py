@@ -268,10 +268,10 @@ def test_run_view_qc_judges_with_the_runs_checkpoint_and_jumps_to_the_top_suspec
     run.mkdir(parents=True)
     for name in ("best.pt", "last.pt"):
         (run / name).write_bytes(b"checkpoint")
-    window.train_dock.show()
+    window.prediction_dock.show()  # (not the train dock: showing its form starts a torch import in a thread)
     ready = apply_run_view(window, run, "qc")  # what `workbench open DATA --run RUN --view qc` shows
     qtbot.waitUntil(ready, timeout=20000)
     assert panel.weights_path() == run / "best.pt" and predictor.images == len(window.ds.records)
-    assert window.label_qc_dock.isVisible() and not window.train_dock.isVisible()
+    assert window.label_qc_dock.isVisible() and not window.prediction_dock.isVisible()
     top = panel.rows.rows[0].suspect
     assert window.ds.rel(window.ds.records[window.current].path) == top.image

@@ -74,6 +74,9 @@ class PredictionViewer(QWidget):
         self.runs_folder: Callable[[], Path | None] | None = None
         self._rec: ImageRecord | None = None
         self._shown: list[Prediction] = []
+        self._have = False  # the current image has predictions (maybe none above the sliders)
+        self._status: list[str] = []  # "tp" / "fp" per shown prediction
+        self._missed: list[int] = []  # labels no shown prediction matched
         self.overlay = MatchOverlay()
         self.canvas.scene().addItem(self.overlay)
 
@@ -271,6 +274,8 @@ class PredictionViewer(QWidget):
         rec = self._current_record()
         raw = self.raw_predictions(rec)
         self._shown = filter_predictions(raw, self.score(), self.nms_iou()) if raw is not None else []
+        self._have = raw is not None
+        self._match(rec)
         if rec is not None:
             self.canvas.set_predictions(self._shown if raw is not None else None, self.show_preds.isChecked())
         set_labels_visible(self.canvas.scene(), self.show_gt.isChecked())
@@ -281,7 +286,7 @@ class PredictionViewer(QWidget):
         row = self.list.currentRow()
         self.list.blockSignals(True)
         self.list.clear()
-        status = self._statuses(rec)
+        status = self._status
         for i, p in enumerate(self._shown):
             name = self.canvas.class_name(p.class_id)
             item = QListWidgetItem(f"{name}  {p.score:.2f}  {status[i].upper() if status else ''}".rstrip())
@@ -294,34 +299,33 @@ class PredictionViewer(QWidget):
             self.summary.setText("No predictions for this image yet: press Run." if rec is not None
                                  and self.weights_path() else "Choose a checkpoint and press Run.")
         else:
-            fn = len(self._missed(rec))
+            fn = len(self._missed)
             tp = sum(1 for s in status if s == "tp")
             self.summary.setText(f"{len(self._shown)} predictions at score ≥ {self.score():.2f}: "
                                  f"TP {tp} · FP {len(self._shown) - tp} · FN {fn} (IoU {MATCH_IOU:.1f})")
         self.accept_button.setEnabled(bool(self._shown))
         self.accept_all_button.setEnabled(bool(self._shown))
 
-    def _statuses(self, rec: ImageRecord | None) -> list[str]:
-        if rec is None or not self._shown:
-            return []
+    def _match(self, rec: ImageRecord | None) -> None:
+        """TP/FP per shown prediction and the missed labels, once per redraw (the list and the marks read them)."""
+        self._status, self._missed = [], []
+        if rec is None:
+            return
         m = match_instances(rec.instances, self._shown, MATCH_IOU)
-        return [m.pred_status(i) for i in range(len(self._shown))]
-
-    def _missed(self, rec: ImageRecord) -> list[int]:
-        m = match_instances(rec.instances, self._shown, MATCH_IOU)
-        return [j for j in range(len(rec.instances)) if m.gt_pred[j] < 0]
+        if self._shown:
+            self._status = [m.pred_status(i) for i in range(len(self._shown))]
+        self._missed = [j for j in range(len(rec.instances)) if m.gt_pred[j] < 0]
 
     def _draw_marks(self) -> None:
         rec = self._current_record()
         marks: list[Mark] = []
-        have = rec is not None and self.raw_predictions(rec) is not None
-        if rec is not None and have and self.show_match.isChecked():
+        if rec is not None and self._have and self.show_match.isChecked():
             selected = self.list.currentRow()
             if self.show_preds.isChecked():
-                for i, (p, s) in enumerate(zip(self._shown, self._statuses(rec), strict=True)):
+                for i, (p, s) in enumerate(zip(self._shown, self._status, strict=True)):
                     marks.append(Mark(p.box, s, i == selected))
             if self.show_gt.isChecked():
-                marks.extend(Mark(rec.instances[j].box, "fn") for j in self._missed(rec))
+                marks.extend(Mark(rec.instances[j].box, "fn") for j in self._missed)
         w, h = self.canvas.bounds()
         self.overlay.set_marks(marks, QRectF(0, 0, w, h))
 
