@@ -1,6 +1,6 @@
 """The one way images are read and written: bytes in, bytes out, OpenCV only in memory.
 
-No path string reaches OpenCV: ``cv2.imread(str(path))`` fails on a file name that is not
+No path string reaches OpenCV: its own file reading (``imread``) fails on a file name that is not
 valid in the locale's encoding (and on Windows on any non-ASCII name), and it opens a FIFO
 or a device as readily as a file, blocking forever. Here the file is checked to be a
 regular file before it is opened, read as bytes, and decoded with ``cv2.imdecode``;
