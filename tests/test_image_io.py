@@ -421,3 +421,24 @@ def test_io_bytes_helper_used_in_memory():
     pil.fromarray(stored_pixels()).save(buf, "PNG")
     assert imageheader.header_from_bytes(buf.getvalue()).width == W
     assert imageheader.header_from_bytes(b"II*\x00") is None  # TIFF: left to OpenCV
+
+
+def test_image_read_error_survives_a_dataloader_worker_and_pickling(tmp_path):
+    """torch re-raises a worker's exception as ``type(e)(message)``: still ours, with our message."""
+    pickle = pytest.importorskip("pickle")
+    torch_data = pytest.importorskip("torch.utils.data")
+    from test_validate_data import make_yolo
+
+    from workbench.formats.registry import open_dataset
+    from workbench.train.data import DetectionDataset, collate
+
+    yaml = make_yolo(tmp_path, {"huge": "0 0.5 0.5 0.2 0.2\n"})
+    path = tmp_path / "images" / "train" / "huge.jpg"
+    path.write_bytes(png_declaring(100_000, 100_000))
+    ds = DetectionDataset(open_dataset(yaml).records, None, 1, train=False)
+    loader = torch_data.DataLoader(ds, batch_size=1, num_workers=1, collate_fn=collate)
+    with pytest.raises(ImageTooLargeError) as info:
+        next(iter(loader))
+    assert str(info.value) == f"{path}: {too_large_problem(100_000, 100_000)}"
+    copy = pickle.loads(pickle.dumps(ImageTooLargeError(path, "why")))
+    assert type(copy) is ImageTooLargeError and copy.path == path and copy.reason == "why"

@@ -45,10 +45,24 @@ REDUCTIONS = (1, 2, 4, 8)
 class ImageReadError(ValueError):
     """An image that cannot be read or decoded. The message names the file and says what to do."""
 
-    def __init__(self, path: str | os.PathLike[str], reason: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], reason: str | None = None) -> None:
+        if reason is None:
+            # Rebuilt from its message alone: torch re-raises a DataLoader worker's exception
+            # as ``type(e)(message)``, and a two-argument constructor would turn it into a
+            # RuntimeError that the training engine no longer recognises as bad input.
+            # That message is the worker's whole traceback; its last line is ours.
+            text = os.fsdecode(path)
+            last = text.rstrip().rsplit("\n", 1)[-1]
+            prefix = f"{type(self).__module__}.{type(self).__qualname__}: "
+            self.path, self.reason = None, last[len(prefix):] if last.startswith(prefix) else text
+            super().__init__(self.reason)
+            return
         self.path = path
         self.reason = reason
         super().__init__(f"{os.fsdecode(path)}: {reason}")
+
+    def __reduce__(self) -> tuple[type, tuple]:
+        return (type(self), (self.path, self.reason) if self.path is not None else (self.reason,))
 
 
 class ImageTooLargeError(ImageReadError):
