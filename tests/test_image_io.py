@@ -442,3 +442,35 @@ def test_image_read_error_survives_a_dataloader_worker_and_pickling(tmp_path):
     assert str(info.value) == f"{path}: {too_large_problem(100_000, 100_000)}"
     copy = pickle.loads(pickle.dumps(ImageTooLargeError(path, "why")))
     assert type(copy) is ImageTooLargeError and copy.path == path and copy.reason == "why"
+
+
+def test_fifo_swapped_in_after_the_stat_does_not_block(tmp_path):
+    """The stat said "regular file", then a FIFO took the name: the open must not wait for a writer."""
+    from workbench.core import image_io
+
+    fifo = tmp_path / "race.jpg"
+    os.mkfifo(fifo)
+    real = image_io.not_regular_problem
+    calls: list[int] = []
+
+    def first_call_passes(mode: int) -> str | None:
+        calls.append(mode)
+        return None if len(calls) == 1 else real(mode)
+
+    results: dict[str, object] = {}
+
+    def probe() -> None:
+        with mock.patch.object(imageheader, "not_regular_problem", lambda mode: None):
+            results["header"] = read_image_header(fifo)
+        with mock.patch.object(image_io, "not_regular_problem", first_call_passes):
+            try:
+                read_image(fifo)
+            except ImageReadError as e:
+                results["error"] = e
+
+    t = threading.Thread(target=probe, daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive(), "opening a FIFO blocked"
+    assert results["header"].problem and results["header"].width is None
+    assert "FIFO" in str(results["error"])

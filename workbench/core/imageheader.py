@@ -97,17 +97,15 @@ def read_image_header(path: str | os.PathLike[str], check_end: bool = True) -> I
     This runs once per image when a dataset of 100k images is validated, so it costs an
     ``open`` and one read of up to ``HEAD_BYTES`` (for a smaller file, a second, empty
     read shows that the whole file is at hand, end marker included); only a larger JPEG
-    costs a seek to its last two bytes.
+    costs a seek to its last two bytes. A ``stat`` first refuses a FIFO, a device or a
+    directory, which an ``open`` or a read could otherwise block on forever.
     """
     try:
         problem = not_regular_problem(os.stat(path).st_mode)
         if problem:
             return ImageHeader(None, None, None, problem)
-        fd = os.open(path, READ_IMAGE)
+        fd = os.open(path, READ_IMAGE)  # O_NONBLOCK: a FIFO swapped in since the stat reads empty
         try:
-            problem = not_regular_problem(os.fstat(fd).st_mode)
-            if problem:
-                return ImageHeader(None, None, None, problem)
             buf, complete = _read_head(fd)
             if not buf:
                 return ImageHeader(None, None, None, "the file is empty (0 bytes)")
