@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import struct
 import threading
 import time
 from pathlib import Path
@@ -93,13 +94,27 @@ _marker = st.one_of(st.integers(0, 255), st.sampled_from([0xC0, 0xC2, 0xC4, 0xC8
 
 
 @st.composite
+def exif_payload(draw: st.DrawFn) -> bytes:
+    """An APP1 EXIF payload: either byte order, an Orientation tag of any value, maybe cut short."""
+    order = draw(st.sampled_from(["<", ">"]))
+    entries = draw(st.integers(0, 3))
+    body = (b"II" if order == "<" else b"MM") + struct.pack(order + "HIH", 42, 8, entries + 1)
+    body += b"".join(struct.pack(order + "HHII", draw(st.integers(0, 0xFFFF)), 2, 4, 0) for _ in range(entries))
+    body += struct.pack(order + "HHIH2x", 0x0112, draw(st.sampled_from([3, 3, 4])), 1, draw(st.integers(0, 10)))
+    data = b"Exif\x00\x00" + body
+    return data[: draw(st.integers(0, len(data)))] if draw(st.booleans()) else data
+
+
+@st.composite
 def jpeg_like(draw: st.DrawFn) -> bytes:
-    """SOI, segments (fill bytes, any marker, lengths right, wrong or tiny), maybe a frame header and EOI, maybe cut."""
+    """SOI, segments (fill bytes, any marker, lengths right, wrong or tiny, EXIF orientations),
+    maybe a frame header and EOI, maybe cut."""
     out = bytearray(b"\xff\xd8")
     for _ in range(draw(st.integers(0, 6))):
         out += b"\xff" * draw(st.integers(0, 3)) if draw(st.booleans()) else draw(st.binary(max_size=3))
-        marker = draw(_marker)
-        payload = draw(st.binary(max_size=40))
+        exif = draw(st.booleans())
+        marker = 0xE1 if exif else draw(_marker)
+        payload = draw(exif_payload() if exif else st.binary(max_size=40))
         length = draw(st.one_of(st.just(len(payload) + 2), st.integers(0, 3), st.integers(0, 0xFFFF)))
         out += bytes([0xFF, marker]) + length.to_bytes(2, "big") + payload
     if draw(st.booleans()):

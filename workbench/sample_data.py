@@ -20,6 +20,7 @@ import numpy as np
 import yaml
 
 from workbench.core.atomic import atomic_write_text
+from workbench.core.image_io import write_image
 
 CLASSES = ["face", "robot", "alien"]
 KPT_NAMES = ["left_eye", "right_eye", "nose", "left_mouth", "right_mouth"]
@@ -88,9 +89,7 @@ def write_sample(out_dir: str | Path) -> Path:
             mistake = plan.get((split, i))
             if mistake is not None:
                 lines = _inject(mistake[1], heads, lines)
-            ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-            assert ok
-            (out / "images" / split / name).write_bytes(buf.tobytes())
+            write_image(out / "images" / split / name, image, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, 92])
             atomic_write_text(out / "labels" / split / (Path(name).stem + ".txt"),
                               "".join(line + "\n" for line in lines))
     config = {

@@ -73,12 +73,10 @@ def _overlay_name(path: Path, used: set[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    import cv2
-
     from workbench.core.atomic import atomic_write_text
+    from workbench.core.image_io import ImageReadError, read_image, write_image
     from workbench.formats.base import DatasetError
     from workbench.train.checkpoint import CheckpointError
-    from workbench.train.data import read_image_bgr
     from workbench.train.device import DeviceError
     from workbench.train.overlay import draw_predictions
     from workbench.train.predictor import Predictor
@@ -104,8 +102,11 @@ def run(args: argparse.Namespace) -> int:
         results.extend(results_entries(image_id, name, preds, predictor.classes))
         total += len(preds)
         if args.save_images:
-            overlay = draw_predictions(read_image_bgr(path), preds, predictor.classes, predictor.keypoints)
-            cv2.imwrite(str(out / _overlay_name(path, used)), overlay)
+            try:
+                overlay = draw_predictions(read_image(path), preds, predictor.classes, predictor.keypoints)
+                write_image(out / _overlay_name(path, used), overlay, ".jpg")
+            except (ImageReadError, OSError) as e:  # changed or removed since it was predicted
+                print(f"no overlay for {path}: {e}")
     atomic_write_text(out / RESULTS_FILE, json.dumps(results, indent=1))
     for path, why in predictor.failed.items():
         print(f"skipped {path}: {why}")

@@ -3,11 +3,18 @@
 Opening a 100k-image dataset and validating 20k pairs must not decode images: the
 size comes from the JPEG SOF / PNG IHDR / BMP / GIF / WebP header, and truncation is
 caught by the JPEG end-of-image marker. Formats we cannot parse fall back to OpenCV.
+
+The size is the size as displayed: a JPEG's EXIF orientation 5-8 (a phone held upright)
+swaps width and height, and ``workbench.core.image_io.read_image`` turns the pixels the
+same way, so normalized labels, the canvas and training tensors all agree. A declared
+size beyond what OpenCV decodes is reported here (``image_too_large``) before anything
+tries to decode it.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +26,54 @@ IMAGE_SUFFIXES = frozenset(
 
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
+# OpenCV refuses to decode more pixels than this (CV_IO_MAX_IMAGE_PIXELS, default 2**30)
+# or a side longer than 2**20 (CV_IO_MAX_IMAGE_WIDTH / _HEIGHT); a header that declares
+# more is refused before decoding, with one message, in validation, GUI, training, predict.
+MAX_IMAGE_PIXELS = 2**30
+MAX_IMAGE_SIDE = 2**20
+TOO_LARGE_KIND = "image_too_large"
+
+# EXIF orientations that turn the picture by 90 degrees: the displayed width is the
+# stored height.
+_TRANSPOSED = frozenset({5, 6, 7, 8})
+
 
 @dataclass(frozen=True)
 class ImageHeader:
-    """What the header says. ``problem`` is None for a sound file."""
+    """What the header says. ``problem`` is None for a sound file.
+
+    ``width`` and ``height`` are the size as displayed (after EXIF ``orientation``, 1..8).
+    ``problem_kind`` names the finding a problem becomes (None: ``corrupt_image``).
+    """
 
     width: int | None
     height: int | None
     format: str | None
     problem: str | None = None
+    orientation: int = 1
+    problem_kind: str | None = None
+
+
+def too_large_problem(width: int, height: int) -> str | None:
+    """Why an image of this size cannot be decoded, or None when it can.
+
+    The one wording for the validation finding and for ``ImageTooLargeError``.
+    """
+    if width * height <= MAX_IMAGE_PIXELS and max(width, height) <= MAX_IMAGE_SIDE:
+        return None
+    return (f"the image is {width}x{height} pixels, more than OpenCV decodes "
+            f"({MAX_IMAGE_PIXELS:,} pixels, {MAX_IMAGE_SIDE:,} on a side): "
+            "downscale it or cut it into tiles, or exclude it")
+
+
+def not_regular_problem(mode: int) -> str | None:
+    """Why a path is not an image file (a FIFO would block the reader forever), or None."""
+    if stat.S_ISREG(mode):
+        return None
+    what = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    return f"cannot be read: it is {what}, not an image file"
 
 
 def is_image_file(path: str | os.PathLike[str]) -> bool:
@@ -41,6 +87,8 @@ def is_image_file(path: str | os.PathLike[str]) -> bool:
 HEAD_BYTES = 64 * 1024
 # os.open flags for reading bytes as they are (Windows would otherwise translate line ends).
 READ_BINARY = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+# For image files: a FIFO swapped in between the stat and the open must not block the open.
+READ_IMAGE = READ_BINARY | getattr(os, "O_NONBLOCK", 0)
 
 
 def read_image_header(path: str | os.PathLike[str], check_end: bool = True) -> ImageHeader:
@@ -49,39 +97,61 @@ def read_image_header(path: str | os.PathLike[str], check_end: bool = True) -> I
     This runs once per image when a dataset of 100k images is validated, so it costs an
     ``open`` and one read of up to ``HEAD_BYTES`` (for a smaller file, a second, empty
     read shows that the whole file is at hand, end marker included); only a larger JPEG
-    costs a seek to its last two bytes.
+    costs a seek to its last two bytes. A ``stat`` first refuses a FIFO, a device or a
+    directory, which an ``open`` or a read could otherwise block on forever.
     """
     try:
-        fd = os.open(path, READ_BINARY)
+        problem = not_regular_problem(os.stat(path).st_mode)
+        if problem:
+            return ImageHeader(None, None, None, problem)
+        fd = os.open(path, READ_IMAGE)  # O_NONBLOCK: a FIFO swapped in since the stat reads empty
         try:
             buf, complete = _read_head(fd)
             if not buf:
                 return ImageHeader(None, None, None, "the file is empty (0 bytes)")
-            head = buf[:32]
-            if head[:2] == b"\xff\xd8":
-                size = _jpeg_frame_size(buf, complete)
-                if isinstance(size, _NeedMore):
-                    with open(path, "rb") as f:
-                        return _jpeg(f, check_end)
-                return _jpeg_checked(size, buf, complete, fd, check_end)
-            if head[:8] == b"\x89PNG\r\n\x1a\n":
-                if len(head) < 24 or head[12:16] != b"IHDR":
-                    return ImageHeader(None, None, "png", "the PNG header is cut short")
-                w, h = struct.unpack(">II", head[16:24])
-                return _sized(w, h, "png")
-            if head[:2] == b"BM" and len(head) >= 26:
-                w, h = struct.unpack("<ii", head[18:26])
-                return _sized(w, abs(h), "bmp")
-            if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
-                w, h = struct.unpack("<HH", head[6:10])
-                return _sized(w, h, "gif")
-            if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-                return _webp(buf[:64])
+            header = _parse(buf, complete, fd, path, check_end)
         finally:
             os.close(fd)
     except OSError as e:
         return ImageHeader(None, None, None, f"cannot be read: {e.strerror or e}")
-    return _decode_fallback(path)
+    return header if header is not None else _decode_fallback(path)
+
+
+def header_from_bytes(data: bytes) -> ImageHeader | None:
+    """The header of a whole image file already in memory; None for a format this module
+    does not parse (TIFF and friends, left to OpenCV). No end-of-image check."""
+    if not data:
+        return ImageHeader(None, None, None, "the file is empty (0 bytes)")
+    return _parse(data, True, None, None, False)
+
+
+def _parse(buf: bytes, complete: bool, fd: int | None, path: str | os.PathLike[str] | None,
+           check_end: bool) -> ImageHeader | None:
+    """The header from the first bytes of the file (all of it when ``complete``); None when
+    the format is not one parsed here. ``fd`` and ``path`` serve a JPEG whose header lies
+    beyond ``buf`` (only when not ``complete``)."""
+    head = buf[:32]
+    if head[:2] == b"\xff\xd8":
+        size = _jpeg_frame_size(buf, complete)
+        if isinstance(size, _NeedMore):
+            assert path is not None
+            with open(path, "rb") as f:
+                return _jpeg(f, check_end)
+        return _jpeg_checked(size, buf, complete, fd, check_end)
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        if len(head) < 24 or head[12:16] != b"IHDR":
+            return ImageHeader(None, None, "png", "the PNG header is cut short")
+        w, h = struct.unpack(">II", head[16:24])
+        return _sized(w, h, "png")
+    if head[:2] == b"BM" and len(head) >= 26:
+        w, h = struct.unpack("<ii", head[18:26])
+        return _sized(w, abs(h), "bmp")
+    if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
+        w, h = struct.unpack("<HH", head[6:10])
+        return _sized(w, h, "gif")
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return _webp(buf[:64])
+    return None
 
 
 def _read_head(fd: int) -> tuple[bytes, bool]:
@@ -106,15 +176,18 @@ class _NeedMore:
 _NEED_MORE = _NeedMore()
 
 
-def _jpeg_frame_size(buf: bytes, complete: bool) -> tuple[int, int] | None | _NeedMore:
-    """``(w, h)`` from the JPEG frame header in ``buf``; None when the file has none (corrupt).
+def _jpeg_frame_size(buf: bytes, complete: bool) -> tuple[int, int, int] | None | _NeedMore:
+    """``(w, h, orientation)`` from the JPEG frame header and EXIF in ``buf`` (stored size,
+    not yet turned); None when the file has no frame header (corrupt).
 
     The same walk over the markers as the streaming ``_jpeg`` (which stays the reference
     and the fallback), on bytes in memory. When ``buf`` is only the start of the file
-    (``complete`` False) and the walk runs off its end, the answer is ``_NEED_MORE``.
+    (``complete`` False) and the walk runs off its end, or an EXIF segment reaches past
+    it, the answer is ``_NEED_MORE``.
     """
     n = len(buf)
     end = None if complete else _NEED_MORE
+    orientation: int | None = None
     pos = 2
     while True:
         pos = buf.find(b"\xff", pos)  # skip fill to the next marker
@@ -138,13 +211,48 @@ def _jpeg_frame_size(buf: bytes, complete: bool) -> tuple[int, int] | None | _Ne
             if pos + 5 > n:
                 return end
             h, w = struct.unpack_from(">HH", buf, pos + 1)
-            return w, h
+            return w, h, orientation or 1
         if marker == 0xDA:  # start of scan before any SOF: not a valid JPEG
             return None
+        if marker == 0xE1 and orientation is None and length >= 8:
+            if pos + length - 2 > n and not complete:
+                return _NEED_MORE
+            orientation = _exif_orientation(buf[pos:pos + length - 2])
         pos += length - 2
 
 
-def _jpeg_checked(size: tuple[int, int] | None, buf: bytes, complete: bool, fd: int,
+def _exif_orientation(seg: bytes) -> int | None:
+    """The Orientation tag (0x0112) of an APP1 segment's payload; None when it is not EXIF.
+
+    EXIF is a small TIFF file: byte order ``II`` or ``MM``, the offset of IFD0, then
+    12-byte entries (tag, type, count, value). Anything malformed reads as no orientation
+    (1): a bad tag must not make an image unusable, and OpenCV is told to ignore its own
+    reading, so this one is the only one that counts.
+    """
+    if seg[:6] != b"Exif\x00\x00":
+        return None
+    tiff = seg[6:]
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or len(tiff) < 8:
+        return 1
+    (ifd,) = struct.unpack_from(order + "I", tiff, 4)
+    if ifd + 2 > len(tiff):
+        return 1
+    (count,) = struct.unpack_from(order + "H", tiff, ifd)
+    for i in range(count):
+        at = ifd + 2 + 12 * i
+        if at + 12 > len(tiff):
+            break
+        tag, kind = struct.unpack_from(order + "HH", tiff, at)
+        if tag == 0x0112:
+            if kind != 3:  # SHORT
+                return 1
+            (value,) = struct.unpack_from(order + "H", tiff, at + 8)
+            return value if 1 <= value <= 8 else 1
+    return 1
+
+
+def _jpeg_checked(size: tuple[int, int, int] | None, buf: bytes, complete: bool, fd: int | None,
                   check_end: bool) -> ImageHeader:
     """The JPEG's header from its frame size, with the end-of-image check (as ``_jpeg`` does it)."""
     if size is None:
@@ -153,26 +261,40 @@ def _jpeg_checked(size: tuple[int, int] | None, buf: bytes, complete: bool, fd: 
         if complete:
             total, tail = len(buf), buf[-2:]
         else:
+            assert fd is not None
             total = os.lseek(fd, -2, os.SEEK_END) + 2
             tail = os.read(fd, 2)
         if total < 4:
             return ImageHeader(None, None, "jpeg", "the JPEG file is cut short")
         if tail != b"\xff\xd9":
-            return ImageHeader(size[0], size[1], "jpeg",
-                               "the JPEG is truncated (no end-of-image marker): re-export or re-download it")
-    return _sized(size[0], size[1], "jpeg")
+            return _truncated(*size)
+    return _sized(size[0], size[1], "jpeg", size[2])
 
 
-def _sized(w: int, h: int, fmt: str) -> ImageHeader:
+def _truncated(w: int, h: int, orientation: int) -> ImageHeader:
+    if orientation in _TRANSPOSED:
+        w, h = h, w
+    return ImageHeader(w, h, "jpeg", "the JPEG is truncated (no end-of-image marker): re-export or re-download it",
+                       orientation)
+
+
+def _sized(w: int, h: int, fmt: str, orientation: int = 1) -> ImageHeader:
+    """The header of a stored ``w`` x ``h`` image, as displayed after ``orientation``."""
     if w <= 0 or h <= 0:
         return ImageHeader(None, None, fmt, f"the header gives an invalid size {w}x{h}")
-    return ImageHeader(int(w), int(h), fmt)
+    if orientation in _TRANSPOSED:
+        w, h = h, w
+    problem = too_large_problem(w, h)
+    if problem:
+        return ImageHeader(int(w), int(h), fmt, problem, orientation, TOO_LARGE_KIND)
+    return ImageHeader(int(w), int(h), fmt, None, orientation)
 
 
 def _jpeg(f: BinaryIO, check_end: bool) -> ImageHeader:
     """The streaming parser: reads marker by marker, for a JPEG whose frame header is far in."""
     f.seek(2)
     size: tuple[int, int] | None = None
+    orientation: int | None = None
     while True:
         b = f.read(1)
         while b and b != b"\xff":  # skip fill to the next marker
@@ -199,6 +321,9 @@ def _jpeg(f: BinaryIO, check_end: bool) -> ImageHeader:
             break
         if marker == 0xDA:  # start of scan before any SOF: not a valid JPEG
             break
+        if marker == 0xE1 and orientation is None and length >= 8:
+            orientation = _exif_orientation(f.read(length - 2))
+            continue
         f.seek(length - 2, os.SEEK_CUR)
     if size is None:
         return ImageHeader(None, None, "jpeg", "the JPEG header has no frame size (corrupt file)")
@@ -208,9 +333,8 @@ def _jpeg(f: BinaryIO, check_end: bool) -> ImageHeader:
             return ImageHeader(None, None, "jpeg", "the JPEG file is cut short")
         f.seek(-2, os.SEEK_END)
         if f.read(2) != b"\xff\xd9":
-            return ImageHeader(size[0], size[1], "jpeg",
-                               "the JPEG is truncated (no end-of-image marker): re-export or re-download it")
-    return _sized(size[0], size[1], "jpeg")
+            return _truncated(size[0], size[1], orientation or 1)
+    return _sized(size[0], size[1], "jpeg", orientation or 1)
 
 
 def _webp(head: bytes) -> ImageHeader:
@@ -231,10 +355,15 @@ def _webp(head: bytes) -> ImageHeader:
 
 
 def _decode_fallback(path: str | os.PathLike[str]) -> ImageHeader:
-    """TIFF and friends: let OpenCV read it (this one does decode)."""
-    import cv2
+    """TIFF and friends: let OpenCV read it (this one does decode), through the one reader,
+    so the size is the decoded array's by construction."""
+    from workbench.core.image_io import ImageReadError, ImageTooLargeError, read_image
 
-    img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if img is None:
+    fmt = Path(path).suffix.lower().lstrip(".") or None
+    try:
+        img = read_image(path)
+    except ImageTooLargeError as e:
+        return ImageHeader(None, None, fmt, e.reason, problem_kind=TOO_LARGE_KIND)
+    except ImageReadError:
         return ImageHeader(None, None, None, "not a readable image (unknown or corrupt format)")
-    return _sized(img.shape[1], img.shape[0], Path(path).suffix.lower().lstrip("."))
+    return _sized(img.shape[1], img.shape[0], fmt or "")

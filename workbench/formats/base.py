@@ -49,7 +49,8 @@ def format_number(v: float) -> str:
 
 
 def note_image_header(ds: Dataset, rec: ImageRecord, header: ImageHeader, missing_message: str) -> None:
-    """Take the image size from its header, with a ``missing_image`` or ``corrupt_image`` finding.
+    """Take the image size from its header, with a ``missing_image``, ``corrupt_image`` or
+    ``image_too_large`` finding.
 
     Every reader words the missing case for its own format (a split list, an .xml, a json);
     the rest is the same for all of them.
@@ -57,6 +58,6 @@ def note_image_header(ds: Dataset, rec: ImageRecord, header: ImageHeader, missin
     if header.width is None and not rec.path.exists():
         rec.findings.append(record_finding(ds, rec, Severity.ERROR, "missing_image", missing_message))
     elif header.problem:
-        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "corrupt_image",
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, header.problem_kind or "corrupt_image",
                                            f"unusable image: {header.problem}", fix={"action": "exclude_image"}))
     rec.width, rec.height = header.width, header.height

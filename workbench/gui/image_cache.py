@@ -7,7 +7,7 @@ the current image are queued at low priority, so paging with the keyboard finds 
 decoded.
 
 Images much larger than the screen are decoded at 1/2, 1/4 or 1/8 resolution with
-libjpeg's DCT scaling (``cv2.IMREAD_REDUCED_COLOR_N``): it is several times faster than a
+libjpeg's DCT scaling (``core.image_io.read_image(reduce=N)``): it is several times faster than a
 full decode plus resize and the pixels are what the view would show anyway. The
 canvas keeps image coordinates in full-resolution pixels and scales the pixmap; when
 the user zooms in beyond the decoded resolution the window asks for scale 1.
@@ -25,11 +25,11 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-# decode scale -> OpenCV flag. Only JPEG honours the reduced flags natively; other
-# formats decode full size and are resized by OpenCV (still off the UI thread).
+from workbench.core.image_io import ImageReadError, read_image
 
-_FLAGS = {1.0: cv2.IMREAD_COLOR, 0.5: cv2.IMREAD_REDUCED_COLOR_2, 0.25: cv2.IMREAD_REDUCED_COLOR_4,
-          0.125: cv2.IMREAD_REDUCED_COLOR_8}
+# decode scale -> reduction. Only JPEG decodes reduced natively; other formats decode full
+# size and are resized (still off the UI thread).
+_REDUCE = {1.0: 1, 0.5: 2, 0.25: 4, 0.125: 8}
 SCALES = (1.0, 0.5, 0.25, 0.125)
 
 
@@ -66,16 +66,12 @@ def decode_scale_for(image_size: tuple[int, int] | None, view_size: tuple[int, i
 
 
 def decode_image(path: str, scale: float = 1.0) -> DecodedImage:
-    """Decode ``path`` at ``scale`` (one of ``SCALES``) into RGB; errors become ``error``."""
+    """Decode ``path`` at ``scale`` (one of ``SCALES``) into RGB as displayed (EXIF orientation
+    applied, so the pixmap has the size the labels use); errors become ``error``."""
     try:
-        data = np.fromfile(path, dtype=np.uint8)
-    except OSError as e:
-        return DecodedImage(path, None, None, scale, f"cannot read {path}: {e.strerror or e}")
-    bgr = cv2.imdecode(data, _FLAGS.get(scale, cv2.IMREAD_COLOR)) if data.size else None
-    if bgr is None:
-        return DecodedImage(path, None, None, scale, f"{path}: not a readable image (corrupt or unsupported)")
-    if bgr.ndim == 2:
-        bgr = cv2.cvtColor(bgr, cv2.COLOR_GRAY2BGR)
+        bgr = read_image(path, _REDUCE.get(scale, 1))
+    except ImageReadError as e:
+        return DecodedImage(path, None, None, scale, str(e))
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     h, w = rgb.shape[:2]
     qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)

@@ -3,7 +3,8 @@
 The grid asks for a thumbnail every time a cell is painted. A miss returns ``None`` at
 once and queues the file; workers in a ``QThreadPool`` read the disk cache (keyed by
 path, file size, mtime and thumbnail size, so an edited image gets a new thumbnail) or
-decode with OpenCV's reduced-resolution JPEG path, and post a ``QImage`` back with a
+decode with ``core.image_io`` (libjpeg's reduced-resolution path, EXIF orientation
+applied), and post a ``QImage`` back with a
 signal. The queue is served newest-first and capped: when the user flings the grid past
 50k images, the cells they scrolled past are dropped instead of decoded.
 """
@@ -21,6 +22,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
+from workbench.core.image_io import ImageReadError, encode_image, read_image
 from workbench.gui.settings import cache_dir
 
 THUMB_SIZE = 128
@@ -34,19 +36,15 @@ def thumbnail_key(path: Path, size: int) -> str | None:
         st = os.stat(path)
     except OSError:
         return None
-    ident = f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}|{size}"
-    return hashlib.sha1(ident.encode("utf-8")).hexdigest()
+    # fsencode: a file name that is not valid UTF-8 hashes by its bytes instead of failing.
+    ident = os.fsencode(Path(path).resolve()) + f"|{st.st_size}|{st.st_mtime_ns}|{size}".encode()
+    return hashlib.sha1(ident).hexdigest()
 
 
-def make_thumbnail(path: Path, size: int) -> np.ndarray | None:
-    """BGR thumbnail whose longer side is ``size``; decodes at reduced resolution when it can."""
-    data = np.fromfile(str(path), dtype=np.uint8)  # np.fromfile: non-ASCII paths work on Windows too
-    if data.size == 0:
-        return None
-    header = cv2.imdecode(data, cv2.IMREAD_REDUCED_COLOR_8)
-    img = header if header is not None and max(header.shape[:2]) >= size else cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if img is None:
-        return None
+def make_thumbnail(path: Path, size: int) -> np.ndarray:
+    """BGR thumbnail as displayed whose longer side is ``size``; decodes at reduced resolution
+    when it can. Raises ``ImageReadError`` for a file that cannot be decoded."""
+    img = read_image(path, at_least=size)
     h, w = img.shape[:2]
     scale = size / max(h, w)
     if scale < 1:
@@ -156,18 +154,17 @@ class ThumbnailLoader(QObject):
                 return img
         try:
             thumb = make_thumbnail(path, self.size)
-        except (OSError, cv2.error):
-            thumb = None
-        if thumb is None:
-            return None
+        except ImageReadError:
+            return None  # the cell stays blank; validation names the file and the problem
         try:
             cached.parent.mkdir(parents=True, exist_ok=True)
-            ok, buf = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, 85])
-            if ok:
-                tmp = cached.with_suffix(f".{threading.get_ident()}.tmp")
-                tmp.write_bytes(buf.tobytes())
-                os.replace(tmp, cached)
-        except OSError:
+            # A cache entry needs no fsync (a lost one is made again), only a rename so that
+            # no reader sees half of one.
+            data = encode_image(thumb, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, 85])
+            tmp = cached.with_suffix(f".{threading.get_ident()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, cached)
+        except (OSError, ValueError):
             pass  # a read-only cache folder only costs speed
         return bgr_to_qimage(thumb)
 

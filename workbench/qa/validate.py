@@ -20,7 +20,7 @@ from workbench.qa.parallel import map_records
 
 # Reader findings about the image or the whole file stay true after an edit; those
 # about a parsed line are superseded by the in-memory checks once the user edits.
-_FILE_LEVEL = frozenset({"corrupt_image", "missing_image", "unreadable_label", "not_utf8"})
+_FILE_LEVEL = frozenset({"corrupt_image", "image_too_large", "missing_image", "unreadable_label", "not_utf8"})
 
 
 def validate_record(ds: Dataset, rec: ImageRecord) -> list[Finding]:

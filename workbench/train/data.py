@@ -1,7 +1,8 @@
 """A torch Dataset over the annotation model, with torchvision.transforms.v2 augmentation.
 
 Labels come from ``core.arrays.record_arrays`` (clipped xyxy pixels, zero-area boxes
-already dropped), images are decoded with OpenCV. Boxes travel as tv_tensors.BoundingBoxes
+already dropped), images are decoded by ``core.image_io.read_image`` (EXIF orientation
+applied, so the pixels have the size the labels were normalized against). Boxes travel as tv_tensors.BoundingBoxes
 through the v2 transforms and SanitizeBoundingBoxes drops any box that lost its area before
 the model sees it (the crash torchvision users hit on degenerate boxes).
 
@@ -16,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
@@ -26,21 +26,14 @@ from torchvision.transforms.v2 import functional as F
 
 from workbench.core.annotation import ImageRecord
 from workbench.core.arrays import record_arrays
+from workbench.core.image_io import ImageReadError as ImageReadError  # re-exported: engine, predictor
+from workbench.core.image_io import read_image
 from workbench.core.keypoints import KeypointSchema
 
 
-class ImageReadError(RuntimeError):
-    """An image OpenCV cannot decode; the message names the file."""
-
-
 def read_image_bgr(path: Any) -> np.ndarray:
-    """Decode with OpenCV (``np.fromfile`` so non-ASCII paths work on Windows too)."""
-    data = np.fromfile(str(path), dtype=np.uint8)
-    img = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if img is None:
-        raise ImageReadError(f"{path}: cannot decode this image (corrupt or not an image); "
-                             f"fix or remove it, `workbench validate` lists all such files")
-    return img
+    """BGR pixels as displayed; ``ImageReadError`` (naming the file) when it cannot be decoded."""
+    return read_image(path)
 
 
 def flip_keypoints(kps: torch.Tensor, width: float, flip_idx: Sequence[int]) -> torch.Tensor:
