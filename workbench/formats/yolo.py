@@ -474,7 +474,7 @@ def _load_record(ds: Dataset, layout: LabelLayout, rec: ImageRecord) -> None:
     if problem is not None:
         rec.findings.append(record_finding(ds, rec, Severity.ERROR, "label_file_too_large", problem))
         return
-    assert data is not None
+    assert data is not None  # label_file_limit_problem reports a file whose bytes were not kept
     text = data.decode("utf-8", errors="replace")
     if "\ufffd" in text:
         rec.findings.append(record_finding(ds, rec, Severity.WARNING, "not_utf8",

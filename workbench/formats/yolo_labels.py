@@ -163,19 +163,18 @@ def _without_bom(text: str) -> str:
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def label_file_limit_problem(size: int, data: bytes | None = None) -> str | None:
+def label_file_limit_problem(size: int, data: bytes | None) -> str | None:
     """Why a label file is too large to parse (a message), or None.
 
-    Called with the file's size before reading it, then with its bytes before
-    decoding: a file over the limits is reported, never parsed into memory.
+    ``data`` None means the reader stopped at the byte limit without keeping the
+    bytes; else the lines are counted before anything is decoded or parsed.
     """
-    if size > MAX_LABEL_BYTES:
+    if data is None or size > MAX_LABEL_BYTES:
         return (f"label file is {size / 2**20:.0f} MiB, over the {MAX_LABEL_BYTES // 2**20} MiB limit for one "
                 "image's labels: it was not read; it is probably not a label file, or regenerate it")
-    if data is not None:
-        lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-        if lines > MAX_LABEL_LINES:
-            return (f"label file has {lines} lines, over the limit of {MAX_LABEL_LINES:,} objects for one "
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    if lines > MAX_LABEL_LINES:
+        return (f"label file has {lines} lines, over the limit of {MAX_LABEL_LINES:,} objects for one "
                     "image: it was not read; it is probably not a label file, or regenerate it")
     return None
 
