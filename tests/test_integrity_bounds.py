@@ -337,3 +337,17 @@ def test_cache_key_changes_with_the_checks_source(tmp_path, monkeypatch):
     monkeypatch.setattr(cache, "__version__", "9.9")
     monkeypatch.setattr(cache, "_CHECKS_DIGEST", None)
     assert cache.config_fingerprint(ds) != before
+
+
+def test_box_iou_in_blocks_equals_one_block(monkeypatch):
+    from workbench.qa import qc_geometry
+
+    rng = np.random.default_rng(5)
+    xy = rng.uniform(0, 100, (257, 2))
+    a = np.hstack([xy, xy + rng.uniform(0, 30, (257, 2))])
+    b = a[rng.permutation(257)[:31]]
+    whole = qc_geometry.box_iou(a, b)
+    monkeypatch.setattr(qc_geometry, "_BLOCK", 100)  # 3 rows per block
+    assert np.array_equal(qc_geometry.box_iou(a, b), whole)
+    assert qc_geometry.box_iou(a[:0], b).shape == (0, 31)
+    assert qc_geometry.box_iou(a, b[:0]).shape == (257, 0)
