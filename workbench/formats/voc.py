@@ -285,7 +285,16 @@ def _read_object(ds: Dataset, rec: ImageRecord, obj: ET.Element, line: int | Non
                 f"class '{name}' is not in {ds.config_file.name}; it was added as class {index[name]}: "
                 f"add it to {ds.config_file.name} or fix the name", line=line,
                 instance=len(rec.instances)))
-    difficult = _number(_text(obj, "difficult"))
+    difficult_text = _text(obj, "difficult")
+    difficult = _number(difficult_text)
+    if difficult_text and difficult not in (0.0, 1.0):
+        # Read as not difficult, as before; said, because a tool that wrote 'true' or 'yes'
+        # meant the opposite.
+        rec.findings.append(record_finding(
+            ds, rec, Severity.WARNING, "voc_bad_difficult",
+            f"<difficult>{difficult_text[:40]}</difficult> is not 0 or 1; read as "
+            f"{'difficult' if difficult else 'not difficult'}: write 0 or 1",
+            line=line, instance=len(rec.instances)))
     return Instance(index[name], np.array(values, dtype=np.float64), None, Source(rec.label_path, line),
                     iscrowd=bool(difficult))
 

@@ -23,11 +23,14 @@ from workbench.core.findings import Finding, Severity
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import IMAGE_SUFFIXES, READ_BINARY, read_image_header
 from workbench.core.keypoints import KeypointSchema
+from workbench.core.safe_yaml import YamlLimitError, safe_load_file
 from workbench.formats.base import DatasetError, note_image_header, record_finding
 from workbench.formats.yolo_labels import (
+    MAX_LABEL_BYTES,
     LabelLayout,
     format_label_text,
     guess_layout_from_columns,
+    label_file_limit_problem,
     parse_label_text,
 )
 
@@ -127,11 +130,13 @@ def _read_yolo(source: Path) -> Dataset:
 def load_yaml(path: Path) -> dict[str, Any]:
     """Parse a yaml config, turning syntax errors into a message with the line."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = safe_load_file(path)
     except OSError as e:
         raise DatasetError(f"{path}: cannot be read ({e.strerror or e})") from None
-    try:
-        data = yaml.safe_load(text)
+    except UnicodeDecodeError as e:
+        raise DatasetError(f"{path}: not UTF-8 text (bad byte at offset {e.start}); save it as UTF-8") from None
+    except YamlLimitError as e:
+        raise DatasetError(f"{path}: refused: {e}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
@@ -251,6 +256,11 @@ def _read_keypoint_config(cfg: dict[str, Any], cfg_name: str,
                                     "ignoring it (flip augmentation will not swap left/right)",
                                     label_file=cfg_name))
             flip_idx = None
+    elif flip is not None:
+        findings.append(Finding(Severity.ERROR, "bad_keypoint_schema",
+                                f"{cfg_name}: flip_idx {str(flip)[:60]!r} is not a list of {k} keypoint indices; "
+                                "ignoring it (flip augmentation will not swap left/right): write it as "
+                                f"[0, 2, 1, ...] with {k} entries", label_file=cfg_name))
     schema = KeypointSchema.generic(k, flip_idx, dims)
     names = cfg.get("kpt_names")
     if isinstance(names, dict) and names:
@@ -358,7 +368,7 @@ def _read_folder(folder: Path) -> Dataset:
                         None)
     classes = []
     if classes_file is not None:
-        classes = [c.strip() for c in classes_file.read_text(encoding="utf-8").splitlines() if c.strip()]
+        classes = [c.strip() for c in classes_file.read_text(encoding="utf-8-sig").splitlines() if c.strip()]
     ds = Dataset(root=folder.resolve(), classes=classes, format="yolo", source=folder,
                  config_file=classes_file, findings=findings)
     _attach_records(ds, splits, None)
@@ -436,9 +446,12 @@ def _guess_layout(records: list[ImageRecord], sample: int = 64) -> LabelLayout:
         if not rec.has_labels or rec.label_path is None:
             continue
         try:
-            text = rec.label_path.read_text(encoding="utf-8", errors="replace")
+            size, data = _read_bytes(rec.label_path, MAX_LABEL_BYTES)
         except OSError:
             continue
+        if data is None or label_file_limit_problem(size, data) is not None:
+            continue  # reported when the record loads
+        text = data.decode("utf-8", errors="replace")
         counts.extend(len(line.split()) for line in text.splitlines() if line.strip())
         looked += 1
         if looked >= sample:
@@ -452,11 +465,16 @@ def _load_record(ds: Dataset, layout: LabelLayout, rec: ImageRecord) -> None:
     if not rec.has_labels or rec.label_path is None:
         return
     try:
-        data = _read_bytes(rec.label_path)
+        size, data = _read_bytes(rec.label_path, MAX_LABEL_BYTES)
     except OSError as e:
         rec.findings.append(record_finding(ds, rec, Severity.ERROR, "unreadable_label",
                                            f"label file cannot be read ({e.strerror or e})"))
         return
+    problem = label_file_limit_problem(size, data)
+    if problem is not None:
+        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "label_file_too_large", problem))
+        return
+    assert data is not None  # label_file_limit_problem reports a file whose bytes were not kept
     text = data.decode("utf-8", errors="replace")
     if "\ufffd" in text:
         rec.findings.append(record_finding(ds, rec, Severity.WARNING, "not_utf8",
@@ -471,14 +489,26 @@ def _load_record(ds: Dataset, layout: LabelLayout, rec: ImageRecord) -> None:
                                            line=issue.line, instance=issue.instance, fix=issue.fix))
 
 
-def _read_bytes(path: Path) -> bytes:
-    """A file's bytes with ``os.open``/``os.read``: half the cost of ``Path.read_bytes`` for a small label file."""
+def _read_bytes(path: Path, limit: int) -> tuple[int, bytes | None]:
+    """``(size, bytes)`` of a file with ``os.open``/``os.read`` (half the cost of ``Path.read_bytes``
+    for a small label file); bytes None when it holds more than ``limit`` bytes.
+
+    Reading stops after ``limit + 1`` bytes even where the size said less (a link to
+    ``/dev/zero``, a file still growing), so memory stays bounded by ``limit``.
+    """
     fd = os.open(path, READ_BINARY)
     try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            return size, None
         chunks = []
-        while chunk := os.read(fd, 1 << 16):
+        got = 0
+        while got <= limit and (chunk := os.read(fd, 1 << 16)):
             chunks.append(chunk)
-        return b"".join(chunks)
+            got += len(chunk)
+        if got > limit:
+            return max(size, got), None
+        return got, b"".join(chunks)
     finally:
         os.close(fd)
 

@@ -27,6 +27,11 @@ NORMALIZED_TOLERANCE = 0.01
 _MAX_NORMALIZED = 1 + NORMALIZED_TOLERANCE
 # Larger than any normalized value or pixel coordinate could be.
 HUGE_VALUE = 1e12
+# One image's label file beyond either limit is reported (``label_file_too_large``) and
+# not parsed: the largest real datasets have a few thousand objects per image, and a
+# 100,000-line file already holds more than any detector is trained on.
+MAX_LABEL_BYTES = 64 * 2**20
+MAX_LABEL_LINES = 100_000
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ def parse_label_text(
     """
     out = ParsedLabels()
     columns = layout.columns
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(_without_bom(text).splitlines(), start=1):
         tokens = raw.split()
         if not tokens:
             continue
@@ -140,7 +145,7 @@ def parse_label_text_careful(
 ) -> ParsedLabels:
     """``parse_label_text`` with ``_parse_line`` on every line: the reference its fast path must match."""
     out = ParsedLabels()
-    for lineno, raw in enumerate(text.splitlines(), start=1):
+    for lineno, raw in enumerate(_without_bom(text).splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue
@@ -151,6 +156,27 @@ def parse_label_text_careful(
         inst.source = Source(label_file, lineno)
         out.instances.append(inst)
     return out
+
+
+def _without_bom(text: str) -> str:
+    """The text without a leading UTF-8 byte order mark (Windows Notepad writes one), else unchanged."""
+    return text[1:] if text.startswith("\ufeff") else text
+
+
+def label_file_limit_problem(size: int, data: bytes | None) -> str | None:
+    """Why a label file is too large to parse (a message), or None.
+
+    ``data`` None means the reader stopped at the byte limit without keeping the
+    bytes; else the lines are counted before anything is decoded or parsed.
+    """
+    if data is None or size > MAX_LABEL_BYTES:
+        return (f"label file is {size / 2**20:.0f} MiB, over the {MAX_LABEL_BYTES // 2**20} MiB limit for one "
+                "image's labels: it was not read; it is probably not a label file, or regenerate it")
+    lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+    if lines > MAX_LABEL_LINES:
+        return (f"label file has {lines} lines, over the limit of {MAX_LABEL_LINES:,} objects for one "
+                    "image: it was not read; it is probably not a label file, or regenerate it")
+    return None
 
 
 def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,

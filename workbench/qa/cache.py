@@ -15,13 +15,17 @@ import os
 from pathlib import Path
 from typing import Any
 
+from workbench import __version__
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.atomic import atomic_write_text
 from workbench.core.findings import Finding, Severity
 from workbench.qa.checks_classes import RecordClasses
 
-# Bump when a check changes what it reports for the same files.
-CACHE_VERSION = 1
+# Bump when a check changes what it reports for the same files. The key also holds
+# the package version and a hash of the readers' and checks' source (``checks_digest``),
+# so a change there drops old entries even when nobody bumps this.
+CACHE_VERSION = 2
+_CHECKS_DIGEST: str | None = None
 
 Stamp = list[int | None]  # image size, image mtime_ns, label size, label mtime_ns
 
@@ -38,7 +42,7 @@ def cache_path(ds: Dataset) -> Path:
 
 def config_fingerprint(ds: Dataset) -> str:
     """What, besides the files themselves, decides a record's findings."""
-    parts: list[Any] = [CACHE_VERSION, ds.format, ds.classes, ds.declared_nc,
+    parts: list[Any] = [CACHE_VERSION, __version__, checks_digest(), ds.format, ds.classes, ds.declared_nc,
                         str(ds.config_file) if ds.config_file else None]
     if ds.keypoints is not None:
         parts += [ds.keypoints.num_keypoints, ds.keypoints.names, ds.keypoints.dims]
@@ -48,6 +52,26 @@ def config_fingerprint(ds: Dataset) -> str:
         except OSError:
             parts.append(None)
     return hashlib.sha1(json.dumps(parts, default=str).encode("utf-8")).hexdigest()
+
+
+def checks_digest() -> str:
+    """A hash of the source of ``workbench.qa`` and ``workbench.formats`` (the code that makes findings).
+
+    Computed once per process: some 30 small files, read in a millisecond or two.
+    """
+    global _CHECKS_DIGEST
+    if _CHECKS_DIGEST is None:
+        h = hashlib.sha1()
+        package = Path(__file__).resolve().parent.parent
+        for sub in ("qa", "formats"):
+            for path in sorted((package / sub).glob("*.py")):
+                h.update(path.name.encode("utf-8"))
+                try:
+                    h.update(path.read_bytes())
+                except OSError:
+                    h.update(b"?")
+        _CHECKS_DIGEST = h.hexdigest()
+    return _CHECKS_DIGEST
 
 
 def stamp(rec: ImageRecord) -> Stamp | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from workbench.core.annotation import Dataset, ImageRecord
-from workbench.core.findings import Finding
+from workbench.core.findings import Finding, Severity
 from workbench.core.gc_pause import paused_gc
 from workbench.qa.cache import ValidationCache, stamp
 from workbench.qa.checks_classes import RecordClasses, check_classes
@@ -20,7 +20,8 @@ from workbench.qa.parallel import map_records
 
 # Reader findings about the image or the whole file stay true after an edit; those
 # about a parsed line are superseded by the in-memory checks once the user edits.
-_FILE_LEVEL = frozenset({"corrupt_image", "image_too_large", "missing_image", "unreadable_label", "not_utf8"})
+_FILE_LEVEL = frozenset({"corrupt_image", "image_too_large", "missing_image", "unreadable_label", "not_utf8",
+                         "label_file_too_large"})
 
 
 def validate_record(ds: Dataset, rec: ImageRecord) -> list[Finding]:
@@ -63,6 +64,7 @@ def _validate_dataset(ds: Dataset, check_images: bool, workers: int | None, cach
         else:
             ds.meta["check_image_end"] = previous
     findings.extend(check_classes(ds, per_image))
+    findings.extend(check_no_labels(ds, per_image))
     if store is not None:
         store.retain(ds.records)
         store.save()
@@ -92,6 +94,33 @@ def _check_records(ds: Dataset, check_images: bool, workers: int | None, store: 
         if store is not None and check_images:
             store.put(rec, stamps[i], found, per_image[-1])
     return findings, per_image
+
+
+def check_no_labels(ds: Dataset, per_image: list[RecordClasses]) -> list[Finding]:
+    """One ``no_labels`` error when images exist but not one instance does.
+
+    Every other check is about labels that are there, so a dataset whose label files
+    sit in the wrong folder validated clean and then trained on nothing.
+    """
+    if not per_image or any(r.class_ids for r in per_image):
+        return []
+    n = len(per_image)
+    with_files = sum(1 for r in per_image if r.rec.has_labels)
+    images = f"{n} image{'s' * (n != 1)}"
+    if ds.format.startswith("yolo"):
+        where = ("YOLO looks for each image's labels in a .txt file at the same place under labels/ "
+                 "(images/train/a.jpg -> labels/train/a.txt): put the label files in labels/ beside images/, "
+                 "or check the dataset layout")
+    else:
+        where = f"check that the {ds.format.upper()} annotations belong to these images (file names, layout)"
+    if with_files:
+        what = (f"the dataset has {images} and {with_files} label file{'s' * (with_files != 1)}, "
+                "but not one object is labeled")
+        where = "label the images, or fix the unreadable label lines reported above"
+    else:
+        what = f"the dataset has {images} but no labels at all"
+    return [Finding(Severity.ERROR, "no_labels", f"{what}: {where}",
+                    label_file=ds.config_file.name if ds.config_file is not None else None)]
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

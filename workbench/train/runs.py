@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from workbench.core.atomic import atomic_write_text
+from workbench.core.safe_yaml import safe_load_file
 
 RESULTS = "results.csv"
 CONFIG = "config.yaml"
@@ -40,7 +41,11 @@ def write_config(run_dir: Path, config: dict[str, Any]) -> Path:
 
 
 def read_config(run_dir: str | Path) -> dict[str, Any]:
-    data = yaml.safe_load((Path(run_dir) / CONFIG).read_text(encoding="utf-8"))
+    path = Path(run_dir) / CONFIG
+    try:
+        data = safe_load_file(path)
+    except yaml.YAMLError as e:  # a ValueError for callers, like the size and alias limits
+        raise ValueError(f"{path}: not valid YAML ({getattr(e, 'problem', None) or e})") from None
     return data if isinstance(data, dict) else {}
 
 
