@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from workbench.cli.arg_types import positive_int
+
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="COCO mAP (and keypoint AP) of a checkpoint on a dataset split",
@@ -13,7 +15,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("weights", help="a Workbench checkpoint (best.pt / last.pt)")
     p.add_argument("data", help="dataset: data.yaml, COCO .json or folder")
     p.add_argument("--split", default="val")
-    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--batch", type=positive_int, default=4)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     return p

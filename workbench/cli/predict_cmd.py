@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from workbench.cli.arg_types import positive_int, probability
 from workbench.core.imageheader import IMAGE_SUFFIXES
 
 RESULTS_FILE = "predictions.json"
@@ -21,9 +22,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("weights", help="a Workbench checkpoint (best.pt / last.pt)")
     p.add_argument("source", help="an image, a folder of images, or a dataset (data.yaml / COCO .json)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--conf", type=float, default=0.25, help="minimum score to keep")
+    p.add_argument("--conf", type=probability, default=0.25, help="minimum score to keep")
     p.add_argument("--save-images", action="store_true", help="also write images with the detections drawn")
-    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--batch", type=positive_int, default=4)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
     return p
 

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.cli.arg_types import non_negative_int, probability
 from workbench.cli.train_cmd import add_model_arguments
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="the dataset (a data.yaml, a COCO .json or a dataset folder)")
     p.add_argument("--json", action="store_true", help='print {"suspects": [...]} instead of a table')
     p.add_argument("--split", help="only this split (e.g. val); default: every image")
-    p.add_argument("--top", type=int, default=30, metavar="N", help="show the N most likely (0: all; default 30)")
-    p.add_argument("--conf", type=float, default=0.01,
+    p.add_argument("--top", type=non_negative_int, default=30, metavar="N", help="show the N most likely (0: all; default 30)")
+    p.add_argument("--conf", type=probability, default=0.01,
                    help="keep predictions down to this score (default 0.01: QC needs the model's doubts too)")
     g = p.add_argument_group(
         "k-fold (out-of-sample)",
