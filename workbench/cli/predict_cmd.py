@@ -76,23 +76,23 @@ def _overlay_name(path: Path, used: set[str]) -> str:
 def run(args: argparse.Namespace) -> int:
     import cv2
 
+    from workbench.cli.model_loading import load_predictor, resolve_weights
     from workbench.core.atomic import atomic_write_text
     from workbench.formats.base import DatasetError
-    from workbench.train.checkpoint import CheckpointError
     from workbench.train.data import read_image_bgr
-    from workbench.train.device import DeviceError
     from workbench.train.overlay import draw_predictions
-    from workbench.train.predictor import Predictor
-    from workbench.train.weights import WeightsError
 
-    try:
-        predictor = Predictor(args.weights, args.device, conf=args.conf)
-    except (CheckpointError, WeightsError, DeviceError) as e:
-        raise DatasetError(str(e)) from e
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"--out {out}: this is a file, not a folder; predict writes {RESULTS_FILE} (and with "
+                           "--save-images one overlay per image) into a folder: name a new or existing folder")
     source = Path(args.source)
     paths = source_images(source)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    predictor = load_predictor(resolve_weights(Path(args.weights)), args.device, args.conf)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DatasetError(f"--out {out}: cannot create this folder ({e.strerror or e})") from None
     base = source if source.is_dir() else source.parent
     results: list[dict[str, Any]] = []
     used: set[str] = set()

@@ -53,7 +53,8 @@ def add_model_arguments(p: argparse.ArgumentParser | argparse._ArgumentGroup) ->
     p.add_argument("--model", default="", help="model name (default: keypointrcnn_mobilenet_v3_large_fpn for "
                                                "keypoint datasets, fasterrcnn_mobilenet_v3_large_fpn otherwise)")
     p.add_argument("--epochs", type=positive_int, default=30, help="passes over the training images (default 30)")
-    p.add_argument("--imgsz", type=positive_int, default=640, help="longer image side fed to the model (pixels; default 640)")
+    p.add_argument("--imgsz", type=positive_int, default=640,
+                   help="longer image side fed to the model (pixels; default 640)")
     p.add_argument("--batch", type=positive_int, default=4, help="images per batch (default 4)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda:N (default auto)")
     p.add_argument("--weights", default="default",

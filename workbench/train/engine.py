@@ -205,6 +205,12 @@ def _resumed_config(config: TrainConfig, checkpoint: dict[str, Any]) -> TrainCon
     would mix two trainings under one name, so a different one is refused, naming both.
     """
     last = _resume_checkpoint(config.resume)
+    missing = [k for k in ("config", "optimizer", "scheduler") if not checkpoint.get(k)]
+    missing += [] if isinstance(checkpoint.get("epoch"), int) else ["epoch"]
+    if missing or not isinstance(checkpoint["config"], dict):
+        raise TrainSetupError(f"cannot resume from {last}: it holds no {', '.join(missing) or 'config'} (a "
+                              "checkpoint for predicting only?); pass the run folder whose last.pt `workbench "
+                              "train` wrote, or use the file as --weights for a new run")
     resumed = TrainConfig.from_dict(checkpoint["config"])
     stored = resumed.data
     if config.data and stored and not _same_dataset(config.data, stored):
@@ -300,7 +306,9 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         run.start_epoch = int(resume_ckpt["epoch"]) + 1
         run.best_fitness = resume_ckpt.get("best_fitness")
         run.rows = [r for r in read_results(run_dir) if int(r.get("epoch", 0)) <= run.start_epoch]
-        _emit_main(dinfo, cbs, LogEvent(f"resuming {run_dir} at epoch {run.start_epoch + 1}/{config.epochs}"))
+        _emit_main(dinfo, cbs, LogEvent(
+            f"resuming {run_dir} at epoch {run.start_epoch + 1}/{config.epochs}" if run.start_epoch < config.epochs
+            else f"{run_dir} has already finished its {config.epochs} epochs; nothing to resume"))
     elif dinfo.is_main:
         write_config(run_dir, config.to_dict())
     _emit_main(dinfo, cbs, LogEvent(
