@@ -250,6 +250,11 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         raise ModelError(f"{model_name} predicts keypoints but {config.data} has none (no kpt_shape); "
                          f"choose a box model such as {default_model(False)}")
     schema = ds.keypoints if spec.keypoints else None
+    if schema is not None and config.augment and schema.flip_idx \
+            and sorted(schema.flip_idx) != list(range(schema.num_keypoints)):
+        raise TrainSetupError(f"{config.data}: flip_idx {list(schema.flip_idx)} is not a permutation of "
+                              f"0..{schema.num_keypoints - 1} (one entry per keypoint: the index of its mirror "
+                              "image); fix flip_idx in the dataset's config, or train with --no-augment (no flips)")
     train_records = _select(ds, config.train_images, config.data) or ds.split(config.train_split)
     if not train_records:
         raise TrainSetupError(f"{config.data}: no images in the '{config.train_split}' split")
