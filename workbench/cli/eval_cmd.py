@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from workbench.cli.arg_types import positive_int
+
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="COCO mAP (and keypoint AP) of a checkpoint on a dataset split",
@@ -13,40 +15,38 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("weights", help="a Workbench checkpoint (best.pt / last.pt)")
     p.add_argument("data", help="dataset: data.yaml, COCO .json or folder")
     p.add_argument("--split", default="val")
-    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--batch", type=positive_int, default=4)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from workbench.cli.model_loading import check_classes, load_predictor, resolve_weights
     from workbench.formats.base import DatasetError
     from workbench.formats.registry import open_dataset
-    from workbench.train.checkpoint import CheckpointError
-    from workbench.train.device import DeviceError
+    from workbench.train.data import ImageReadError
     from workbench.train.evaluate import evaluate_model
     from workbench.train.models import get_spec
-    from workbench.train.predictor import Predictor
-    from workbench.train.weights import WeightsError
 
-    try:
-        predictor = Predictor(args.weights, args.device)
-    except (CheckpointError, WeightsError, DeviceError) as e:
-        raise DatasetError(str(e)) from e
+    predictor = load_predictor(resolve_weights(Path(args.weights)), args.device)
     ds = open_dataset(args.data)
     records = ds.split(args.split)
     if not records:
         have = ", ".join(sorted(ds.splits)) or "none"
         raise DatasetError(f"{args.data}: no images in split '{args.split}' (splits: {have}); use --split")
-    if len(ds.classes) != len(predictor.classes):
-        raise DatasetError(f"{args.weights} was trained on {len(predictor.classes)} classes "
-                           f"({', '.join(predictor.classes[:5])}...) but {args.data} has {len(ds.classes)}")
+    check_classes(predictor, ds.classes, args.weights, args.data, "evaluation")
     schema = predictor.keypoints
     if schema is not None and (ds.keypoints is None or ds.keypoints.num_keypoints != schema.num_keypoints):
         raise DatasetError(f"{args.weights} predicts {schema.num_keypoints} keypoints but {args.data} has "
                            f"{ds.keypoints.num_keypoints if ds.keypoints else 'no'} keypoints")
-    result = evaluate_model(predictor.model, get_spec(predictor.model_name), records, predictor.classes, schema,
-                            predictor.device, args.batch)
+    try:
+        result = evaluate_model(predictor.model, get_spec(predictor.model_name), records, predictor.classes, schema,
+                                predictor.device, args.batch)
+    except ImageReadError as e:  # mAP over fewer images than the split has would be another number
+        raise DatasetError(f"{e} (evaluation needs every image of the split '{args.split}')") from None
     if args.json:
         print(json.dumps({"weights": str(args.weights), "data": str(args.data), "split": args.split,
                           "images": len(records), **result}))

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from workbench.cli.arg_types import positive_int, probability
 from workbench.core.imageheader import IMAGE_SUFFIXES
 
 RESULTS_FILE = "predictions.json"
@@ -21,9 +22,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("weights", help="a Workbench checkpoint (best.pt / last.pt)")
     p.add_argument("source", help="an image, a folder of images, or a dataset (data.yaml / COCO .json)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--conf", type=float, default=0.25, help="minimum score to keep")
+    p.add_argument("--conf", type=probability, default=0.25, help="minimum score to keep")
     p.add_argument("--save-images", action="store_true", help="also write images with the detections drawn")
-    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--batch", type=positive_int, default=4)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
     return p
 
@@ -73,23 +74,23 @@ def _overlay_name(path: Path, used: set[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from workbench.cli.model_loading import load_predictor, resolve_weights
     from workbench.core.atomic import atomic_write_text
     from workbench.core.image_io import ImageReadError, read_image, write_image
     from workbench.formats.base import DatasetError
-    from workbench.train.checkpoint import CheckpointError
-    from workbench.train.device import DeviceError
     from workbench.train.overlay import draw_predictions
-    from workbench.train.predictor import Predictor
-    from workbench.train.weights import WeightsError
 
-    try:
-        predictor = Predictor(args.weights, args.device, conf=args.conf)
-    except (CheckpointError, WeightsError, DeviceError) as e:
-        raise DatasetError(str(e)) from e
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise DatasetError(f"--out {out}: this is a file, not a folder; predict writes {RESULTS_FILE} (and with "
+                           "--save-images one overlay per image) into a folder: name a new or existing folder")
     source = Path(args.source)
     paths = source_images(source)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    predictor = load_predictor(resolve_weights(Path(args.weights)), args.device, args.conf)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DatasetError(f"--out {out}: cannot create this folder ({e.strerror or e})") from None
     base = source if source.is_dir() else source.parent
     results: list[dict[str, Any]] = []
     used: set[str] = set()

@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.cli.arg_types import non_negative_int, probability
+from workbench.cli.model_loading import check_classes, load_predictor, resolve_weights
 from workbench.cli.train_cmd import add_model_arguments
 
 if TYPE_CHECKING:
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
     from workbench.core.prediction import Prediction
     from workbench.qa.label_qc import Suspect
 
-RUN_WEIGHTS = ("best.pt", "last.pt")  # in a run folder, in order of preference
 # Options that only mean something when --kfold trains fold models; their defaults (None
 # here) become TrainConfig's, which are `workbench train`'s.
 KFOLD_ONLY = ("model", "epochs", "imgsz", "weights", "out")
@@ -47,8 +48,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="the dataset (a data.yaml, a COCO .json or a dataset folder)")
     p.add_argument("--json", action="store_true", help='print {"suspects": [...]} instead of a table')
     p.add_argument("--split", help="only this split (e.g. val); default: every image")
-    p.add_argument("--top", type=int, default=30, metavar="N", help="show the N most likely (0: all; default 30)")
-    p.add_argument("--conf", type=float, default=0.01,
+    p.add_argument("--top", type=non_negative_int, default=30, metavar="N",
+                   help="show the N most likely (0: all; default 30)")
+    p.add_argument("--conf", type=probability, default=0.01,
                    help="keep predictions down to this score (default 0.01: QC needs the model's doubts too)")
     g = p.add_argument_group(
         "k-fold (out-of-sample)",
@@ -134,7 +136,7 @@ def _model_predictions(args: argparse.Namespace, weights: Path, data: str, ds: D
                        records: list[ImageRecord]) -> tuple[dict[Path, list[Prediction]], dict[Path, str]]:
     """One trained model over the records: (predictions, unreadable images with the reason)."""
     predictor = load_predictor(weights, args.device, args.conf)
-    _check_classes(predictor, ds.classes, weights, data)
+    check_classes(predictor, ds.classes, weights, data, "QC")
     progress = None if args.json or not sys.stderr.isatty() else _progress_line
     predictions = predictor.predict_paths([r.path for r in records], batch_size=args.batch, progress=progress)
     if progress is not None:
@@ -176,53 +178,6 @@ class _EngineWarnings:
     def on_log(self, event: Any) -> None:
         if event.level != "info":
             print(f"{event.level}: {event.message}", file=self.stream, flush=True)
-
-
-def resolve_weights(path: Path) -> Path:
-    """A checkpoint file, or a run folder's best (else last) checkpoint; a clear error otherwise."""
-    from workbench.formats.base import DatasetError
-
-    if path.is_dir():
-        for name in RUN_WEIGHTS:
-            if (path / name).is_file():
-                return path / name
-        raise DatasetError(f"{path}: this run folder holds no {' or '.join(RUN_WEIGHTS)}; "
-                           "train first (workbench train) or pass a checkpoint file")
-    if not path.is_file():
-        raise DatasetError(f"{path}: no such checkpoint file or run folder")
-    return path
-
-
-def load_predictor(weights: Path, device: str, conf: float) -> Any:
-    """The engine's Predictor, imported here so that `workbench qc --help` does not load torch."""
-    from workbench.formats.base import DatasetError
-    from workbench.train.predictor import Predictor
-
-    try:
-        return Predictor(weights, device=device, conf=conf)
-    except (OSError, RuntimeError, ValueError, KeyError) as e:
-        # CheckpointError is a RuntimeError that already names the file.
-        msg = str(e) if str(weights) in str(e) else f"{weights}: cannot load the model ({e})"
-        raise DatasetError(msg) from None
-
-
-def _check_classes(predictor: Any, classes: list[str], weights: Path, data: str) -> None:
-    """Refuse a model of another class list: its class ids would mean different things."""
-    from workbench.formats.base import DatasetError
-
-    model_classes = list(getattr(predictor, "classes", classes))
-    if len(model_classes) != len(classes):
-        raise DatasetError(f"{weights}: the model knows {len(model_classes)} classes ({_names(model_classes)}) but "
-                           f"{data} has {len(classes)} ({_names(classes)}); QC needs a model trained on this "
-                           "dataset's classes")
-    if model_classes != classes:
-        print(f"workbench: warning: the model's class names ({_names(model_classes)}) differ from the dataset's "
-              f"({_names(classes)}); comparing by class id", file=sys.stderr)
-
-
-def _names(classes: list[str], limit: int = 5) -> str:
-    more = f", ... {len(classes) - limit} more" if len(classes) > limit else ""
-    return ", ".join(classes[:limit]) + more
 
 
 def _progress_line(done: int, total: int) -> None:

@@ -13,6 +13,7 @@ import os
 import sys
 from typing import Any, TextIO
 
+from workbench.cli.arg_types import non_negative_float, non_negative_int, positive_float, positive_int
 from workbench.train.console import TrainProgress
 
 EXIT = {"finished": 0, "stopped": 0, "nan": 1, "oom": 1, "error": 2}
@@ -27,14 +28,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", help="folder that receives the run folder")
     p.add_argument("--name", default="train", help="run folder name (a number is added if it exists)")
     p.add_argument("--resume", default="", metavar="RUN", help="run folder (or its last.pt) to continue")
-    p.add_argument("--lr", type=float, default=0.0, help="initial lr (default: 0.01 SGD, 0.0005 AdamW)")
+    p.add_argument("--lr", type=positive_float, default=0.0, help="initial lr (default: 0.01 SGD, 0.0005 AdamW)")
     p.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd")
     p.add_argument("--scheduler", choices=["cosine", "step", "constant"], default="cosine")
-    p.add_argument("--warmup-epochs", type=float, default=1.0)
-    p.add_argument("--accumulate", type=int, default=1, help="batches per optimizer step")
-    p.add_argument("--clip-grad", type=float, default=10.0, help="max gradient norm (0: off)")
-    p.add_argument("--freeze-backbone-epochs", type=int, default=0)
-    p.add_argument("--workers", type=int, default=2, help="DataLoader worker processes")
+    p.add_argument("--warmup-epochs", type=non_negative_float, default=1.0)
+    p.add_argument("--accumulate", type=positive_int, default=1, help="batches per optimizer step")
+    p.add_argument("--clip-grad", type=non_negative_float, default=10.0, help="max gradient norm (0: off)")
+    p.add_argument("--freeze-backbone-epochs", type=non_negative_int, default=0)
+    p.add_argument("--workers", type=non_negative_int, default=2, help="DataLoader worker processes")
     p.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-augment", action="store_true", help="no horizontal flips")
@@ -51,9 +52,10 @@ def add_model_arguments(p: argparse.ArgumentParser | argparse._ArgumentGroup) ->
     """
     p.add_argument("--model", default="", help="model name (default: keypointrcnn_mobilenet_v3_large_fpn for "
                                                "keypoint datasets, fasterrcnn_mobilenet_v3_large_fpn otherwise)")
-    p.add_argument("--epochs", type=int, default=30, help="passes over the training images (default 30)")
-    p.add_argument("--imgsz", type=int, default=640, help="longer image side fed to the model (pixels; default 640)")
-    p.add_argument("--batch", type=int, default=4, help="images per batch (default 4)")
+    p.add_argument("--epochs", type=positive_int, default=30, help="passes over the training images (default 30)")
+    p.add_argument("--imgsz", type=positive_int, default=640,
+                   help="longer image side fed to the model (pixels; default 640)")
+    p.add_argument("--batch", type=positive_int, default=4, help="images per batch (default 4)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda:N (default auto)")
     p.add_argument("--weights", default="default",
                    help="default (torchvision pretrained), none (from scratch) or a checkpoint/state_dict path")

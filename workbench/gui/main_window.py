@@ -263,6 +263,7 @@ class MainWindow(QMainWindow):
         decoded = self.images.get(rec.path, scale)
         self.canvas.set_image(self.ds, rec, None)
         self.pixels_scale = None
+        self.pixels_error: str | None = None
         if decoded is not None:
             self._show_pixels(decoded)
         self._prefetch(index, scale)
@@ -287,6 +288,7 @@ class MainWindow(QMainWindow):
         if rec is None or str(rec.path) != path:
             return
         if decoded.error is not None:
+            self.pixels_error = decoded.error  # nothing more will come: the image counts as shown
             self.statusBar().showMessage(decoded.error, 8000)
             return
         if self.pixels_scale is None or decoded.scale > self.pixels_scale:
@@ -390,7 +392,8 @@ class MainWindow(QMainWindow):
         if self.pages.currentWidget() is self.start_page:
             return not self.opener.busy
         return (self.ds is not None and self.store is not None and not self.validation.running
-                and (not self.ds.records or self.pixels_scale is not None))
+                and (not self.ds.records or self.pixels_scale is not None
+                     or getattr(self, "pixels_error", None) is not None))
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         return QSize(1400, 900)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from workbench.gui.main_window import MainWindow
 
@@ -22,7 +22,11 @@ SCREENSHOT_SIZE = (1400, 900)
 
 def schedule_screenshot(window: MainWindow, path: str | Path, timeout_s: float = 60.0,
                         quit_after: bool = True) -> QTimer:
-    """Poll until ``window.is_ready()``, save the PNG, then quit the application (exit code 0, or 1)."""
+    """Poll until ``window.is_ready()``, save the PNG, then quit the application.
+
+    Exit code 0 with the picture, 1 when it could not be taken in time or written, 2 when
+    the window refused what was asked (a dataset that does not open: see ``dialog_refusal``).
+    """
     out = Path(path)
     window.resize(*SCREENSHOT_SIZE)
     deadline = time.monotonic() + timeout_s
@@ -31,6 +35,13 @@ def schedule_screenshot(window: MainWindow, path: str | Path, timeout_s: float =
     settle = {"turns": 0}
 
     def tick() -> None:
+        refused = dialog_refusal()
+        if refused is not None:
+            timer.stop()
+            print(f"workbench: {refused}; screenshot not taken", file=sys.stderr)
+            if quit_after:
+                QApplication.instance().exit(2)
+            return
         ready = window.is_ready()
         if not ready and time.monotonic() < deadline:
             return
@@ -50,6 +61,22 @@ def schedule_screenshot(window: MainWindow, path: str | Path, timeout_s: float =
     timer.timeout.connect(tick)
     timer.start()
     return timer
+
+
+def dialog_refusal() -> str | None:
+    """The text of a message box the window is waiting on, closed; None when there is none.
+
+    A screenshot run cannot answer a dialog: "Cannot open dataset" (or any other) means
+    what was asked for cannot be shown, so the run fails at once with the dialog's words
+    instead of picturing the start page, or waiting out its timeout.
+    """
+    box = QApplication.activeModalWidget()
+    if not isinstance(box, QMessageBox):
+        return None
+    text = " ".join(part for part in (box.text(), box.informativeText()) if part).replace("\n", " ")
+    title = box.windowTitle()
+    box.done(0)
+    return f"{title}: {text}" if title else text
 
 
 def save_window_png(window: MainWindow, out: Path) -> bool:

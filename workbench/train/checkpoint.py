@@ -93,4 +93,40 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     if not is_checkpoint(data):
         raise CheckpointError(f"{path}: not a Workbench checkpoint (a plain state_dict has no class names; "
                               f"use it as --weights for training instead)")
+    check_checkpoint(data, path)
     return data
+
+
+def check_checkpoint(data: dict[str, Any], path: str | Path) -> None:
+    """Refuse a checkpoint whose fields cannot describe a model, before any model is built.
+
+    A hand-edited or truncated file would otherwise fail deep inside torchvision with a
+    KeyError or a tensor-shape list; here it fails with the file and the field.
+    """
+    from workbench.train.model_specs import MODELS
+
+    def bad(what: str) -> CheckpointError:
+        return CheckpointError(f"{path}: damaged Workbench checkpoint: {what}; use a checkpoint as "
+                               "`workbench train` wrote it (best.pt / last.pt)")
+
+    name = data.get("model_name")
+    if not isinstance(name, str) or not name:
+        raise bad("no model_name")
+    if name not in MODELS:
+        raise CheckpointError(f"{path}: unknown model '{name}' (this version knows {', '.join(MODELS)}); "
+                              "a newer Workbench may have written it")
+    state = data.get("model")
+    if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise bad("no model weights (the 'model' entry is missing or not a dict of tensors)")
+    classes = data.get("classes")
+    if not isinstance(classes, list) or not classes or not all(isinstance(c, str) for c in classes):
+        raise bad("no class list (the 'classes' entry must be a non-empty list of names)")
+    kp = data.get("keypoints")
+    if kp is not None and not (isinstance(kp, dict) and isinstance(kp.get("names"), list) and kp["names"]):
+        raise bad("the 'keypoints' entry has no list of keypoint names")
+    if MODELS[name].keypoints != (kp is not None):
+        raise bad(f"{name} is {'a keypoint' if MODELS[name].keypoints else 'a box'} model but the file "
+                  f"{'has no' if kp is None else 'has a'} keypoint schema")
+    imgsz = data.get("imgsz", 640)
+    if isinstance(imgsz, bool) or not isinstance(imgsz, int) or imgsz < 1:
+        raise bad(f"imgsz {imgsz!r} is not a positive whole number")

@@ -7,8 +7,14 @@ be resumed or reproduced from either; ``to_dict``/``from_dict`` keep it plain da
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
+
+
+class ConfigError(ValueError):
+    """An option no run can use (``epochs 0``, ``lr nan``); the message names the option and the value."""
+
 
 
 @dataclass
@@ -62,6 +68,27 @@ class TrainConfig:
     # {"box_batch_size_per_image": 128} or {"keypoint_layers": [128, 128, 128, 128]}.
     model_options: dict[str, Any] = field(default_factory=dict)
     max_iterations_per_epoch: int = 0  # 0: whole epoch; >0 for smoke tests and benchmarks
+
+    def check(self) -> None:
+        """Refuse settings that would train nothing or train silently on something else.
+
+        The CLI's argparse types refuse these at the flag already; this is the same rule for
+        every other caller (the GUI's train panel, k-fold QC, Python), checked before any
+        work starts. ``lr`` 0 keeps its meaning "the optimizer's default".
+        """
+        ints = {"epochs": 1, "imgsz": 1, "batch": 1, "accumulate": 1, "workers": 0, "freeze_backbone_epochs": 0,
+                "val_every": 1, "max_iterations_per_epoch": 0}
+        for name, least in ints.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise ConfigError(f"{name} = {value!r}: must be a whole number >= {least}")
+        floats = {"lr": 0.0, "warmup_epochs": 0.0, "clip_grad": 0.0, "momentum": 0.0, "weight_decay": 0.0,
+                  "lr_final": 0.0}
+        for name, least in floats.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+                    or value < least:
+                raise ConfigError(f"{name} = {value!r}: must be a finite number >= {least:g}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

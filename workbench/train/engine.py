@@ -65,7 +65,15 @@ class StopTraining(Exception):
 
 
 class TrainSetupError(Exception):
-    """The run cannot start: no training images, classes that do not match a resumed run..."""
+    """The run cannot start: no training images, classes that do not match a resumed run...
+
+    Its message is one line that names the dataset or the run and what to do: the CLI
+    prints it as it is (exit 2), the GUI's train panel shows it.
+    """
+
+
+class NoLabelsError(TrainSetupError):
+    """The training images hold no instance the model could learn: training would only teach "nothing here"."""
 
 
 @dataclass
@@ -173,16 +181,64 @@ def _select(ds: Dataset, images: list[str], data: str) -> list[ImageRecord]:
     return picked
 
 
+def absolute_paths(config: TrainConfig) -> TrainConfig:
+    """``data`` and a ``weights`` file as absolute paths: what config.yaml and the checkpoints store,
+    so that a run resumes (and says what it learned from) from any working directory."""
+    if config.data:
+        config.data = str(Path(config.data).expanduser().absolute())
+    weights = (config.weights or "").strip()
+    if weights and weights.lower() not in ("default", "none"):
+        config.weights = str(Path(weights).expanduser().absolute())
+    return config
+
+
+def _same_dataset(given: str, stored: str) -> bool:
+    """The same dataset: one resolved path, or a folder and the config file inside it."""
+    a, b = Path(given).expanduser().resolve(), Path(stored).expanduser().resolve()
+    return a == b or (a.is_dir() and b.parent == a) or (b.is_dir() and a.parent == b)
+
+
+def _resumed_config(config: TrainConfig, checkpoint: dict[str, Any]) -> TrainConfig:
+    """The run's own config, with only where it runs (device, workers) taken from ``config``.
+
+    A dataset given along with the resume must be the run's: continuing a run on other data
+    would mix two trainings under one name, so a different one is refused, naming both.
+    """
+    last = _resume_checkpoint(config.resume)
+    missing = [k for k in ("config", "optimizer", "scheduler") if not checkpoint.get(k)]
+    missing += [] if isinstance(checkpoint.get("epoch"), int) else ["epoch"]
+    if missing or not isinstance(checkpoint["config"], dict):
+        raise TrainSetupError(f"cannot resume from {last}: it holds no {', '.join(missing) or 'config'} (a "
+                              "checkpoint for predicting only?); pass the run folder whose last.pt `workbench "
+                              "train` wrote, or use the file as --weights for a new run")
+    resumed = TrainConfig.from_dict(checkpoint["config"])
+    stored = resumed.data
+    if config.data and stored and not _same_dataset(config.data, stored):
+        if Path(stored).expanduser().exists():
+            raise TrainSetupError(f"cannot resume {last.parent} with {config.data}: that run trains on {stored}; "
+                                  f"pass {stored} as DATA, or start a new run (without --resume) on {config.data}")
+        # The run's dataset is not where it was (moved, or an older run that stored it relative to
+        # another working directory): the given one takes its place; the class check below still
+        # refuses a dataset of other classes.
+        resumed.data = config.data
+    elif not stored:
+        resumed.data = config.data
+    resumed.resume, resumed.device, resumed.workers = config.resume, config.device, config.workers
+    return absolute_paths(resumed)
+
+
+def _learnable_instances(records: list[ImageRecord], nc: int) -> int:
+    return sum(1 for rec in records for inst in rec.ensure_loaded().instances if 0 <= inst.class_id < nc)
+
+
 def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
     from workbench.formats.registry import open_dataset
 
     resume_ckpt = None
     if config.resume:
         resume_ckpt = read_checkpoint(_resume_checkpoint(config.resume))
-        resumed = TrainConfig.from_dict(resume_ckpt["config"])
-        # The schedule comes from the run; where it runs may change.
-        resumed.resume, resumed.device, resumed.workers = config.resume, config.device, config.workers
-        config = resumed
+        config = _resumed_config(config, resume_ckpt)
+    config.check()
     device = ddp.device_for(dinfo, resolve_device(config.device))
     _seed(config.seed + dinfo.rank)
 
@@ -194,9 +250,18 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         raise ModelError(f"{model_name} predicts keypoints but {config.data} has none (no kpt_shape); "
                          f"choose a box model such as {default_model(False)}")
     schema = ds.keypoints if spec.keypoints else None
+    if schema is not None and config.augment and schema.flip_idx \
+            and sorted(schema.flip_idx) != list(range(schema.num_keypoints)):
+        raise TrainSetupError(f"{config.data}: flip_idx {list(schema.flip_idx)} is not a permutation of "
+                              f"0..{schema.num_keypoints - 1} (one entry per keypoint: the index of its mirror "
+                              "image); fix flip_idx in the dataset's config, or train with --no-augment (no flips)")
     train_records = _select(ds, config.train_images, config.data) or ds.split(config.train_split)
     if not train_records:
         raise TrainSetupError(f"{config.data}: no images in the '{config.train_split}' split")
+    if not _learnable_instances(train_records, len(classes)):
+        raise NoLabelsError(f"{config.data}: no labeled instances in the {len(train_records)} training image(s), "
+                            "nothing to learn; label some objects first (workbench open) or check that the "
+                            "label files sit where the format expects them")
     val_records = _select(ds, config.val_images, config.data) or ds.split(config.val_split)
     if not val_records:
         val_records = train_records
@@ -214,6 +279,7 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         model, frozen_bn = _initial_model(config, spec, len(classes), schema, dinfo, cbs)
         run_dir = new_run_dir(config.out, config.name) if dinfo.is_main else Path(config.out) / config.name
         config.model = model_name
+        config = absolute_paths(config)
     model.to(device)
 
     dataset = DetectionDataset(train_records, schema, spec.label_offset, True, config.augment,
@@ -245,7 +311,9 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         run.start_epoch = int(resume_ckpt["epoch"]) + 1
         run.best_fitness = resume_ckpt.get("best_fitness")
         run.rows = [r for r in read_results(run_dir) if int(r.get("epoch", 0)) <= run.start_epoch]
-        _emit_main(dinfo, cbs, LogEvent(f"resuming {run_dir} at epoch {run.start_epoch + 1}/{config.epochs}"))
+        _emit_main(dinfo, cbs, LogEvent(
+            f"resuming {run_dir} at epoch {run.start_epoch + 1}/{config.epochs}" if run.start_epoch < config.epochs
+            else f"{run_dir} has already finished its {config.epochs} epochs; nothing to resume"))
     elif dinfo.is_main:
         write_config(run_dir, config.to_dict())
     _emit_main(dinfo, cbs, LogEvent(
