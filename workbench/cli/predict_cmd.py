@@ -32,7 +32,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 def source_images(source: Path) -> list[Path]:
     """The images SOURCE names: one image, every image under a folder, or a dataset's images."""
     from workbench.formats.base import DatasetError
-    from workbench.formats.yolo import list_images
+    from workbench.formats.files import list_images
 
     if not source.exists():
         raise DatasetError(f"{source}: no such file or folder")

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from functools import partial
 from pathlib import Path
@@ -35,9 +34,10 @@ from workbench.core.findings import Finding, Severity
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import read_image_header
 from workbench.core.keypoints import COCO_PERSON_NAMES, KeypointSchema
+from workbench.core.paths import OUTSIDE_FIX, contained_path
 from workbench.formats.base import DatasetError, note_image_header, record_finding
+from workbench.formats.files import link_or_copy, unique_file_name
 from workbench.formats.originals import match_originals
-from workbench.formats.yolo import link_or_copy
 
 _SPLIT_RE = re.compile(r"(?:^|[^a-z])(train|val|test)")
 # Preference when a folder holds several COCO files for one split.
@@ -289,7 +289,16 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
     base = str(_image_base(json_path, [img["file_name"] for _, img in entries[:20]]).resolve())
     source = Source(json_path, None)  # one for all: JSON has no useful line numbers
     by_id: dict[int | str, ImageRecord] = {}
+    outside: set[int | str] = set()
     for iid, img in entries:
+        image_path = contained_path(base, img["file_name"], ds.root)
+        if image_path is None:
+            outside.add(iid)
+            ds.findings.append(Finding(
+                Severity.ERROR, "path_outside_dataset",
+                f"image id {iid}: file_name {img['file_name']!r} leads outside the dataset folder {ds.root}; "
+                f"it was not read, and its annotations are left out: {OUTSIDE_FIX}", label_file=label))
+            continue
         if iid in by_id:
             ds.findings.append(Finding(Severity.ERROR, "coco_duplicate_image",
                                        f"image id {iid} is listed twice in 'images': the second entry "
@@ -297,7 +306,7 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
                                        label_file=label))
             continue
         w, h = _as_number(img.get("width")), _as_number(img.get("height"))
-        rec = ImageRecord(path=_image_path(base, img["file_name"]), split=split, label_path=json_path,
+        rec = ImageRecord(path=image_path, split=split, label_path=json_path,
                           has_labels=True, width=int(w) if w and w >= 1 else None,
                           height=int(h) if h and h >= 1 else None, loaded=False,
                           meta={"coco_image_id": iid, "coco_anns": [], "coco_unparsed": []})
@@ -307,6 +316,8 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
     k_of = _keypoint_counts(ds)
     for i, ann in enumerate(data.get("annotations") or []):
         rec = by_id.get(_as_id(ann.get("image_id"))) if isinstance(ann, dict) else None
+        if rec is None and isinstance(ann, dict) and _as_id(ann.get("image_id")) in outside:
+            continue  # counted in the image's path_outside_dataset finding
         if rec is None:
             what = f"image_id {ann.get('image_id')!r}" if isinstance(ann, dict) else "no image_id"
             ds.findings.append(Finding(
@@ -389,10 +400,6 @@ def _image_base(json_path: Path, names: list[str]) -> Path:
             if (base / name).is_file():
                 return base
     return here
-
-
-def _image_path(base: str, file_name: str) -> Path:
-    return Path(os.path.normpath(os.path.join(base, file_name)))  # join keeps an absolute file_name
 
 
 def _check_image(ds: Dataset, rec: ImageRecord) -> None:
@@ -570,15 +577,3 @@ def write_coco(ds: Dataset, out: Path) -> Path:
         raise DatasetError(f"{ds.source}: the dataset has no images to export")
     return written[0] if len(written) == 1 else out / "annotations"
 
-
-def unique_file_name(path: Path, used_stems: set[str]) -> str:
-    """The image's file name, renamed ``stem_1.jpg`` if its stem is taken in the export folder.
-
-    Stems, not names, because VOC names the annotation after the stem.
-    """
-    stem, n = path.stem, 1
-    while stem in used_stems:
-        stem = f"{path.stem}_{n}"
-        n += 1
-    used_stems.add(stem)
-    return stem + path.suffix

@@ -9,6 +9,9 @@ loses, so a conversion never drops information silently.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,9 +63,31 @@ def convert_dataset(src: str | Path | Dataset, fmt: str, out: str | Path,
         raise DatasetError(f"{out}: already exists and is not an empty folder; choose a new folder so the "
                            "converted dataset does not mix with other files")
     ds = src if isinstance(src, Dataset) else open_dataset(src)
+    _refuse_nesting(ds.root, out)
     view, report = _export_view(ds, fmt, out, drop_empty_boxes)
-    report.output = export_dataset(view, fmt, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in out.parent.glob(f".{out.name}.partial-*"):  # left by a conversion that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        written = export_dataset(view, fmt, work)
+        if out.exists():
+            out.rmdir()  # empty, checked above
+        os.replace(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    report.output = out / written.relative_to(work)
     return report
+
+
+def _refuse_nesting(root: Path, out: Path) -> None:
+    """OUT inside the source would be read back as part of it (val images leaking into train)."""
+    src, dst = os.path.realpath(root), os.path.realpath(out)
+    if os.path.commonpath([src, dst]) in (src, dst):
+        where = "inside" if os.path.commonpath([src, dst]) == src else "around"
+        raise DatasetError(f"{out}: the output folder is {where} the source dataset {root}; choose a folder "
+                           "outside it, so the copy is never read back as part of the source")
 
 
 def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tuple[Dataset, ConversionReport]:

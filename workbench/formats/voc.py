@@ -45,10 +45,10 @@ from workbench.core.annotation import Dataset, ImageRecord, Instance, Source
 from workbench.core.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.findings import Severity
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
+from workbench.core.paths import OUTSIDE_FIX, contained_path
 from workbench.formats.base import DatasetError, format_number, note_image_header, record_finding
-from workbench.formats.coco import unique_file_name
+from workbench.formats.files import link_or_copy, list_images, unique_file_name
 from workbench.formats.originals import match_originals
-from workbench.formats.yolo import link_or_copy, list_images
 
 CLASS_FILES = ("classes.txt", "predefined_classes.txt", "data/predefined_classes.txt")
 _SPLIT_FOLDERS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
@@ -212,8 +212,15 @@ def _load_record(ds: Dataset, rec: ImageRecord) -> None:
     if tree is not None and not rec.path.is_file():
         # labelImg names the image in <filename>; the stem match may have missed it.
         named = _text(tree[0], "filename")
-        if named and (rec.path.parent / named).is_file():
-            rec.path = rec.path.parent / named
+        target = contained_path(rec.path.parent, named) if named else None
+        if named and target is None:
+            rec.findings.append(record_finding(
+                ds, rec, Severity.ERROR, "path_outside_dataset",
+                f"<filename>{named}</filename> leads outside the image folder {rec.path.parent}; it was not "
+                f"read: {OUTSIDE_FIX}"))
+            return
+        if target is not None and target.is_file():
+            rec.path = target
     note_image_header(ds, rec, read_image_header(rec.path),
                       f"annotation has no image (looked for {rec.path.name}): restore the image or delete the .xml")
     if tree is not None:

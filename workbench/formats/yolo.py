@@ -23,8 +23,10 @@ from workbench.core.findings import Finding, Severity
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import IMAGE_SUFFIXES, READ_BINARY, read_image_header
 from workbench.core.keypoints import KeypointSchema
+from workbench.core.paths import OUTSIDE_FIX, contained_path, inside_root
 from workbench.core.safe_yaml import YamlLimitError, safe_load_file
 from workbench.formats.base import DatasetError, note_image_header, record_finding
+from workbench.formats.files import link_or_copy, list_images, unique_file_name
 from workbench.formats.yolo_labels import (
     MAX_LABEL_BYTES,
     LabelLayout,
@@ -320,29 +322,33 @@ def _images_for_split(root: Path, spec: Any, key: str, cfg_name: str, findings: 
 
 def _images_from_list(list_file: Path, root: Path, findings: list[Finding]) -> list[Path]:
     out = []
-    for raw in list_file.read_text(encoding="utf-8", errors="replace").splitlines():
+    for number, raw in enumerate(list_file.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         entry = raw.strip()
         if not entry:
             continue
-        p = Path(entry)
-        if not p.is_absolute():
-            # Ultralytics reads './x' relative to the list file; plain relative entries
-            # are usually relative to the dataset root.
-            p = (list_file.parent / entry) if entry.startswith("./") else (root / entry)
-            if not p.exists() and (list_file.parent / entry).exists():
-                p = list_file.parent / entry
+        # Ultralytics reads './x' relative to the list file; plain relative entries
+        # are usually relative to the dataset root.
+        p = contained_path(list_file.parent if entry.startswith("./") else root, entry, root)
+        if p is not None and not os.path.isabs(entry) and not p.exists():
+            beside = contained_path(list_file.parent, entry, root)
+            if beside is not None and beside.exists():
+                p = beside
+        if p is None or not inside_root(p, root):
+            findings.append(Finding(
+                Severity.ERROR, "path_outside_dataset",
+                f"{list_file.name} line {number}: '{entry}' leads outside the dataset folder {root}; it was "
+                f"not read: {OUTSIDE_FIX}", label_file=_rel_to(list_file, root), line=number))
+            continue
         out.append(p)
     return out
 
 
-def list_images(folder: Path) -> list[Path]:
-    """All images under a folder, recursively, in a stable order. Lists, never opens."""
-    found = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames.sort()
-        d = Path(dirpath)
-        found.extend(d / f for f in sorted(filenames) if os.path.splitext(f)[1].lower() in IMAGE_SUFFIXES)
-    return found
+def _rel_to(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
 
 
 def _read_folder(folder: Path) -> Dataset:
@@ -610,10 +616,11 @@ def write_yolo(ds: Dataset, out: Path, fmt: str = "yolo") -> Path:
     """
     out = Path(out)
     layout = layout_for(ds, fmt)
+    used: dict[str, set[str]] = {}
     for rec in ds.load_all():
         if rec.width is None or rec.height is None:
             continue
-        img_dst = out / "images" / rec.split / rec.path.name
+        img_dst = out / "images" / rec.split / unique_file_name(rec.path, used.setdefault(rec.split, set()))
         link_or_copy(rec.path, img_dst)
         label_dst = image_to_label_path(img_dst)
         atomic_write_text(label_dst, format_label_text(rec.instances, layout, rec.width, rec.height))
@@ -637,14 +644,3 @@ def write_yolo(ds: Dataset, out: Path, fmt: str = "yolo") -> Path:
     atomic_write_text(yaml_path, yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
     return yaml_path
 
-
-def link_or_copy(src: Path, dst: Path) -> None:
-    import shutil
-
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if dst.exists() or dst.resolve() == src.resolve():
-        return
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)

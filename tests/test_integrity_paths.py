@@ -1,0 +1,182 @@
+"""Paths written in annotation files stay inside the dataset; every image keeps its own labels;
+a conversion appears complete or not at all."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from _dataset_builders import coco_json, voc_xml, write_image
+
+from workbench.cli.main import main
+from workbench.formats import open_dataset
+from workbench.formats.base import DatasetError
+from workbench.formats.convert import convert_dataset
+from workbench.qa.validate import validate_dataset
+
+
+def _kinds(ds) -> list[str]:
+    return [f.kind for f in validate_dataset(ds)]
+
+
+def _secret(tmp_path: Path) -> Path:
+    """A file outside the dataset that a hostile annotation points at."""
+    write_image(tmp_path / "outside" / "secret.jpg")
+    return tmp_path / "outside" / "secret.jpg"
+
+
+def _tree_names(folder: Path) -> set[str]:
+    return {p.name for p in folder.rglob("*")}
+
+
+@pytest.mark.parametrize("escape", ["../outside/secret.jpg", "{abs}"])
+def test_coco_file_name_outside_the_dataset_is_a_finding_and_never_exported(tmp_path, escape):
+    secret = _secret(tmp_path)
+    root = tmp_path / "ds"
+    write_image(root / "images" / "ok.jpg")
+    name = str(secret) if escape == "{abs}" else "../../outside/secret.jpg"
+    ann = root / "annotations" / "instances_train.json"
+    coco_json(ann, [{"id": 1, "file_name": "ok.jpg", "width": 64, "height": 48},
+                    {"id": 2, "file_name": name, "width": 64, "height": 48}],
+              [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]},
+               {"id": 2, "image_id": 2, "category_id": 1, "bbox": [1, 1, 10, 10]}],
+              [{"id": 1, "name": "thing"}])
+    ds = open_dataset(ann)
+    assert [r.path.name for r in ds.records] == ["ok.jpg"]
+    outside = [f for f in validate_dataset(ds) if f.kind == "path_outside_dataset"]
+    assert len(outside) == 1 and "secret.jpg" in outside[0].message
+    assert "coco_unknown_image" not in _kinds(ds)  # its annotation is counted in that finding
+    out = tmp_path / "out"
+    assert main(["convert", str(ann), "--to", "yolo", str(out)]) == 0
+    assert "secret.jpg" not in _tree_names(out)
+
+
+def test_voc_filename_outside_the_image_folder_is_not_followed(tmp_path):
+    _secret(tmp_path)
+    root = tmp_path / "voc"
+    (root / "Annotations").mkdir(parents=True)
+    (root / "JPEGImages").mkdir()
+    (root / "Annotations" / "a.xml").write_text(voc_xml("../../outside/secret.jpg", [("cat", (1, 1, 9, 9), 0)]))
+    ds = open_dataset(root)
+    assert "path_outside_dataset" in _kinds(ds)
+    out = tmp_path / "out"
+    main(["convert", str(root), "--to", "coco", str(out)])
+    assert not out.exists() or "secret.jpg" not in _tree_names(out)
+
+
+def test_yolo_list_file_entries_outside_the_root_are_findings_symlinked_folders_stay(tmp_path):
+    secret = _secret(tmp_path)
+    root = tmp_path / "ds"
+    write_image(root / "images" / "in.jpg")
+    (root / "labels").mkdir(parents=True)
+    (root / "labels" / "in.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    elsewhere = tmp_path / "elsewhere"
+    write_image(elsewhere / "linked.jpg")
+    (root / "images" / "cam").symlink_to(elsewhere, target_is_directory=True)
+    (root / "labels" / "cam").mkdir()
+    (root / "labels" / "cam" / "linked.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "train.txt").write_text(f"images/in.jpg\n../outside/secret.jpg\n{secret}\n./images/cam/linked.jpg\n")
+    (root / "data.yaml").write_text(f"path: {root}\ntrain: train.txt\nval: images/in.jpg\nnames: [thing]\n")
+    ds = open_dataset(root / "data.yaml")
+    assert sorted(r.path.name for r in ds.records) == ["in.jpg", "linked.jpg"]
+    outside = [f for f in validate_dataset(ds) if f.kind == "path_outside_dataset"]
+    assert sorted(f.line for f in outside) == [2, 3]
+    assert all(f.label_file == "train.txt" for f in outside)
+
+
+def _colored(path: Path, color: int) -> None:
+    img = np.full((48, 64, 3), color, np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ok, buf = cv2.imencode(path.suffix, img)
+    path.write_bytes(buf.tobytes())
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _labels_by_image(ds) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
+    return {_digest(r.path): sorted((ds.classes[i.class_id], tuple(int(round(v)) for v in i.box)) for i in r.instances)
+            for r in ds.load_all()}
+
+
+def _colliding_yolo(root: Path) -> Path:
+    for k, cam in enumerate(["cam1", "cam2", "CAM1"]):  # CAM1 collides with cam1 on macOS and Windows
+        _colored(root / "images" / "train" / cam / "frame_0001.png", 40 + 80 * k)
+        label = root / "labels" / "train" / cam / "frame_0001.txt"
+        label.parent.mkdir(parents=True, exist_ok=True)
+        x = 0.2 + 0.25 * k
+        kps = " ".join(f"{x:.3f} 0.5 2" for _ in range(2))
+        label.write_text(f"{k % 2} {x:.3f} 0.5 0.1 0.2 {kps}\n")
+    (root / "data.yaml").write_text(f"path: {root}\ntrain: images/train\nval: images/train\n"
+                                    "kpt_shape: [2, 3]\nflip_idx: [1, 0]\nnames: [a, b]\n")
+    return root / "data.yaml"
+
+
+@pytest.mark.parametrize("first", ["yolo-pose", "coco"])
+@pytest.mark.parametrize("target", ["yolo", "yolo-pose", "coco", "voc"])
+def test_every_output_image_keeps_exactly_its_own_labels(tmp_path, first, target):
+    source = open_dataset(_colliding_yolo(tmp_path / "src"))
+    if first == "coco":  # a COCO source whose file_names collide by base name (cam1/..., cam2/...)
+        convert_dataset(source, "coco", tmp_path / "coco")
+        source = open_dataset(tmp_path / "coco")
+    expected = _labels_by_image(source)
+    assert len(expected) == 3
+    out = tmp_path / "out"
+    convert_dataset(source, target, out)
+    result = open_dataset(out)
+    assert len(result.records) == 3
+    assert _labels_by_image(result) == expected
+
+
+def test_conversion_killed_midway_leaves_nothing_and_a_rerun_works(tmp_path, monkeypatch):
+    src = _colliding_yolo(tmp_path / "src")
+    out = tmp_path / "out"
+    import workbench.formats.files as files
+
+    real = files.link_or_copy
+    calls = []
+
+    def dies_on_the_second(a, b):
+        calls.append(a)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # what a kill looks like from inside
+        real(a, b)
+
+    monkeypatch.setattr("workbench.formats.yolo.link_or_copy", dies_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        convert_dataset(src, "yolo", out)
+    assert not out.exists()
+    assert not list(tmp_path.glob(".out.partial-*"))
+    monkeypatch.setattr("workbench.formats.yolo.link_or_copy", real)
+    (tmp_path / ".out.partial-stale").mkdir()  # as a SIGKILL would leave it
+    convert_dataset(src, "yolo", out)
+    assert len(open_dataset(out / "data.yaml").records) == 3
+    assert not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_output_inside_the_source_is_refused(tmp_path):
+    src = _colliding_yolo(tmp_path / "src")
+    with pytest.raises(DatasetError, match="inside the source"):
+        convert_dataset(src, "coco", tmp_path / "src" / "converted")
+    assert not (tmp_path / "src" / "converted").exists()
+    assert main(["convert", str(src), "--to", "voc", str(tmp_path / "src" / "images" / "out")]) == 2
+
+
+@pytest.mark.parametrize("target", ["coco", "voc", "yolo"])
+def test_names_that_are_not_utf8_or_odd_convert(tmp_path, target):
+    root = tmp_path / "src"
+    names = [os.fsdecode(b"caf\xe9.png"), "new\nline.png", "  sp ace .png", "x" * 240 + ".png"]
+    for k, name in enumerate(names):
+        _colored(root / "images" / name, 30 * (k + 1))
+        (root / "labels").mkdir(parents=True, exist_ok=True)
+        (root / "labels" / (Path(name).stem + ".txt")).write_text(f"0 0.5 0.5 0.{k + 1} 0.2\n")
+    (root / "data.yaml").write_text(f"path: {root}\ntrain: images\nval: images\nnames: [a]\n")
+    expected = _labels_by_image(open_dataset(root / "data.yaml"))
+    out = tmp_path / "out"
+    assert main(["convert", str(root / "data.yaml"), "--to", target, str(out)]) == 0
+    assert _labels_by_image(open_dataset(out)) == expected

@@ -1,0 +1,47 @@
+"""Whether a path written inside an annotation file stays inside the dataset.
+
+A COCO ``file_name``, a VOC ``<filename>`` or a line of a YOLO list file is text that
+somebody else wrote; followed blindly, ``../../../../etc/passwd`` gets hard-linked into a
+conversion. The test is lexical (``normpath``, no ``resolve``): a folder the user
+symlinked into the dataset stays allowed, because the rule is about the path string,
+not about where the file system happens to store the files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _within(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # different drives on Windows
+        return False
+
+
+def contained_path(base: str | os.PathLike[str], written: str,
+                   root: str | os.PathLike[str] | None = None) -> Path | None:
+    """``base/written`` normalized, or None when it leads outside.
+
+    A relative ``written`` must stay inside ``base`` (no ``..`` past it). An absolute one
+    is accepted only inside ``root`` (the dataset root; the real path of the root counts
+    too, so a dataset opened through a symlink accepts the absolute paths of either name).
+    """
+    base_abs = os.path.normpath(os.path.abspath(base))
+    if os.path.isabs(written) or (os.name == "nt" and os.path.splitdrive(written)[0]):
+        if root is None:
+            return None
+        return Path(os.path.normpath(written)) if inside_root(written, root) else None
+    path = os.path.normpath(os.path.join(base_abs, written))
+    return Path(path) if _within(path, base_abs) else None
+
+
+def inside_root(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:
+    """``path`` (normalized, not resolved) lies in ``root`` or in the root's real path."""
+    path = os.path.normpath(os.path.abspath(path))
+    return any(_within(path, r) for r in {os.path.normpath(os.path.abspath(root)), os.path.realpath(root)})
+
+
+OUTSIDE_FIX = ("write the path relative to the dataset folder and keep the file inside it "
+               "(copy or symlink the image into the dataset)")
