@@ -180,3 +180,24 @@ def test_names_that_are_not_utf8_or_odd_convert(tmp_path, target):
     out = tmp_path / "out"
     assert main(["convert", str(root / "data.yaml"), "--to", target, str(out)]) == 0
     assert _labels_by_image(open_dataset(out)) == expected
+
+
+def test_coco_declared_size_is_checked_against_the_image_and_fixed(tmp_path):
+    root = tmp_path / "ds"
+    write_image(root / "a.jpg", 64, 48)
+    ann = root / "instances_train.json"
+    coco_json(ann, [{"id": 1, "file_name": "a.jpg", "width": 100000, "height": 100000}],
+              [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [16, 12, 32, 24]}], [{"id": 1, "name": "thing"}])
+    ds = open_dataset(ann)
+    found = [f for f in validate_dataset(ds) if f.kind == "image_size_mismatch"]
+    assert len(found) == 1 and "100000x100000" in found[0].message and "64x48" in found[0].message
+    rec = ds.records[0]
+    assert (rec.width, rec.height) == (64, 48)  # normalized exports use the real size
+    out = tmp_path / "yolo"
+    convert_dataset(ds, "yolo", out)
+    assert (out / "labels" / "train" / "a.txt").read_text().split() == ["0", "0.5", "0.5", "0.5", "0.5"]
+    assert main(["validate", str(ann), "--fix"]) in (0, 1)
+    import json
+
+    assert json.loads(ann.read_text())["images"][0]["width"] == 64
+    assert "image_size_mismatch" not in _kinds(open_dataset(ann))

@@ -309,7 +309,7 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
         rec = ImageRecord(path=image_path, split=split, label_path=json_path,
                           has_labels=True, width=int(w) if w and w >= 1 else None,
                           height=int(h) if h and h >= 1 else None, loaded=False,
-                          meta={"coco_image_id": iid, "coco_anns": [], "coco_unparsed": []})
+                          meta={"coco_image_id": iid, "coco_image": img, "coco_anns": [], "coco_unparsed": []})
         rec._loader = partial(_check_image, ds)
         by_id[iid] = rec
         ds.records.append(rec)
@@ -409,8 +409,17 @@ def _check_image(ds: Dataset, rec: ImageRecord) -> None:
     if not rec.path.is_file():
         rec.findings.append(record_finding(ds, rec, Severity.ERROR, "missing_image", missing))
         return
-    if rec.width is None or rec.height is None:
-        note_image_header(ds, rec, read_image_header(rec.path, check_end=False), missing)
+    declared = (rec.width, rec.height)
+    header = read_image_header(rec.path, check_end=False)
+    note_image_header(ds, rec, header, missing)
+    if None not in declared and header.width is not None and (header.width, header.height) != declared:
+        # The json's size is somebody's claim; boxes were drawn on the pixels, so the pixels win
+        # (normalized exports of a 640x480 image declared 100000x100000 would be nonsense).
+        rec.findings.append(record_finding(
+            ds, rec, Severity.ERROR, "image_size_mismatch",
+            f"the json says {declared[0]}x{declared[1]} but the image is {header.width}x{header.height} (as "
+            "displayed): the image's size is used; save to write it into the json",
+            fix={"action": "take_image_size", "safe": True}))
 
 
 # --------------------------------------------------------------------------- writing
@@ -495,6 +504,10 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
         kept = [a for a in data.get("annotations") or []
                 if not (isinstance(a, dict) and _as_id(a.get("image_id")) in dirty_ids)]
         for rec in mine:
+            image = rec.meta.get("coco_image")
+            if isinstance(image, dict) and rec.width is not None and rec.height is not None:
+                if (image.get("width"), image.get("height")) != (rec.width, rec.height):
+                    image["width"], image["height"] = rec.width, rec.height
             originals = [(_reparsed(ds, rec, ann, k_of), ann) for ann in rec.meta["coco_anns"]]
             new_anns = []
             for inst, orig in zip(rec.instances, match_originals(rec.instances, originals), strict=True):

@@ -13,7 +13,7 @@ from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.findings import Finding
 from workbench.qa.validate import validate_dataset, validate_record
 
-SAFE_ACTIONS = frozenset({"clip_box", "delete_instance"})
+SAFE_ACTIONS = frozenset({"clip_box", "delete_instance", "take_image_size"})
 
 
 def is_safe_fix(f: Finding) -> bool:
@@ -53,7 +53,12 @@ def _apply(ds: Dataset, rec: ImageRecord, fixes: list[Finding]) -> list[str]:
     instances = [inst.copy() for inst in rec.instances]
     delete: set[int] = set()
     changes = []
-    for f in sorted(fixes, key=lambda f: (f.instance or 0, f.kind)):
+    sized = [f for f in fixes if f.fix is not None and f.fix["action"] == "take_image_size"]
+    if sized:  # the reader already took the image's size: saving writes it
+        rec.findings = [f for f in rec.findings if f.kind != "image_size_mismatch"]
+        rec.dirty = True
+        changes.append(f"{ds.rel(rec.path)}: size set to the image's {rec.width}x{rec.height}")
+    for f in sorted((f for f in fixes if f not in sized), key=lambda f: (f.instance or 0, f.kind)):
         assert f.fix is not None and f.instance is not None
         where = f.location() or (ds.rel(rec.path) or "")
         if f.fix["action"] == "clip_box" and rec.width is not None and rec.height is not None:
@@ -64,7 +69,8 @@ def _apply(ds: Dataset, rec: ImageRecord, fixes: list[Finding]) -> list[str]:
         elif f.fix["action"] == "delete_instance" and f.instance not in delete:
             delete.add(f.instance)
             changes.append(f"{where}: deleted {_why(f)}")
-    rec.set_instances([inst for i, inst in enumerate(instances) if i not in delete])
+    if len(fixes) > len(sized):
+        rec.set_instances([inst for i, inst in enumerate(instances) if i not in delete])
     return changes
 
 

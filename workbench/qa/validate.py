@@ -21,7 +21,7 @@ from workbench.qa.parallel import map_records
 # Reader findings about the image or the whole file stay true after an edit; those
 # about a parsed line are superseded by the in-memory checks once the user edits.
 _FILE_LEVEL = frozenset({"corrupt_image", "image_too_large", "missing_image", "unreadable_label", "not_utf8",
-                         "label_file_too_large"})
+                         "label_file_too_large", "image_size_mismatch"})
 
 
 def validate_record(ds: Dataset, rec: ImageRecord) -> list[Finding]:
