@@ -136,8 +136,11 @@ def test_train_refuses_a_dataset_without_labels(tmp_path, capsys):
     for label in (data.parent / "labels").rglob("*.txt"):
         label.write_text("")
     rc = main(["train", str(data), "--out", str(tmp_path / "runs"), *TINY])
+    err = capsys.readouterr().err
+    assert rc == 2 and str(data) in err and "[no_labels]" in err  # validation refuses first
+    rc = main(["train", str(data), "--skip-validation", "--out", str(tmp_path / "runs"), *TINY])
     line = _one_line(capsys.readouterr().err)
-    assert rc == 2 and str(data) in line and "no labeled instances" in line
+    assert rc == 2 and str(data) in line and "no labeled instances" in line  # then the engine
     assert not (tmp_path / "runs").exists()
 
 
