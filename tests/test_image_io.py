@@ -385,7 +385,7 @@ def test_predict_saves_overlays_for_hostile_names_and_skips_unreadable(tmp_path,
     (src / "huge.png").write_bytes(png_declaring(100_000, 100_000))
     (src / "junk.jpg").write_bytes(b"not an image")
     out = tmp_path / "out"
-    args = argparse.Namespace(weights="w.pt", device="cpu", conf=0.25, source=str(src), out=str(out),
+    args = argparse.Namespace(weights=str(_touch(tmp_path / "w.pt")), device="cpu", conf=0.25, source=str(src), out=str(out),
                               batch=2, save_images=True)
     assert predict_cmd.run(args) == 0
     text = capsys.readouterr().out
@@ -474,3 +474,9 @@ def test_fifo_swapped_in_after_the_stat_does_not_block(tmp_path):
     assert not t.is_alive(), "opening a FIFO blocked"
     assert results["header"].problem and results["header"].width is None
     assert "FIFO" in str(results["error"])
+
+
+def _touch(path: Path) -> Path:
+    """A checkpoint path that exists (the fake predictor never reads it)."""
+    path.write_bytes(b"")
+    return path
