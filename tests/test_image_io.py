@@ -385,7 +385,8 @@ def test_predict_saves_overlays_for_hostile_names_and_skips_unreadable(tmp_path,
     (src / "huge.png").write_bytes(png_declaring(100_000, 100_000))
     (src / "junk.jpg").write_bytes(b"not an image")
     out = tmp_path / "out"
-    args = argparse.Namespace(weights=str(_touch(tmp_path / "w.pt")), device="cpu", conf=0.25, source=str(src), out=str(out),
+    weights = str(_touch(tmp_path / "w.pt"))
+    args = argparse.Namespace(weights=weights, device="cpu", conf=0.25, source=str(src), out=str(out),
                               batch=2, save_images=True)
     assert predict_cmd.run(args) == 0
     text = capsys.readouterr().out
