@@ -59,6 +59,7 @@ def fake_engine(monkeypatch, sample_yaml):
     _FakePredictor.canned, _FakePredictor.classes, _FakePredictor.made = canned, list(ds.classes), []
     module = types.ModuleType("workbench.train.predictor")
     module.Predictor = _FakePredictor
+    module.DEFAULT_CONF = 0.01
     monkeypatch.setitem(sys.modules, "workbench.train.predictor", module)
     weights = sample_yaml.parent / "model.pt"
     weights.write_bytes(b"fake")
