@@ -146,3 +146,67 @@ def test_kill_during_saves_leaves_old_or_new_file(tmp_path):
     assert not [p for p in (tmp_path / "ds" / "labels").iterdir() if p.suffix == ".txt" and p.name != "big.txt"]
     assert seen  # at least one state observed; usually both
 
+
+
+def test_saving_keeps_untouched_lines_byte_for_byte_and_edit_plus_undo_writes_nothing(qtbot, monkeypatch, tmp_path,
+                                                                                      gui_sample):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    rec = w.ds.records[0]
+    label = rec.label_path
+    # Hand-written text: six decimals with trailing zeros, CRLF, an unparseable line in the middle.
+    lines = label.read_text().splitlines()
+    padded = [" ".join(f"{float(t):.6f}" if "." in t else t for t in line.split()) for line in lines]
+    original = "\r\n".join(padded[:1] + ["this line does not parse"] + padded[1:]) + "\r\n"
+    label.write_bytes(original.encode())
+    w.ds = None
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    rec = w.ds.records[0]
+    rec.ensure_loaded()
+    mtime = label.stat().st_mtime_ns
+    _edit_class(w)
+    w.undo_stack.undo()
+    assert w.saver.save()
+    assert label.read_bytes() == original.encode() and label.stat().st_mtime_ns == mtime  # nothing written
+    _edit_class(w)  # line 1 changes; everything else stays as written
+    assert w.saver.save()
+    new, old = label.read_bytes().decode().split("\r\n"), original.split("\r\n")
+    assert new[0].split()[0] == str(rec.instances[0].class_id)
+    assert [float(v) for v in new[0].split()[1:]] == [float(v) for v in old[0].split()[1:]]
+    assert new[1] == "this line does not parse"  # stays where it was
+    assert new[2:] == old[2:]  # untouched lines byte for byte, CRLF included
+
+
+def test_add_class_then_undo_leaves_data_yaml_alone_and_a_real_change_keeps_comments(qtbot, monkeypatch, tmp_path,
+                                                                                    gui_sample):
+    text = gui_sample.read_text()
+    commented = "# my dataset, do not reformat\n" + text + "extra_key: kept  # a comment\n"
+    gui_sample.write_text(commented)
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    from workbench.gui import commands
+
+    w.undo_stack.push(commands.AddClassCommand(w.ds, "zebra", w.notifier))
+    w.undo_stack.undo()
+    assert not w.saver.dirty
+    w.saver.save()
+    assert gui_sample.read_text() == commented
+    w.undo_stack.push(commands.AddClassCommand(w.ds, "zebra", w.notifier))
+    assert w.saver.save()
+    after = gui_sample.read_text()
+    assert "# my dataset, do not reformat" in after and "extra_key: kept  # a comment" in after
+    assert "zebra" in after and open_dataset(gui_sample).classes[-1] == "zebra"
+
+
+def test_autosave_waits_while_a_modal_dialog_is_open(qtbot, monkeypatch, tmp_path, gui_sample):
+    from PySide6.QtWidgets import QDialog
+
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    label = w.ds.records[0].label_path
+    before = label.read_bytes()
+    _edit_class(w)
+    dialog = QDialog(w)
+    dialog.setModal(True)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.isVisible())
+    assert w.saver.autosave() and label.read_bytes() == before and w.saver.dirty
+    dialog.close()
+    assert w.saver.autosave() and label.read_bytes() != before

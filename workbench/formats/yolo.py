@@ -8,6 +8,7 @@ the images by the Ultralytics rule: the last ``/images/`` in the image path beco
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Iterable
@@ -33,6 +34,7 @@ from workbench.formats.yolo_labels import (
     format_label_text,
     guess_layout_from_columns,
     label_file_limit_problem,
+    minimal_label_text,
     parse_label_text,
 )
 
@@ -582,30 +584,82 @@ def save_yolo(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
     for rec in records if records is not None else ds.dirty_records():
         if rec.label_path is None or rec.width is None or rec.height is None:
             continue
-        atomic_write_text(rec.label_path, format_label_text(rec.instances, layout, rec.width, rec.height,
-                                                            rec.extra_lines))
+        old = _current_text(rec.label_path)
+        text = minimal_label_text(rec.instances, rec.extra_lines, layout, rec.width, rec.height, rec.label_path, old)
         rec.dirty = False
+        if text == old:
+            continue  # back to what is on disk (an edit and its undo): nothing to write
+        atomic_write_text(rec.label_path, text)
         rec.has_labels = True
         written.append(rec.label_path)
     if ds.config_file is not None and ds.meta.get("classes_dirty"):
-        written.append(_save_class_names(ds))
+        names_file = _save_class_names(ds)
+        if names_file is not None:
+            written.append(names_file)
         ds.meta["classes_dirty"] = False
     return written
 
 
-def _save_class_names(ds: Dataset) -> Path:
-    """Class list edits (a class added in the GUI) go back into the yaml or classes.txt."""
+def _current_text(path: Path) -> str | None:
+    """The label file as it is on disk, or None when it cannot be kept line by line."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_LABEL_BYTES:
+            return None
+        return path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _save_class_names(ds: Dataset) -> Path | None:
+    """Class list edits (a class added in the GUI) go back into the yaml or classes.txt.
+
+    Only when the list on disk differs (add a class, then undo: nothing is written), and
+    then only ``names`` (and ``nc``) change: ruamel.yaml's round trip keeps the user's
+    comments, key order, quoting and unknown keys.
+    """
     path = ds.config_file
     assert path is not None
     if path.suffix == ".txt":
-        atomic_write_text(path, "".join(c + "\n" for c in ds.classes))
+        text = "".join(c + "\n" for c in ds.classes)
+        if _current_text(path) == text:
+            return None
+        atomic_write_text(path, text)
         return path
-    cfg = load_yaml(path)
-    cfg["names"] = dict(enumerate(ds.classes)) if isinstance(cfg.get("names"), dict) else list(ds.classes)
-    if "nc" in cfg:
-        cfg["nc"] = len(ds.classes)
-    atomic_write_text(path, yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
+    cfg = load_yaml(path)  # the safe, budgeted reader decides what the names are
+    names = cfg.get("names")
+    on_disk = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else (
+        [str(n) for n in names] if isinstance(names, list) else None)
+    if on_disk == list(ds.classes) and ("nc" not in cfg or cfg["nc"] == len(ds.classes)):
+        return None
+    from ruamel.yaml import YAML
+
+    rt = YAML()  # round-trip mode
+    rt.preserve_quotes = True
+    text = _current_text(path)
+    if text is None:
+        raise DatasetError(f"{path}: cannot be read back to update its class names")
+    doc = rt.load(text)
+    if isinstance(doc.get("names"), dict):
+        doc["names"] = dict(enumerate(ds.classes)) if not isinstance(names, dict) else _updated_dict(
+            doc["names"], ds.classes)
+    else:
+        doc["names"] = list(ds.classes)
+    if "nc" in doc:
+        doc["nc"] = len(ds.classes)
+    buf = io.StringIO()
+    rt.dump(doc, buf)
+    atomic_write_text(path, buf.getvalue())
     return path
+
+
+def _updated_dict(mapping: Any, classes: list[str]) -> Any:
+    """The ``names`` mapping edited in place, so the comments beside its entries survive."""
+    for k in [k for k in mapping if not (isinstance(k, int) and 0 <= k < len(classes))]:
+        del mapping[k]
+    for i, name in enumerate(classes):
+        if mapping.get(i) != name:
+            mapping[i] = name
+    return mapping
 
 
 def write_yolo(ds: Dataset, out: Path, fmt: str = "yolo") -> Path:

@@ -332,3 +332,62 @@ def guess_layout_from_columns(counts: list[int]) -> LabelLayout | None:
     if common > 5 and (common - 5) % 2 == 0:
         return LabelLayout("face", (common - 5) // 2, 2)
     return LabelLayout("det")
+
+
+def _same_values(a: Instance, b: Instance) -> bool:
+    """Exactly the values the line gave (a float round trip of the same text is exact)."""
+    if a.class_id != b.class_id or not np.array_equal(a.box, b.box):
+        return False
+    if a.keypoints is None or b.keypoints is None:
+        return a.keypoints is None and b.keypoints is None
+    return a.keypoints.shape == b.keypoints.shape and bool(np.array_equal(a.keypoints, b.keypoints))
+
+
+def minimal_label_text(instances: list[Instance], extra_lines: list[str], layout: LabelLayout,
+                       width: float, height: float, label_file: Path, old_text: str | None) -> str:
+    """The label file's new text, changing only the lines of edited, deleted or added labels.
+
+    Untouched lines go back byte for byte (``0.756420`` stays ``0.756420``, CRLF stays CRLF,
+    unparseable lines stay where they were), so a save after an edit and its undo writes
+    nothing, line numbers in reports stay true, and a git diff shows only the real edit.
+    An instance owns the line it was read from (``source.line``); edited, its new text takes
+    that line's place; new instances are appended.
+    """
+    if old_text is None:
+        return format_label_text(instances, layout, width, height, extra_lines)
+    bom = "\ufeff" if old_text.startswith("\ufeff") else ""
+    raw_lines = _without_bom(old_text).splitlines(keepends=True)
+    newline = "\r\n" if raw_lines and raw_lines[0].endswith("\r\n") else "\n"
+    parsed = parse_label_text(old_text, layout, width, height, label_file)
+    by_line = {inst.source.line: inst for inst in parsed.instances if inst.source is not None}
+    mine: dict[int, Instance] = {}
+    added: list[Instance] = []
+    for inst in instances:
+        line = inst.source.line if inst.source is not None and inst.source.label_file == label_file else None
+        if line in by_line and line not in mine:
+            mine[line] = inst
+        else:
+            added.append(inst)
+    extras = list(extra_lines)
+    out: list[str] = []
+    for lineno, raw in enumerate(raw_lines, start=1):
+        ending = raw[len(raw.rstrip("\r\n")):]
+        if lineno in by_line:
+            inst = mine.get(lineno)
+            if inst is None:
+                continue  # deleted
+            if _same_values(inst, by_line[lineno]):
+                out.append(raw)
+            else:
+                out.append(format_label_line(inst, layout, width, height) + (ending or newline))
+        elif not raw.strip():
+            out.append(raw)
+        elif raw.strip() in extras:
+            extras.remove(raw.strip())
+            out.append(raw)
+        # else: an unparseable line the user deleted
+    tail = [format_label_line(inst, layout, width, height) for inst in added] + extras
+    if tail and out and not out[-1].endswith(("\n", "\r")):
+        out[-1] += newline
+    out.extend(line + newline for line in tail)
+    return bom + "".join(out)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from workbench.core.annotation import Dataset
 from workbench.formats import save_dataset
@@ -37,6 +37,7 @@ class SaveController(QObject):
         self.timer.timeout.connect(self._on_timer)
         self.set_interval(autosave_seconds)
         self.stack.cleanChanged.connect(self._on_clean_changed)
+        self.stack.cleanChanged.connect(self._on_clean_changed_reset)
 
     def set_interval(self, seconds: int) -> None:
         self.timer.stop()
@@ -53,6 +54,12 @@ class SaveController(QObject):
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.dirtyChanged.emit(not clean)
+
+    def _on_clean_changed_reset(self, clean: bool) -> None:
+        if clean and self.ds is not None:
+            # Undone back to the saved state: nothing to write (records and the class list
+            # equal the files; the savers also compare with the files before writing).
+            self.ds.meta["classes_dirty"] = False
 
     @property
     def dirty(self) -> bool:
@@ -74,13 +81,20 @@ class SaveController(QObject):
         return True
 
     def autosave(self) -> bool:
-        """Save if anything changed (image switch, timer); silent when there is nothing to do."""
+        """Save if anything changed (image switch, timer); silent when there is nothing to do.
+
+        Never while a modal dialog is open: the close prompt's "Discard" must find the files
+        as they were, and a dialog that is asking the user something is not their answer.
+        """
+        if QApplication.activeModalWidget() is not None:
+            return True
         return self.save() if self.dirty else True
 
     def confirm_close(self, parent: QWidget | None) -> bool:
         """Ask what to do with unsaved edits; True when the window may close."""
         if not self.dirty:
             return True
+        self.timer.stop()  # the prompt's answer decides; restarted if the user cancels
         answer = QMessageBox.question(
             parent, "Unsaved edits",
             "The dataset has unsaved edits. Save them before closing?",
@@ -88,4 +102,7 @@ class SaveController(QObject):
             QMessageBox.StandardButton.Save)
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
-        return answer == QMessageBox.StandardButton.Discard
+        if answer == QMessageBox.StandardButton.Discard:
+            return True
+        self.timer.start()
+        return False
