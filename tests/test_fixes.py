@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import errno
+import os
+
+import cv2
 import numpy as np
+import pytest
 from test_validate_data import make_yolo
 
 from workbench.core.annotation import Instance
@@ -52,3 +57,26 @@ def test_saved_fixes_round_trip(tmp_path):
     save_dataset(ds)
     assert (tmp_path / "labels" / "train" / "a.txt").read_text() == "0 0.5 0.5 0.25 0.25\n"
     assert validate_dataset(open_dataset(yaml)) == []
+
+
+@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EACCES])
+def test_validate_fix_that_cannot_write_is_one_line_exit_2(tmp_path, monkeypatch, capsys, err):
+    from workbench.cli.main import main
+
+    root = tmp_path / "ds"
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    ok, buf = cv2.imencode(".png", np.zeros((48, 64, 3), np.uint8))
+    (root / "images" / "a.png").write_bytes(buf.tobytes())
+    label = root / "labels" / "a.txt"
+    label.write_text("0 0.5 0.5 0.2 0.2\n0 0.9 0.5 0.4 0.2\n")  # the second box sticks out: clip it
+    before = label.read_bytes()
+
+    def refuse(path, data):
+        raise OSError(err, os.strerror(err), str(path))
+
+    monkeypatch.setattr("workbench.formats.yolo.atomic_write_text", lambda p, t: refuse(p, t))
+    assert main(["validate", str(root), "--fix"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "a.txt" in lines[0] and os.strerror(err) in lines[0]
+    assert label.read_bytes() == before

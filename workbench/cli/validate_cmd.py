@@ -38,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from workbench.formats.base import DatasetError
     from workbench.formats.registry import open_dataset, save_dataset
     from workbench.qa import apply_safe_fixes, validate_dataset
 
@@ -48,7 +49,13 @@ def run(args: argparse.Namespace) -> int:
     if args.fix:
         changes = apply_safe_fixes(ds, findings)
         if changes:
-            written = save_dataset(ds)
+            try:
+                written = save_dataset(ds)
+            except OSError as e:  # read-only file or folder, full disk: the files stay as they were
+                where = e.filename or ds.source or ds.root
+                raise DatasetError(f"{where}: cannot save the fixes ({e.strerror or e}); nothing was "
+                                   "changed in that file: make it writable or free disk space, then run "
+                                   "--fix again") from None
             changes.append(f"saved {len(written)} changed file{'s' * (len(written) != 1)}")
             findings = validate_dataset(ds, check_images=check_images, cache=args.cache)
     summary = summarize(findings)
