@@ -33,10 +33,10 @@ def resolve_weights(path: Path) -> Path:
 def load_predictor(weights: Path, device: str, conf: float | None = None) -> Any:
     """The engine's Predictor, imported here so that `--help` does not load torch."""
     from workbench.formats.base import DatasetError
-    from workbench.train.predictor import DEFAULT_CONF, Predictor
+    from workbench.train.predictor import Predictor
 
     try:
-        return Predictor(weights, device=device, conf=DEFAULT_CONF if conf is None else conf)
+        return Predictor(weights, device=device) if conf is None else Predictor(weights, device=device, conf=conf)
     except (OSError, RuntimeError, ValueError, KeyError, TypeError) as e:
         raise DatasetError(_one_line(weights, e)) from None
 

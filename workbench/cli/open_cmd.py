@@ -33,9 +33,29 @@ def run(args: argparse.Namespace) -> int:
         if not args.data:
             print("workbench: --run needs a dataset: workbench open DATA --run RUN", file=sys.stderr)
             return 2
+        if args.view in ("predictions", "qc"):
+            _check_run_checkpoint(args.run)
         from workbench.gui.training.run_view import open_with_run
 
         return open_with_run(args.data, args.run, args.view, screenshot)
     from workbench.gui.app import run as run_gui
 
     return run_gui(getattr(args, "data", None), screenshot)
+
+
+def _check_run_checkpoint(run: str) -> None:
+    """Load the checkpoint the view would predict with, once, before any window opens.
+
+    The GUI turns a refused checkpoint into a message in its viewer and keeps running,
+    which is right for a person and wrong for ``--screenshot``: it would wait out its
+    timeout for predictions that never come. Here it is one line on stderr and exit 2.
+    """
+    from pathlib import Path
+
+    from workbench.cli.model_loading import load_predictor, resolve_weights
+
+    path = Path(run)
+    if path.is_file() and path.suffix == ".pt":
+        path = path.parent  # the view predicts with the run's best.pt (else last.pt), whichever file was named
+    if path.is_dir():
+        load_predictor(resolve_weights(path), "cpu")

@@ -72,10 +72,12 @@ def apply_run_view(window: QMainWindow, run: str | Path, view: str) -> Callable[
     dock.show()
     dock.raise_()
     viewer.set_weights(weights)
+    answered = {"done": False}  # an unreadable image gets no predictions, only the runner's answer
+    viewer.runner.finished.connect(lambda *_: answered.update(done=True))
     started = viewer.run("current")
     if started < 0:
         return lambda: True  # the viewer shows why
-    return lambda: not viewer.runner.busy() and viewer.raw_predictions() is not None
+    return lambda: not viewer.runner.busy() and (viewer.raw_predictions() is not None or answered["done"])
 
 
 def _show_label_qc(window: QMainWindow, weights: Path) -> Callable[[], bool]:
@@ -107,7 +109,7 @@ def _show_label_qc(window: QMainWindow, weights: Path) -> Callable[[], bool]:
 def schedule_run_view(window: QMainWindow, run: str | Path, view: str, screenshot: str | Path | None = None,
                       timeout_s: float = 120.0) -> QTimer:
     """Apply the view once the window is ready; with ``screenshot``, save the window then quit."""
-    from workbench.gui.screenshot import SCREENSHOT_SIZE, save_window_png
+    from workbench.gui.screenshot import SCREENSHOT_SIZE, dialog_refusal, save_window_png
 
     check_run(run, view)  # fail before the event loop starts
     if screenshot:
@@ -119,6 +121,12 @@ def schedule_run_view(window: QMainWindow, run: str | Path, view: str, screensho
 
     def tick() -> None:
         timed_out = time.monotonic() > deadline
+        refused = dialog_refusal() if screenshot else None
+        if refused is not None:  # the dataset did not open: nothing to show the run with
+            timer.stop()
+            print(f"workbench: {refused}; screenshot not taken", file=sys.stderr)
+            QApplication.instance().exit(2)
+            return
         if state["ready"] is None:
             if not window.is_ready() and not timed_out:
                 return
