@@ -201,3 +201,26 @@ def test_coco_declared_size_is_checked_against_the_image_and_fixed(tmp_path):
 
     assert json.loads(ann.read_text())["images"][0]["width"] == 64
     assert "image_size_mismatch" not in _kinds(open_dataset(ann))
+
+
+@pytest.mark.parametrize("which", ["label", "yaml", "list"])
+def test_a_fifo_where_a_label_file_or_config_belongs_is_refused_not_read_forever(tmp_path, which):
+    root = tmp_path / "ds"
+    write_image(root / "images" / "a.jpg")
+    (root / "labels").mkdir()
+    label = root / "labels" / "a.txt"
+    if which == "label":
+        os.mkfifo(label)
+    else:
+        label.write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "train.txt").write_text("images/a.jpg\n")
+    if which == "list":
+        (root / "train.txt").unlink()
+        os.mkfifo(root / "train.txt")
+    yaml_path = root / "data.yaml"
+    if which == "yaml":
+        os.mkfifo(yaml_path)
+    else:
+        yaml_path.write_text("path: .\ntrain: train.txt\nval: train.txt\nnames: [x]\n")
+    rc = main(["validate", str(yaml_path)])  # would block forever on open() of a FIFO
+    assert rc in (1, 2)

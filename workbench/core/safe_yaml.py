@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from workbench.core.reading import read_regular_text
+
 # Nodes a document may expand to (aliases counted by the size of what they repeat).
 # A data.yaml with 10,000 class names and a keypoint schema has some 10^4.
 MAX_YAML_NODES = 1_000_000
@@ -60,7 +62,7 @@ def safe_load_file(path: Path) -> Any:
     if size > MAX_YAML_BYTES:
         raise YamlLimitError(f"{size / 2**20:.0f} MiB is over the {MAX_YAML_BYTES // 2**20} MiB limit for a "
                              "config file")
-    return safe_load_text(path.read_text(encoding="utf-8-sig"))
+    return safe_load_text(read_regular_text(path, "utf-8-sig"))
 
 
 def _check_size(root: yaml.Node) -> None:

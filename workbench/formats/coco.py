@@ -35,6 +35,7 @@ from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import read_image_header
 from workbench.core.keypoints import COCO_PERSON_NAMES, KeypointSchema
 from workbench.core.paths import OUTSIDE_FIX, contained_path
+from workbench.core.reading import read_regular_bytes
 from workbench.formats.base import DatasetError, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, unique_file_name
 from workbench.formats.originals import match_originals
@@ -167,7 +168,7 @@ def _coco_files(folder: Path) -> tuple[list[Path], list[Path]]:
 
 def _load_json(path: Path) -> tuple[dict[str, Any], int | None]:
     try:
-        raw = path.read_bytes()
+        raw = read_regular_bytes(path)
     except OSError as e:
         raise DatasetError(f"{path}: cannot be read ({e.strerror or e})") from None
     try:

@@ -46,6 +46,7 @@ from workbench.core.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.findings import Severity
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
 from workbench.core.paths import OUTSIDE_FIX, contained_path
+from workbench.core.reading import read_regular_bytes, read_regular_text
 from workbench.formats.base import DatasetError, format_number, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, list_images, unique_file_name
 from workbench.formats.originals import match_originals
@@ -128,7 +129,7 @@ def read_voc(path: Path) -> Dataset:
         classes_file = next((d / c for d in sorted(xml_dirs) for c in CLASS_FILES if (d / c).is_file()), None)
     classes: list[str] = []
     if classes_file is not None:
-        text = classes_file.read_text(encoding="utf-8", errors="replace")
+        text = read_regular_text(classes_file, errors="replace")
         classes = [c.strip() for c in text.splitlines() if c.strip()]
     ds = Dataset(root=root, classes=classes, format="voc", source=path, config_file=classes_file)
     ds.meta["voc_class_index"] = {c: i for i, c in enumerate(classes)}
@@ -160,7 +161,7 @@ def _voc2007_items(root: Path) -> list[Item]:
     for split, name in (("train", "train"), ("val", "val"), ("test", "test"), ("train", "trainval")):
         f = main / f"{name}.txt"
         if f.is_file():
-            for line in f.read_text(encoding="utf-8", errors="replace").splitlines():
+            for line in read_regular_text(f, errors="replace").splitlines():
                 if line.split():
                     split_of.setdefault(line.split()[0], split)
     return _pair(xml_dir, [img_dir], lambda stem: split_of.get(stem, "train"))
@@ -230,7 +231,7 @@ def _load_record(ds: Dataset, rec: ImageRecord) -> None:
 def _parse_record_xml(ds: Dataset, rec: ImageRecord) -> tuple[ET.Element, dict[ET.Element, int]] | None:
     assert rec.label_path is not None
     try:
-        data = rec.label_path.read_bytes()
+        data = read_regular_bytes(rec.label_path)
     except OSError as e:
         rec.findings.append(record_finding(ds, rec, Severity.ERROR, "unreadable_label",
                                            f"annotation file cannot be read ({e.strerror or e})"))

@@ -22,9 +22,10 @@ from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.atomic import atomic_write_text
 from workbench.core.findings import Finding, Severity
 from workbench.core.gc_pause import paused_gc
-from workbench.core.imageheader import IMAGE_SUFFIXES, READ_BINARY, read_image_header
+from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
 from workbench.core.keypoints import KeypointSchema
 from workbench.core.paths import OUTSIDE_FIX, contained_path, inside_root
+from workbench.core.reading import open_regular, read_regular_text
 from workbench.core.safe_yaml import YamlLimitError, safe_load_file
 from workbench.formats.base import DatasetError, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, list_images, unique_file_name
@@ -324,7 +325,7 @@ def _images_for_split(root: Path, spec: Any, key: str, cfg_name: str, findings: 
 
 def _images_from_list(list_file: Path, root: Path, findings: list[Finding]) -> list[Path]:
     out = []
-    for number, raw in enumerate(list_file.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for number, raw in enumerate(read_regular_text(list_file, errors="replace").splitlines(), 1):
         entry = raw.strip()
         if not entry:
             continue
@@ -376,7 +377,7 @@ def _read_folder(folder: Path) -> Dataset:
                         None)
     classes = []
     if classes_file is not None:
-        classes = [c.strip() for c in classes_file.read_text(encoding="utf-8-sig").splitlines() if c.strip()]
+        classes = [c.strip() for c in read_regular_text(classes_file, "utf-8-sig").splitlines() if c.strip()]
     ds = Dataset(root=folder.resolve(), classes=classes, format="yolo", source=folder,
                  config_file=classes_file, findings=findings)
     _attach_records(ds, splits, None)
@@ -504,7 +505,7 @@ def _read_bytes(path: Path, limit: int) -> tuple[int, bytes | None]:
     Reading stops after ``limit + 1`` bytes even where the size said less (a link to
     ``/dev/zero``, a file still growing), so memory stays bounded by ``limit``.
     """
-    fd = os.open(path, READ_BINARY)
+    fd = open_regular(path)
     try:
         size = os.fstat(fd).st_size
         if size > limit:
