@@ -138,7 +138,8 @@ def test_scheduler_state_is_plain_and_restores_the_sequence():
 
 def test_checkpoints_load_with_weights_only_and_refuse_pickled_objects(tmp_path):
     good = tmp_path / "good.pt"
-    save_checkpoint(good, {"format": "workbench-checkpoint", "model": {"w": torch.ones(2)}, "classes": ["a"]})
+    save_checkpoint(good, {"format": "workbench-checkpoint", "model_name": "fasterrcnn_mobilenet_v3_large_fpn",
+                           "model": {"w": torch.ones(2)}, "classes": ["a"]})
     assert read_checkpoint(good)["classes"] == ["a"]
     assert not list(tmp_path.glob(".*tmp"))  # the temp file was renamed, not left behind
     evil = tmp_path / "evil.pt"
