@@ -223,14 +223,18 @@ def main() -> int:
     steps = len(paths) - 1
     paused, stall_nav = page_through(app, window, steps, args.pause_ms / 1000, probe)
     say("  per step (ms):", " ".join(f"{t:.0f}" for t in paused))
-    say(f"next image -> painted, {args.pause_ms:.0f} ms pause: median {statistics.median(paused):.1f} ms, "
-        f"p95 {percentile(paused, 95):.1f} ms, max {max(paused):.1f} ms; max UI stall {stall_nav:.1f} ms")
+    say(
+        f"next image -> painted, {args.pause_ms:.0f} ms pause: median {statistics.median(paused):.1f} ms, "
+        f"p95 {percentile(paused, 95):.1f} ms, max {max(paused):.1f} ms; max UI stall {stall_nav:.1f} ms"
+    )
     window.images.clear()
     window.show_record(0)
     pump(app, 0.5)
     nopause, stall_np = page_through(app, window, steps, 0.0, probe)
-    say(f"next image -> painted, no pause:  median {statistics.median(nopause):.1f} ms, "
-        f"p95 {percentile(nopause, 95):.1f} ms, max {max(nopause):.1f} ms")
+    say(
+        f"next image -> painted, no pause:  median {statistics.median(nopause):.1f} ms, "
+        f"p95 {percentile(nopause, 95):.1f} ms, max {max(nopause):.1f} ms"
+    )
     thumb_stall, thumb_s = thumbnail_stall(app, window, probe)
     say(f"thumbnails of {len(paths)} images from scratch: {thumb_s:.2f} s, max UI stall {thumb_stall:.1f} ms")
     window.saver.stack.setClean()

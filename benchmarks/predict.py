@@ -42,9 +42,21 @@ def main() -> int:
     model = build_model(args.model, 3, k, args.imgsz)
     tmp = Path(tempfile.mkdtemp(prefix="wb_pred_"))
     schema = {"names": [f"kp{i}" for i in range(k)], "flip_idx": list(range(k))} if k else None
-    save_checkpoint(tmp / "model.pt", make_checkpoint(
-        model_state=model.state_dict(), model_name=args.model, classes=["a", "b", "c"], keypoints=schema,
-        imgsz=args.imgsz, frozen_bn=False, model_options={}, epoch=0, best_fitness=None, config={}))
+    save_checkpoint(
+        tmp / "model.pt",
+        make_checkpoint(
+            model_state=model.state_dict(),
+            model_name=args.model,
+            classes=["a", "b", "c"],
+            keypoints=schema,
+            imgsz=args.imgsz,
+            frozen_bn=False,
+            model_options={},
+            epoch=0,
+            best_fitness=None,
+            config={},
+        ),
+    )
     predictor = Predictor(tmp / "model.pt", args.device, conf=0.05)
     rng = np.random.default_rng(0)
     h = args.imgsz * 3 // 4
@@ -56,17 +68,29 @@ def main() -> int:
             torch.cuda.synchronize()
         t = time.perf_counter()
         for s in range(0, len(images), args.batch):
-            predictor.predict_batch(images[s:s + args.batch])
+            predictor.predict_batch(images[s : s + args.batch])
         if predictor.device.type == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - t)
         if not args.json:
             print(f"repeat {r + 1}: {len(images) / times[-1]:.2f} img/s")
     med = statistics.median(times)
-    print(json.dumps({"benchmark": "predict", "model": args.model, "device": str(predictor.device),
-                      "image_size": [args.imgsz, h], "images": len(images), "batch": args.batch,
-                      "repeats": args.repeats, "images_per_s": round(len(images) / med, 3),
-                      "ms_per_image": round(1000 * med / len(images), 2), "torch": torch.__version__}))
+    print(
+        json.dumps(
+            {
+                "benchmark": "predict",
+                "model": args.model,
+                "device": str(predictor.device),
+                "image_size": [args.imgsz, h],
+                "images": len(images),
+                "batch": args.batch,
+                "repeats": args.repeats,
+                "images_per_s": round(len(images) / med, 3),
+                "ms_per_image": round(1000 * med / len(images), 2),
+                "torch": torch.__version__,
+            }
+        )
+    )
     return 0
 
 

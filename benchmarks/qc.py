@@ -128,7 +128,7 @@ def make_scene(n_images: int, seed: int) -> Scene:
     picks = rng.permutation(len(flat))
     n_swap, n_missing = round(SWAP_RATE * len(flat)), round(MISSING_RATE * len(flat))
     swap_at = {flat[p] for p in picks[:n_swap]}
-    drop_at = {flat[p] for p in picks[n_swap:n_swap + n_missing]}
+    drop_at = {flat[p] for p in picks[n_swap : n_swap + n_missing]}
     labels, swaps, missing = [], {}, {}
     for i, (boxes, classes) in enumerate(truth):
         lb, lc = [], []
@@ -158,8 +158,9 @@ def as_dataset(scene: Scene) -> tuple[Dataset, dict[Path, list[Prediction]]]:
     records = []
     for i, (boxes, classes) in enumerate(scene.labels):
         lf = root / "labels" / f"{i:04d}.txt"
-        insts = [Instance(int(c), b, None, Source(lf, n + 1)) for n, (b, c) in enumerate(zip(boxes, classes,
-                                                                                                 strict=True))]
+        insts = [
+            Instance(int(c), b, None, Source(lf, n + 1)) for n, (b, c) in enumerate(zip(boxes, classes, strict=True))
+        ]
         records.append(ImageRecord(root / "images" / f"{i:04d}.jpg", "train", lf, True, W, H, insts))
     ds = Dataset(root, list(CLASSES), records)
     return ds, {r.path: p for r, p in zip(records, scene.predictions, strict=True)}
@@ -179,7 +180,8 @@ def instance_level(scene: Scene, suspects: list[Suspect]) -> dict[str, dict[str,
     hits = [s for s in swaps if (_image_index(s), s.instance) in scene.swaps]
     right_fix = sum(s.suggestion["value"] == scene.swaps[(_image_index(s), s.instance)] for s in hits)
     out["class_swap"] = _pr(len(hits), len(swaps), len(scene.swaps)) | {
-        "right_class_suggested": round(right_fix / max(len(hits), 1), 3)}
+        "right_class_suggested": round(right_fix / max(len(hits), 1), 3)
+    }
 
     n_missing = sum(len(v) for v in scene.missing.values())
     adds = [s for s in suspects if s.kind == "missing_label"][:n_missing]
@@ -206,8 +208,7 @@ def _match_missing(scene: Scene, adds: list[Suspect]) -> int:
 
 
 def _pr(hits: int, flagged: int, relevant: int) -> dict[str, float]:
-    return {"precision": round(hits / max(flagged, 1), 3), "recall": round(hits / max(relevant, 1), 3),
-            "k": relevant}
+    return {"precision": round(hits / max(flagged, 1), 3), "recall": round(hits / max(relevant, 1), 3), "k": relevant}
 
 
 def image_level(ranking: list[int], bad: set[int], flagged: set[int] | None = None) -> dict[str, float]:
@@ -273,19 +274,25 @@ def evaluate(scene: Scene) -> dict:
     suspects = find_label_issues(ds, predictions)
     ours_s = time.perf_counter() - t
     bad = {i for i, _ in scene.swaps} | set(scene.missing)
-    res: dict = {"ours": {
-        "instance_level": instance_level(scene, suspects),
-        "image_level": image_level(our_image_ranking(suspects, n), bad,
-                                   {_image_index(s) for s in suspects if s.score >= 0.5}),
-        "seconds": round(ours_s, 3),
-    }}
+    res: dict = {
+        "ours": {
+            "instance_level": instance_level(scene, suspects),
+            "image_level": image_level(
+                our_image_ranking(suspects, n), bad, {_image_index(s) for s in suspects if s.score >= 0.5}
+            ),
+            "seconds": round(ours_s, 3),
+        }
+    }
     cl = run_cleanlab(scene)
     if isinstance(cl, str):
         res["cleanlab"] = {"available": False, "reason": cl}
     else:
         ranking, flagged, cl_s = cl
-        res["cleanlab"] = {"available": True, "image_level": image_level(ranking, bad, flagged),
-                           "seconds": round(cl_s, 3)}
+        res["cleanlab"] = {
+            "available": True,
+            "image_level": image_level(ranking, bad, flagged),
+            "seconds": round(cl_s, 3),
+        }
     return res
 
 
@@ -294,16 +301,20 @@ def _print_regime(name: str, res: dict, n_bad: int) -> None:
     for kind, r in res["ours"]["instance_level"].items():
         print(f"ours, instances, {kind:<13} top-{r['k']}: precision {r['precision']:.3f} recall {r['recall']:.3f}")
     o = res["ours"]["image_level"]
-    print(f"ours, images, top-{n_bad}: precision {o['precision']:.3f} recall {o['recall']:.3f} "
-          f"AP {o['average_precision']:.3f}; score >= 0.5: {o['flagged']} images, precision "
-          f"{o['flagged_precision']:.3f} recall {o['flagged_recall']:.3f} ({res['ours']['seconds']:.2f} s)")
+    print(
+        f"ours, images, top-{n_bad}: precision {o['precision']:.3f} recall {o['recall']:.3f} "
+        f"AP {o['average_precision']:.3f}; score >= 0.5: {o['flagged']} images, precision "
+        f"{o['flagged_precision']:.3f} recall {o['flagged_recall']:.3f} ({res['ours']['seconds']:.2f} s)"
+    )
     if not res["cleanlab"]["available"]:
         print(f"cleanlab: {res['cleanlab']['reason']}")
         return
     c = res["cleanlab"]["image_level"]
-    print(f"cleanlab, images, top-{n_bad}: precision {c['precision']:.3f} recall {c['recall']:.3f} "
-          f"AP {c['average_precision']:.3f}; its own flags: {c['flagged']} images, precision "
-          f"{c['flagged_precision']:.3f} recall {c['flagged_recall']:.3f} ({res['cleanlab']['seconds']:.2f} s)")
+    print(
+        f"cleanlab, images, top-{n_bad}: precision {c['precision']:.3f} recall {c['recall']:.3f} "
+        f"AP {c['average_precision']:.3f}; its own flags: {c['flagged']} images, precision "
+        f"{c['flagged_precision']:.3f} recall {c['flagged_recall']:.3f} ({res['cleanlab']['seconds']:.2f} s)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,8 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         "detectors": {},
     }
     if not args.json:
-        print(f"{args.images} images, {result['n_instances']} objects; injected {result['injected']} "
-              f"in {len(bad)} images")
+        print(
+            f"{args.images} images, {result['n_instances']} objects; injected {result['injected']} in {len(bad)} images"
+        )
     for name, det in REGIMES.items():
         if args.detector in (name, "all"):
             res = evaluate(predict(scene, det, args.seed))

@@ -40,8 +40,13 @@ def bare_loop(data: Path, model_name: str, imgsz: int, batch: int, iters: int, d
     torch.manual_seed(0)
     model = build_model(model_name, ds.nc, None, imgsz).to(device).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
-    loader = torch.utils.data.DataLoader(DetectionDataset(ds.split("train"), None, spec.label_offset, True),
-                                         batch_size=batch, shuffle=True, collate_fn=collate, num_workers=0)
+    loader = torch.utils.data.DataLoader(
+        DetectionDataset(ds.split("train"), None, spec.label_offset, True),
+        batch_size=batch,
+        shuffle=True,
+        collate_fn=collate,
+        num_workers=0,
+    )
     seen, start = 0, None
     for i, (images, targets) in enumerate(loader):
         if i > iters:
@@ -67,9 +72,21 @@ def engine_loop(data: Path, model_name: str, imgsz: int, batch: int, iters: int,
     def on_iteration(ev) -> None:
         rates.append((ev.iteration, ev.images_per_s))
 
-    cfg = TrainConfig(data=str(data), model=model_name, epochs=2, imgsz=imgsz, batch=batch, device=device,
-                      weights="none", out=str(out), workers=0, max_iterations_per_epoch=iters + 1, val_every=10**6,
-                      clip_grad=0.0, frozen_bn=False)
+    cfg = TrainConfig(
+        data=str(data),
+        model=model_name,
+        epochs=2,
+        imgsz=imgsz,
+        batch=batch,
+        device=device,
+        weights="none",
+        out=str(out),
+        workers=0,
+        max_iterations_per_epoch=iters + 1,
+        val_every=10**6,
+        clip_grad=0.0,
+        frozen_bn=False,
+    )
     # Only epoch 1 counts: epoch 2 exists so that no validation runs inside the measurement.
     cb = type("Cb", (), {"on_iteration": staticmethod(on_iteration)})()
     result = train(cfg, [cb], should_stop=lambda: len(rates) > iters)
@@ -99,12 +116,20 @@ def main() -> int:
         eng.append(engine_loop(data, args.model, args.imgsz, args.batch, args.iters, str(device), tmp / f"runs{r}"))
         if not args.json:
             print(f"repeat {r + 1}: bare {bare[-1]:.2f} img/s, engine {eng[-1]:.2f} img/s")
-    result = {"benchmark": "train_throughput", "model": args.model, "device": str(device),
-              "imgsz": args.imgsz, "batch": args.batch, "iterations": args.iters, "repeats": args.repeats,
-              "bare_images_per_s": round(statistics.median(bare), 3),
-              "engine_images_per_s": round(statistics.median(eng), 3),
-              "ratio": round(statistics.median(eng) / statistics.median(bare), 3),
-              "torch": torch.__version__, "threads": torch.get_num_threads()}
+    result = {
+        "benchmark": "train_throughput",
+        "model": args.model,
+        "device": str(device),
+        "imgsz": args.imgsz,
+        "batch": args.batch,
+        "iterations": args.iters,
+        "repeats": args.repeats,
+        "bare_images_per_s": round(statistics.median(bare), 3),
+        "engine_images_per_s": round(statistics.median(eng), 3),
+        "ratio": round(statistics.median(eng) / statistics.median(bare), 3),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
     print(json.dumps(result))
     return 0
 

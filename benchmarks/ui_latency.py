@@ -48,9 +48,16 @@ while time.perf_counter() - t0 < seconds:
 print(json.dumps({"type": "end", "reason": "finished", "message": "synthetic"}), flush=True)
 """
 
-FAST = {"max_iterations_per_epoch": 6, "workers": 0,
-        "model_options": {"keypoint_layers": [16, 16], "box_batch_size_per_image": 32,
-                          "rpn_batch_size_per_image": 32, "rpn_post_nms_top_n_test": 30}}
+FAST = {
+    "max_iterations_per_epoch": 6,
+    "workers": 0,
+    "model_options": {
+        "keypoint_layers": [16, 16],
+        "box_batch_size_per_image": 32,
+        "rpn_batch_size_per_image": 32,
+        "rpn_post_nms_top_n_test": 30,
+    },
+}
 
 
 def _sample(root: Path) -> Path:
@@ -162,15 +169,22 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--json", action="store_true", help="print only the JSON result")
     ap.add_argument("--seconds", type=float, default=20.0, help="how long to measure once events flow")
-    ap.add_argument("--synthetic", type=float, default=0.0, metavar="RATE",
-                    help="replace the real worker by one streaming RATE iteration events per second")
+    ap.add_argument(
+        "--synthetic",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="replace the real worker by one streaming RATE iteration events per second",
+    )
     args = ap.parse_args()
     result = measure(args.seconds, args.synthetic)
     if not args.json:
-        print(f"{result['mode']}: {result['events']} events in {result['streamed_s']} s; "
-              f"timer drift p50 {result['drift_p50_ms']} ms, p99 {result['drift_p99_ms']} ms, "
-              f"max {result['drift_max_ms']} ms (limit p99 < {P99_LIMIT_MS:g} ms): "
-              f"{'PASS' if result['pass'] else 'FAIL'}")
+        print(
+            f"{result['mode']}: {result['events']} events in {result['streamed_s']} s; "
+            f"timer drift p50 {result['drift_p50_ms']} ms, p99 {result['drift_p99_ms']} ms, "
+            f"max {result['drift_max_ms']} ms (limit p99 < {P99_LIMIT_MS:g} ms): "
+            f"{'PASS' if result['pass'] else 'FAIL'}"
+        )
     print(json.dumps(result))
     return 0 if result["pass"] else 1
 

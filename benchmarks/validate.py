@@ -219,12 +219,15 @@ def main(argv: list[str] | None = None) -> int:
         yaml = generate(Path(tmp) / "data", args.n)
         run_baseline(yaml.parent)  # warm the page cache for both sides alike
         run_ours(yaml, cache=True)  # fill the cache for the warm runs; the cold runs never read it
-        times = interleaved({
-            "ours": lambda: run_ours(yaml),
-            "baseline": lambda: run_baseline(yaml.parent),
-            "cached": lambda: run_ours(yaml, cache=True),
-            "open": lambda: open_dataset(yaml),
-        }, args.repeats)
+        times = interleaved(
+            {
+                "ours": lambda: run_ours(yaml),
+                "baseline": lambda: run_baseline(yaml.parent),
+                "cached": lambda: run_ours(yaml, cache=True),
+                "open": lambda: open_dataset(yaml),
+            },
+            args.repeats,
+        )
 
     med = {name: statistics.median(wall) for name, (wall, _) in times.items()}
     med_cpu = {name: statistics.median(cpu) for name, (_, cpu) in times.items()}
@@ -245,16 +248,20 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.json:
         w = times
-        print(f"{args.n} image/label pairs, {available_cpus()} CPUs ({result['workers']} worker processes), "
-              f"medians of {args.repeats} interleaved rounds:")
+        print(
+            f"{args.n} image/label pairs, {available_cpus()} CPUs ({result['workers']} worker processes), "
+            f"medians of {args.repeats} interleaved rounds:"
+        )
         print(f"  ours (open + validate_dataset, cold): {result['ours_s']:.3f} s  {_fmt(w['ours'][0])}")
         print(f"    of which open_dataset (listing):    {result['open_s']:.3f} s  {_fmt(w['open'][0])}")
         print(f"  baseline (glob + Ultralytics check):  {result['baseline_s']:.3f} s  {_fmt(w['baseline'][0])}")
         print(f"  speedup baseline/ours, cold:          {result['speedup']:.2f}x")
         print(f"  ours with a warm cache:               {result['cached_s']:.3f} s  {_fmt(w['cached'][0])}")
         print(f"  speedup baseline/ours, warm cache:    {result['cached_speedup']:.2f}x")
-        print(f"  CPU seconds, ours / baseline / warm:  {result['ours_cpu_s']:.3f} / {result['baseline_cpu_s']:.3f}"
-              f" / {result['cached_cpu_s']:.3f}")
+        print(
+            f"  CPU seconds, ours / baseline / warm:  {result['ours_cpu_s']:.3f} / {result['baseline_cpu_s']:.3f}"
+            f" / {result['cached_cpu_s']:.3f}"
+        )
     print(json.dumps(result))
     return 0
 

@@ -43,4 +43,3 @@ def drag(qtbot, window: MainWindow, start: tuple[float, float], end: tuple[float
         p = a + (b - a) * (i / steps)
         qtbot.mouseMove(vp, p)
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=b)
-

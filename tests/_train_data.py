@@ -15,9 +15,17 @@ import numpy as np
 COLORS = [(255, 255, 255), (40, 220, 255)]  # BGR per class
 
 
-def write_rect_dataset(root: Path, n_train: int = 6, n_val: int = 2, size: int = 96, keypoints: bool = False,
-                       classes: tuple[str, ...] = ("box", "bar"), seed: int = 0,
-                       max_objects: int = 2, val_is_train: bool = False) -> Path:
+def write_rect_dataset(
+    root: Path,
+    n_train: int = 6,
+    n_val: int = 2,
+    size: int = 96,
+    keypoints: bool = False,
+    classes: tuple[str, ...] = ("box", "bar"),
+    seed: int = 0,
+    max_objects: int = 2,
+    val_is_train: bool = False,
+) -> Path:
     """A YOLO (or YOLO pose) dataset under ``root``; returns its data.yaml path.
 
     ``val_is_train`` validates on the training images: what an overfitting test measures.
@@ -31,8 +39,11 @@ def write_rect_dataset(root: Path, n_train: int = 6, n_val: int = 2, size: int =
             lines = []
             for _ in range(int(rng.integers(1, max_objects + 1))):
                 c = int(rng.integers(0, len(classes)))
-                w, h = (int(rng.integers(24, 40)), int(rng.integers(24, 40))) if c == 0 else (
-                    int(rng.integers(36, 48)), int(rng.integers(12, 18)))
+                w, h = (
+                    (int(rng.integers(24, 40)), int(rng.integers(24, 40)))
+                    if c == 0
+                    else (int(rng.integers(36, 48)), int(rng.integers(12, 18)))
+                )
                 x1, y1 = int(rng.integers(2, size - w - 2)), int(rng.integers(2, size - h - 2))
                 cv2.rectangle(img, (x1, y1), (x1 + w, y1 + h), COLORS[c % len(COLORS)], -1)
                 line = f"{c} {(x1 + w / 2) / size:.6f} {(y1 + h / 2) / size:.6f} {w / size:.6f} {h / size:.6f}"

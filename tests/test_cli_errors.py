@@ -43,26 +43,29 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 # ----------------------------------------------------------------------------- 1. flags
 
 
-@pytest.mark.parametrize("argv, flag", [
-    (["train", "D", "--imgsz", "0"], "--imgsz"),
-    (["train", "D", "--epochs", "0"], "--epochs"),
-    (["train", "D", "--epochs", "-1"], "--epochs"),
-    (["train", "D", "--lr", "nan"], "--lr"),
-    (["train", "D", "--lr", "-1"], "--lr"),
-    (["train", "D", "--lr", "inf"], "--lr"),
-    (["train", "D", "--accumulate", "0"], "--accumulate"),
-    (["train", "D", "--warmup-epochs", "-1"], "--warmup-epochs"),
-    (["train", "D", "--clip-grad", "-0.5"], "--clip-grad"),
-    (["train", "D", "--batch", "0"], "--batch"),
-    (["train", "D", "--workers", "-1"], "--workers"),
-    (["train", "D", "--epochs", "two"], "--epochs"),
-    (["predict", "W", "S", "--out", "O", "--conf", "2"], "--conf"),
-    (["predict", "W", "S", "--out", "O", "--batch", "0"], "--batch"),
-    (["eval", "W", "D", "--batch", "-3"], "--batch"),
-    (["qc", "W", "D", "--conf", "-0.1"], "--conf"),
-    (["qc", "W", "D", "--top", "-1"], "--top"),
-    (["qc", "D", "--kfold", "2", "--imgsz", "0"], "--imgsz"),
-])
+@pytest.mark.parametrize(
+    "argv, flag",
+    [
+        (["train", "D", "--imgsz", "0"], "--imgsz"),
+        (["train", "D", "--epochs", "0"], "--epochs"),
+        (["train", "D", "--epochs", "-1"], "--epochs"),
+        (["train", "D", "--lr", "nan"], "--lr"),
+        (["train", "D", "--lr", "-1"], "--lr"),
+        (["train", "D", "--lr", "inf"], "--lr"),
+        (["train", "D", "--accumulate", "0"], "--accumulate"),
+        (["train", "D", "--warmup-epochs", "-1"], "--warmup-epochs"),
+        (["train", "D", "--clip-grad", "-0.5"], "--clip-grad"),
+        (["train", "D", "--batch", "0"], "--batch"),
+        (["train", "D", "--workers", "-1"], "--workers"),
+        (["train", "D", "--epochs", "two"], "--epochs"),
+        (["predict", "W", "S", "--out", "O", "--conf", "2"], "--conf"),
+        (["predict", "W", "S", "--out", "O", "--batch", "0"], "--batch"),
+        (["eval", "W", "D", "--batch", "-3"], "--batch"),
+        (["qc", "W", "D", "--conf", "-0.1"], "--conf"),
+        (["qc", "W", "D", "--top", "-1"], "--top"),
+        (["qc", "D", "--kfold", "2", "--imgsz", "0"], "--imgsz"),
+    ],
+)
 def test_argparse_refuses_nonsense_numbers_naming_the_flag(argv, flag, capsys):
     with pytest.raises(SystemExit) as e:
         main(argv)
@@ -72,8 +75,17 @@ def test_argparse_refuses_nonsense_numbers_naming_the_flag(argv, flag, capsys):
 
 def test_train_config_check_refuses_what_the_flags_refuse():
     """The GUI and k-fold QC build a TrainConfig without argparse: the same rule holds there."""
-    for bad in ({"epochs": 0}, {"imgsz": 0}, {"lr": math.nan}, {"lr": -1.0}, {"accumulate": 0},
-                {"warmup_epochs": -1.0}, {"clip_grad": -1.0}, {"batch": 0}, {"workers": -1}):
+    for bad in (
+        {"epochs": 0},
+        {"imgsz": 0},
+        {"lr": math.nan},
+        {"lr": -1.0},
+        {"accumulate": 0},
+        {"warmup_epochs": -1.0},
+        {"clip_grad": -1.0},
+        {"batch": 0},
+        {"workers": -1},
+    ):
         with pytest.raises(ConfigError, match=next(iter(bad))):
             TrainConfig(data="x", **bad).check()
     TrainConfig(data="x").check()  # the defaults are fine, lr 0 = the optimizer's default
@@ -83,8 +95,7 @@ def test_engine_refuses_a_bad_config_before_any_work(tmp_path):
     from workbench.train.engine import train
 
     data = write_rect_dataset(tmp_path / "ds", n_train=1, n_val=1, size=64)
-    result = train(TrainConfig(data=str(data), lr=math.nan, weights="none", out=str(tmp_path / "runs"),
-                               device="cpu"))
+    result = train(TrainConfig(data=str(data), lr=math.nan, weights="none", out=str(tmp_path / "runs"), device="cpu"))
     assert result.reason == "error" and "lr" in result.message
     assert not (tmp_path / "runs").exists()
 
@@ -195,8 +206,11 @@ def test_unusable_checkpoints_are_one_line(trained, tmp_path, capsys, name, comm
     else:
         path = _edited(trained, tmp_path, name, edit)
     data = str(trained["data"])
-    argv = {"eval": ["eval", str(path), data], "qc": ["qc", str(path), data],
-            "predict": ["predict", str(path), data, "--out", str(tmp_path / "out")]}[command]
+    argv = {
+        "eval": ["eval", str(path), data],
+        "qc": ["qc", str(path), data],
+        "predict": ["predict", str(path), data, "--out", str(tmp_path / "out")],
+    }[command]
     rc = main([*argv, "--device", "cpu"])
     line = _one_line(capsys.readouterr().err)
     assert rc == 2 and name in line and expected in line

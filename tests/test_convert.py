@@ -36,10 +36,14 @@ def _same_labels(a: Dataset, b: Dataset, tol: float, by_name: bool = False) -> N
 
 
 def _det(tmp_path: Path) -> Path:
-    return yolo_det(tmp_path / "det", ["a", "b", "c"], {
-        "train": {"x": "0 0.5 0.5 0.25 0.5\n2 0.123457 0.2 0.1 0.1\n", "y": ""},
-        "val": {"z": "1 0.4 0.6 0.2 0.3\n1 0.5 0.5 0 0.2\n"},  # the second box has no width
-    })
+    return yolo_det(
+        tmp_path / "det",
+        ["a", "b", "c"],
+        {
+            "train": {"x": "0 0.5 0.5 0.25 0.5\n2 0.123457 0.2 0.1 0.1\n", "y": ""},
+            "val": {"z": "1 0.4 0.6 0.2 0.3\n1 0.5 0.5 0 0.2\n"},  # the second box has no width
+        },
+    )
 
 
 def test_yolo_to_coco_to_yolo(tmp_path: Path):
@@ -94,8 +98,10 @@ def test_pose_to_coco_to_pose_and_losses_to_box_formats(tmp_path: Path):
 
 def test_coco_to_voc_to_coco_keeps_names_boxes_and_crowd(tmp_path: Path):
     images = [{"id": 5, "file_name": "a.png", "width": 64, "height": 48}]
-    anns = [{"id": 1, "image_id": 5, "category_id": 90, "bbox": [1.25, 2, 10, 20], "iscrowd": 1},
-            {"id": 2, "image_id": 5, "category_id": 3, "bbox": [30, 10, 5.5, 6], "iscrowd": 0}]
+    anns = [
+        {"id": 1, "image_id": 5, "category_id": 90, "bbox": [1.25, 2, 10, 20], "iscrowd": 1},
+        {"id": 2, "image_id": 5, "category_id": 3, "bbox": [30, 10, 5.5, 6], "iscrowd": 0},
+    ]
     cats = [{"id": 1, "name": "person"}, {"id": 3, "name": "car"}, {"id": 90, "name": "toothbrush"}]
     src = open_dataset(coco_json(tmp_path / "c" / "instances_train.json", images, anns, cats))
     voc = convert_dataset(src, "voc", tmp_path / "voc")
@@ -122,11 +128,13 @@ def test_cli_convert_reports_and_refuses_non_empty_output(tmp_path: Path, capsys
 @pytest.mark.parametrize("fixture", ["coco8", "coco8_pose"])
 def test_real_data_through_coco_and_voc(fixture: str, request, tmp_path: Path):
     src = open_dataset(request.getfixturevalue(fixture))
-    back = open_dataset(convert_dataset(
-        convert_dataset(src, "coco", tmp_path / "c").output, src.format, tmp_path / "y").output)
+    back = open_dataset(
+        convert_dataset(convert_dataset(src, "coco", tmp_path / "c").output, src.format, tmp_path / "y").output
+    )
     _same_labels(src, back, 1e-4)
-    via_voc = open_dataset(convert_dataset(
-        convert_dataset(src, "voc", tmp_path / "v").output, "coco", tmp_path / "c2").output)
+    via_voc = open_dataset(
+        convert_dataset(convert_dataset(src, "voc", tmp_path / "v").output, "coco", tmp_path / "c2").output
+    )
     assert via_voc.classes == src.classes
     assert sum(len(r.instances) for r in via_voc) == sum(len(r.instances) for r in src)
 
@@ -144,8 +152,9 @@ def instances(draw: st.DrawFn, nc: int, k: int) -> Instance:
     y2 = draw(st.floats(y1 + 1, H))
     kps = None
     if k:
-        rows = draw(st.lists(st.tuples(st.floats(0, W), st.floats(0, H), st.sampled_from([0, 1, 2])),
-                             min_size=k, max_size=k))
+        rows = draw(
+            st.lists(st.tuples(st.floats(0, W), st.floats(0, H), st.sampled_from([0, 1, 2])), min_size=k, max_size=k)
+        )
         kps = np.array([(x, y, v) if v else (0, 0, 0) for x, y, v in rows], dtype=np.float64)
     return Instance(draw(st.integers(0, nc - 1)), np.array([x1, y1, x2, y2]), kps)
 
@@ -163,8 +172,9 @@ def _build(folder: Path, classes: list[str], k: int, per_image: list[list[Instan
     ds = Dataset(root=folder, classes=classes, keypoints=schema, format="yolo-pose" if k else "yolo")
     for i, insts in enumerate(per_image):
         path = write_image(folder / f"im{i}.png", W, H)
-        ds.records.append(ImageRecord(path=path, split="train" if i % 2 == 0 else "val", width=W, height=H,
-                                      instances=insts))
+        ds.records.append(
+            ImageRecord(path=path, split="train" if i % 2 == 0 else "val", width=W, height=H, instances=insts)
+        )
     return ds
 
 

@@ -66,8 +66,15 @@ def test_class_counts_ignore_out_of_range():
 
 
 def test_finding_text_and_summary():
-    f = Finding(Severity.ERROR, "class_out_of_range", "class id 5 is outside 0..0", image="images/a.jpg",
-                label_file="labels/a.txt", line=3, instance=2)
+    f = Finding(
+        Severity.ERROR,
+        "class_out_of_range",
+        "class id 5 is outside 0..0",
+        image="images/a.jpg",
+        label_file="labels/a.txt",
+        line=3,
+        instance=2,
+    )
     assert str(f) == "labels/a.txt:3: error: class id 5 is outside 0..0 [class_out_of_range]"
     assert f.to_dict()["severity"] == "error"
     s = summarize([f, f])
@@ -98,8 +105,12 @@ def test_instance_box_conversion():
     box = np.array([1.0, 2.0, 3.0, 4.0])
     inst = Instance(0, box)
     assert inst.box is box  # already what it must be: kept (shared, as np.asarray shared it before)
-    for given in ([1, 2, 3, 4], np.array([1, 2, 3, 4], np.float32), np.array([[1.0, 2.0, 3.0, 4.0]]),
-                  np.array([1.0, 2.0, 3.0, 4.0]).astype(">f8")):
+    for given in (
+        [1, 2, 3, 4],
+        np.array([1, 2, 3, 4], np.float32),
+        np.array([[1.0, 2.0, 3.0, 4.0]]),
+        np.array([1.0, 2.0, 3.0, 4.0]).astype(">f8"),
+    ):
         converted = Instance(0, given).box
         assert converted.dtype == np.float64 and converted.shape == (4,) and converted.tolist() == [1, 2, 3, 4]
     with pytest.raises(ValueError):
@@ -114,10 +125,21 @@ def _rel_by_resolving(root: Path, path: Path) -> str:
         return Path(path).as_posix()
 
 
-@pytest.mark.parametrize("path", [
-    "images/train/a.jpg", "labels/train/sub/b.txt", "a.jpg", "", ".", "images/../labels/a.txt", "./images/a.jpg",
-    "../elsewhere/a.jpg", "/etc/passwd", "images//a.jpg",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "images/train/a.jpg",
+        "labels/train/sub/b.txt",
+        "a.jpg",
+        "",
+        ".",
+        "images/../labels/a.txt",
+        "./images/a.jpg",
+        "../elsewhere/a.jpg",
+        "/etc/passwd",
+        "images//a.jpg",
+    ],
+)
 def test_rel_by_string_is_rel_by_resolving(tmp_path, monkeypatch, path):
     root = tmp_path / "ds"
     (root / "images").mkdir(parents=True)

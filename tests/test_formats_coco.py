@@ -21,11 +21,20 @@ CATS = [{"id": 90, "name": "toothbrush"}, {"id": 1, "name": "person"}, {"id": 3,
 
 
 def _three_category_json(tmp_path: Path) -> Path:
-    images = [{"id": 7, "file_name": "a.png", "width": 64, "height": 48},
-              {"id": 8, "file_name": "b.png", "width": 64, "height": 48}]
+    images = [
+        {"id": 7, "file_name": "a.png", "width": 64, "height": 48},
+        {"id": 8, "file_name": "b.png", "width": 64, "height": 48},
+    ]
     anns = [
-        {"id": 1, "image_id": 7, "category_id": 90, "bbox": [10, 5, 20, 10], "iscrowd": 0, "area": 200,
-         "segmentation": [[10, 5, 30, 5, 30, 15]]},
+        {
+            "id": 1,
+            "image_id": 7,
+            "category_id": 90,
+            "bbox": [10, 5, 20, 10],
+            "iscrowd": 0,
+            "area": 200,
+            "segmentation": [[10, 5, 30, 5, 30, 15]],
+        },
         {"id": 2, "image_id": 7, "category_id": 3, "bbox": [1.5, 2.5, 3, 4], "iscrowd": 1},
         {"id": 3, "image_id": 8, "category_id": 1, "bbox": [0, 0, 64, 48], "iscrowd": 0, "custom": "kept"},
     ]
@@ -94,14 +103,32 @@ def _person_keypoints(tmp_path: Path) -> Path:
     kps[0:3] = [20, 10, 2]  # nose
     kps[3:6] = [18, 9, 1]  # left eye, occluded
     kps[6:9] = [5, 5, 0]  # right eye: v=0 with coordinates -> missing everywhere
-    cat = {"id": 1, "name": "person", "supercategory": "person", "keypoints": COCO_PERSON_NAMES,
-           "skeleton": [[a + 1, b + 1] for a, b in COCO_PERSON_SKELETON]}
-    anns = [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [5, 5, 30, 30], "keypoints": kps,
-             "num_keypoints": 2, "iscrowd": 0},
-            {"id": 2, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "keypoints": [1, 2, 3], "iscrowd": 0}]
-    return coco_json(tmp_path / "annotations" / "person_keypoints_train2017.json",
-                     [{"id": 1, "file_name": "p.jpg", "width": 64, "height": 48}], anns, [cat],
-                     image_dir=tmp_path / "train2017")
+    cat = {
+        "id": 1,
+        "name": "person",
+        "supercategory": "person",
+        "keypoints": COCO_PERSON_NAMES,
+        "skeleton": [[a + 1, b + 1] for a, b in COCO_PERSON_SKELETON],
+    }
+    anns = [
+        {
+            "id": 1,
+            "image_id": 1,
+            "category_id": 1,
+            "bbox": [5, 5, 30, 30],
+            "keypoints": kps,
+            "num_keypoints": 2,
+            "iscrowd": 0,
+        },
+        {"id": 2, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "keypoints": [1, 2, 3], "iscrowd": 0},
+    ]
+    return coco_json(
+        tmp_path / "annotations" / "person_keypoints_train2017.json",
+        [{"id": 1, "file_name": "p.jpg", "width": 64, "height": 48}],
+        anns,
+        [cat],
+        image_dir=tmp_path / "train2017",
+    )
 
 
 def test_person_keypoints_schema_and_values(tmp_path: Path):
@@ -131,13 +158,19 @@ def test_keypoint_dataset_folder_opens_and_exports_with_1_based_skeleton(tmp_pat
 
 
 def test_findings_for_unknown_image_category_and_missing_file(tmp_path: Path):
-    images = [{"id": 1, "file_name": "here.png", "width": 64, "height": 48},
-              {"id": 2, "file_name": "gone.png", "width": 64, "height": 48},
-              {"id": 3}, "not an image"]
-    anns = [{"id": 10, "image_id": 1, "category_id": 5, "bbox": [1, 1, 2, 2]},
-            {"id": 11, "image_id": 99, "category_id": 1, "bbox": [1, 1, 2, 2]},
-            {"id": 12, "image_id": 1, "category_id": 1, "bbox": [1, "x", 2, 2]},
-            {"id": 13, "image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2]}, 42]
+    images = [
+        {"id": 1, "file_name": "here.png", "width": 64, "height": 48},
+        {"id": 2, "file_name": "gone.png", "width": 64, "height": 48},
+        {"id": 3},
+        "not an image",
+    ]
+    anns = [
+        {"id": 10, "image_id": 1, "category_id": 5, "bbox": [1, 1, 2, 2]},
+        {"id": 11, "image_id": 99, "category_id": 1, "bbox": [1, 1, 2, 2]},
+        {"id": 12, "image_id": 1, "category_id": 1, "bbox": [1, "x", 2, 2]},
+        {"id": 13, "image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2]},
+        42,
+    ]
     path = coco_json(tmp_path / "c.json", images[:1], anns, [{"id": 1, "name": "a"}])
     data = json.loads(path.read_text())
     data["images"] = images
@@ -171,10 +204,15 @@ def test_json_syntax_error_names_file_line_and_column(tmp_path: Path):
 def test_flir_style_json_with_images_in_data_folder_and_sizes_from_header(tmp_path: Path):
     folder = tmp_path / "images_thermal_val"
     write_image(folder / "data" / "video-1.jpg", 64, 48)
-    (folder / "coco.json").write_text(json.dumps({
-        "images": [{"id": 0, "file_name": "data/video-1.jpg"}],  # no width/height: read from the header
-        "annotations": [{"id": 1, "image_id": 0, "category_id": 1, "bbox": [16, 12, 32, 24]}],
-        "categories": [{"id": 1, "name": "person"}, {"id": 2, "name": "bike"}]}))
+    (folder / "coco.json").write_text(
+        json.dumps(
+            {
+                "images": [{"id": 0, "file_name": "data/video-1.jpg"}],  # no width/height: read from the header
+                "annotations": [{"id": 1, "image_id": 0, "category_id": 1, "bbox": [16, 12, 32, 24]}],
+                "categories": [{"id": 1, "name": "person"}, {"id": 2, "name": "bike"}],
+            }
+        )
+    )
     ds = open_dataset(folder / "coco.json")
     rec = ds.records[0].ensure_loaded()
     assert rec.split == "val" and (rec.width, rec.height) == (64, 48) and rec.findings == []
@@ -184,10 +222,13 @@ def test_flir_style_json_with_images_in_data_folder_and_sizes_from_header(tmp_pa
 def test_coco_folder_with_two_splits(tmp_path: Path):
     cats = [{"id": 1, "name": "a"}]
     for split in ("train", "val"):
-        coco_json(tmp_path / "annotations" / f"instances_{split}2017.json",
-                  [{"id": 1, "file_name": f"{split}.png", "width": 64, "height": 48}],
-                  [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 4, 4]}], cats,
-                  image_dir=tmp_path / "images" / f"{split}2017")
+        coco_json(
+            tmp_path / "annotations" / f"instances_{split}2017.json",
+            [{"id": 1, "file_name": f"{split}.png", "width": 64, "height": 48}],
+            [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 4, 4]}],
+            cats,
+            image_dir=tmp_path / "images" / f"{split}2017",
+        )
     ds = open_dataset(tmp_path)
     assert sorted(ds.splits) == ["train", "val"] and all(r.path.is_file() for r in ds)
     out = export_dataset(ds, "coco", tmp_path / "out")
@@ -205,7 +246,14 @@ def test_real_coco8_pose_through_coco(coco8_pose: Path, tmp_path: Path):
 
 def test_flip_from_names_and_split_from_name():
     assert flip_from_names(["nose", "left_eye", "right_eye", "l_hand", "r_hand", "paw_l", "paw_r"]) == [
-        0, 2, 1, 4, 3, 6, 5]
+        0,
+        2,
+        1,
+        4,
+        3,
+        6,
+        5,
+    ]
     assert flip_from_names(["a", "b"]) == [0, 1]
     assert split_from_name(Path("annotations/instances_val2017.json")) == "val"
     assert split_from_name(Path("images_thermal_train/coco.json")) == "train"

@@ -76,7 +76,8 @@ def test_malformed_xml_and_bad_objects_become_findings_with_lines(tmp_path: Path
     (root / "ok.xml").write_text(voc_xml("ok.png", [("a", (1, 1, 5, 5), 0)]))
     (root / "broken.xml").write_text("<annotation>\n  <object>\n    <name>a</name>\n  </annotation>\n")
     text = voc_xml("partial.png", [("a", (1, 1, 5, 5), 0), ("a", (2, 2, 6, 6), 0)]).replace(
-        "<xmax>6</xmax>", "<xmax>six</xmax>")
+        "<xmax>6</xmax>", "<xmax>six</xmax>"
+    )
     (root / "partial.xml").write_text(text)
     ds = open_dataset(root).load_all()
     recs = {r.path.stem: r for r in ds}

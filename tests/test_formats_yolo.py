@@ -34,8 +34,9 @@ def test_coco8_reads_all_boxes_in_pixels(coco8: Path):
     cx, cy, w, h = (float(v) for v in first[1:5])
     inst = rec.instances[0]
     assert inst.class_id == int(first[0])
-    np.testing.assert_allclose(inst.box, [(cx - w / 2) * 640, (cy - h / 2) * 480, (cx + w / 2) * 640,
-                                          (cy + h / 2) * 480])
+    np.testing.assert_allclose(
+        inst.box, [(cx - w / 2) * 640, (cy - h / 2) * 480, (cx + w / 2) * 640, (cy + h / 2) * 480]
+    )
     assert inst.source.line == 1
     assert not [f for r in ds.load_all() for f in r.findings]
 
@@ -88,11 +89,17 @@ def test_yolo_face_to_pose_to_face_is_lossless(tmp_path: Path):
 
 
 def _editable(tmp_path: Path) -> Path:
-    return yolo_det(tmp_path / "ds", ["cat", "dog"], {"train": {
-        "a": "0 0.5 0.5 0.2 0.2\n",
-        "b": "1 0.3 0.3 0.1 0.1\nthis line is broken\n",
-        "c": "0 0.6 0.6 0.1 0.2\n",
-    }})
+    return yolo_det(
+        tmp_path / "ds",
+        ["cat", "dog"],
+        {
+            "train": {
+                "a": "0 0.5 0.5 0.2 0.2\n",
+                "b": "1 0.3 0.3 0.1 0.1\nthis line is broken\n",
+                "c": "0 0.6 0.6 0.1 0.2\n",
+            }
+        },
+    )
 
 
 def test_save_rewrites_only_the_edited_label_file(tmp_path: Path):
@@ -147,19 +154,51 @@ def test_yaml_syntax_error_is_a_dataset_error_with_the_line(tmp_path: Path):
 # Derandomized: the same examples on every run (no flaky CI); WORKBENCH_FUZZ_EXAMPLES=2000
 # searches deeper.
 _DEEP = os.environ.get("WORKBENCH_FUZZ_EXAMPLES")
-EQUIVALENCE = settings(max_examples=int(_DEEP or 300), derandomize=_DEEP is None, deadline=None,
-                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+EQUIVALENCE = settings(
+    max_examples=int(_DEEP or 300),
+    derandomize=_DEEP is None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 LAYOUTS = [LabelLayout("det"), LabelLayout("pose", 2, 3), LabelLayout("pose", 2, 2), LabelLayout("face", 2, 2)]
 
 # Mostly what real files hold (class ids, normalized values near the 0..1 edges), plus
 # everything that makes the careful parser speak: out of range, nan/inf, huge, fractional
 # class ids, -1 landmarks, bad visibilities, words, and spellings float() accepts.
-_clean = st.one_of(st.floats(0, 1).map(lambda v: f"{v:.6f}"), st.floats(-0.01, 1.01).map(repr),
-                   st.sampled_from(["0", "1", "0.5", "1.01", "-0.01", "1.0", "-0", "1.", "1e-3"]))
+_clean = st.one_of(
+    st.floats(0, 1).map(lambda v: f"{v:.6f}"),
+    st.floats(-0.01, 1.01).map(repr),
+    st.sampled_from(["0", "1", "0.5", "1.01", "-0.01", "1.0", "-0", "1.", "1e-3"]),
+)
 _good = st.one_of(_clean, st.floats(-0.0101, 1.0101).map(repr), st.sampled_from(["2", "-1"]))
-_odd = st.sampled_from(["1.0100001", "-0.0100001", "1.5", "3.0", "0.5", "1e12", "-1e12", "9.99e11", "6e11",
-                        "1e308", "1e999", "nan", "-inf", "inf", "x", "0x1", "1_0", "+0.5", ".5", "5.",
-                        "\u0661", "1e-3", "1.000001", ""])
+_odd = st.sampled_from(
+    [
+        "1.0100001",
+        "-0.0100001",
+        "1.5",
+        "3.0",
+        "0.5",
+        "1e12",
+        "-1e12",
+        "9.99e11",
+        "6e11",
+        "1e308",
+        "1e999",
+        "nan",
+        "-inf",
+        "inf",
+        "x",
+        "0x1",
+        "1_0",
+        "+0.5",
+        ".5",
+        "5.",
+        "\u0661",
+        "1e-3",
+        "1.000001",
+        "",
+    ]
+)
 _value = st.one_of(_good, _good, _good, _good, _good, _good, _good, _good, _odd)
 _class_id = st.one_of(st.integers(0, 3).map(str), st.integers(0, 3).map(str), _value)
 
@@ -177,11 +216,13 @@ def label_cases(draw: st.DrawFn) -> tuple[str, LabelLayout]:
         if kind == 1:
             tokens = draw(st.lists(_value, max_size=layout.columns + 2))
         elif kind <= 5:  # a clean line, as nearly all real ones are
-            tokens = [draw(st.integers(0, 3).map(str))] + draw(st.lists(_clean, min_size=layout.columns - 1,
-                                                                        max_size=layout.columns - 1))
+            tokens = [draw(st.integers(0, 3).map(str))] + draw(
+                st.lists(_clean, min_size=layout.columns - 1, max_size=layout.columns - 1)
+            )
         else:
-            tokens = [draw(_class_id)] + draw(st.lists(_value, min_size=layout.columns - 1,
-                                                        max_size=layout.columns - 1))
+            tokens = [draw(_class_id)] + draw(
+                st.lists(_value, min_size=layout.columns - 1, max_size=layout.columns - 1)
+            )
         sep = draw(st.sampled_from([" ", " ", " ", "  ", "\t"]))
         pad = draw(st.sampled_from(["", "", "", " ", "\t", "\r"]))
         lines.append(pad + sep.join(tokens) + draw(st.sampled_from(["", "", " ", "\r"])))
@@ -190,9 +231,18 @@ def label_cases(draw: st.DrawFn) -> tuple[str, LabelLayout]:
 
 def _as_data(parsed: ParsedLabels) -> tuple:
     """Everything a parse produced, comparable with ==, floats compared bit for bit."""
-    instances = [(i.class_id, i.box.dtype.str, i.box.shape, i.box.tobytes(),
-                  None if i.keypoints is None else (i.keypoints.shape, i.keypoints.tobytes()), i.source, i.iscrowd)
-                 for i in parsed.instances]
+    instances = [
+        (
+            i.class_id,
+            i.box.dtype.str,
+            i.box.shape,
+            i.box.tobytes(),
+            None if i.keypoints is None else (i.keypoints.shape, i.keypoints.tobytes()),
+            i.source,
+            i.iscrowd,
+        )
+        for i in parsed.instances
+    ]
     issues = [(p.severity, p.kind, p.message, p.line, p.instance, p.fix) for p in parsed.issues]
     return instances, issues, parsed.extra_lines
 
@@ -208,20 +258,24 @@ def test_fast_label_parse_is_the_careful_parse(case: tuple[str, LabelLayout], si
     assert _as_data(fast) == _as_data(careful)
 
 
-@pytest.mark.parametrize("text", [
-    "0 0.5 0.5 0.2 0.2\n1 0.5 0.5 0.2 1.5\n\n2 0.1 0.1 0.1 0.1\n",  # a finding between two fast lines
-    "0.5 0.5 0.5 0.2 0.2\n0 0.5 0.5 0.2 0.2\n",  # fractional class, then a good line
-    "0 0.5 0.5 0.2 0.2 extra\n0 nan 0.5 0.2 0.2\n0 0.5 0.5 0.2 0.2\n",
-    "0 6e11 6e11 0.2 0.2\n",  # each value below HUGE_VALUE, their sum not: the careful parser decides
-    " 0 0.5 0.5 0.2 0.2 \r\n\t\n0\t0.5 0.5 0.2 0.2",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0 0.5 0.5 0.2 0.2\n1 0.5 0.5 0.2 1.5\n\n2 0.1 0.1 0.1 0.1\n",  # a finding between two fast lines
+        "0.5 0.5 0.5 0.2 0.2\n0 0.5 0.5 0.2 0.2\n",  # fractional class, then a good line
+        "0 0.5 0.5 0.2 0.2 extra\n0 nan 0.5 0.2 0.2\n0 0.5 0.5 0.2 0.2\n",
+        "0 6e11 6e11 0.2 0.2\n",  # each value below HUGE_VALUE, their sum not: the careful parser decides
+        " 0 0.5 0.5 0.2 0.2 \r\n\t\n0\t0.5 0.5 0.2 0.2",
+    ],
+)
 def test_fast_label_parse_examples(text: str):
     for layout in LAYOUTS:
         cols = layout.columns - 5
         padded = "\n".join(line + " 0.5" * cols if line.strip() else line for line in text.split("\n"))
         label = Path("l.txt")
         assert _as_data(parse_label_text(padded, layout, 64, 48, label)) == _as_data(
-            parse_label_text_careful(padded, layout, 64, 48, label))
+            parse_label_text_careful(padded, layout, 64, 48, label)
+        )
 
 
 @EQUIVALENCE
@@ -235,9 +289,13 @@ def test_label_file_name_is_pathlibs_with_suffix(name: str):
 def test_records_get_the_ultralytics_label_paths(tmp_path: Path):
     """The per-folder shortcut in listing gives every record image_to_label_path and the right has_labels."""
     root = tmp_path / "ds"
-    images = [root / "images" / "train" / "a.jpg", root / "images" / "train" / "sub" / "b.c.png",
-              root / "images" / "val" / "images" / "c.jpg", root / "images" / "val" / ".hidden.jpg",
-              root / "images" / "val" / "d.jpeg"]
+    images = [
+        root / "images" / "train" / "a.jpg",
+        root / "images" / "train" / "sub" / "b.c.png",
+        root / "images" / "val" / "images" / "c.jpg",
+        root / "images" / "val" / ".hidden.jpg",
+        root / "images" / "val" / "d.jpeg",
+    ]
     for img in images:
         write_image(img)
     for img in images[:3]:

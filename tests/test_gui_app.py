@@ -34,7 +34,8 @@ def test_opens_sample_on_first_image(qtbot, monkeypatch, tmp_path, gui_sample):
     assert w.windowTitle().startswith("data.yaml")
     counts = w.ds.class_counts()
     assert [w.class_panel.list.item(i).text().split("(")[1].split(")")[0] for i in range(3)] == [
-        str(int(c)) for c in counts]
+        str(int(c)) for c in counts
+    ]
     assert w.findings_panel.store is not None and w.findings_panel.tree.topLevelItemCount() > 0
     assert w.settings.recent_datasets() == [str(gui_sample.resolve())]
 
@@ -65,8 +66,9 @@ def test_draw_box_set_class_by_key_undo_redo(qtbot, monkeypatch, tmp_path, gui_s
 def test_move_keypoint_and_cycle_visibility(qtbot, monkeypatch, tmp_path, gui_sample):
     w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
     rec = w.canvas.record()
-    inst_i, k = next((i, j) for i, inst in enumerate(rec.instances)
-                     for j in range(len(inst.keypoints)) if inst.keypoints[j, 2] == 2)
+    inst_i, k = next(
+        (i, j) for i, inst in enumerate(rec.instances) for j in range(len(inst.keypoints)) if inst.keypoints[j, 2] == 2
+    )
     x, y = rec.instances[inst_i].keypoints[k, :2]
     drag(qtbot, w, (x, y), (x + 6, y + 4))
     assert np.allclose(rec.instances[inst_i].keypoints[k, :2], [x + 6, y + 4], atol=1.0)
@@ -123,8 +125,9 @@ def _mime(path) -> QMimeData:
 def _drag_enter(mime: QMimeData) -> QDragEnterEvent:
     with warnings.catch_warnings():  # PySide6 marks the QPoint overload deprecated; there is no other
         warnings.simplefilter("ignore", DeprecationWarning)
-        event = QDragEnterEvent(QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                                Qt.KeyboardModifier.NoModifier)
+        event = QDragEnterEvent(
+            QPoint(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        )
     event.ignore()
     return event
 
@@ -139,8 +142,11 @@ def test_drop_a_dataset_onto_the_window(qtbot, monkeypatch, tmp_path, gui_sample
     event = _drag_enter(other)  # not a dataset
     w.dragEnterEvent(event)
     assert not event.isAccepted()
-    w.dropEvent(QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, data,
-                           Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier))
+    w.dropEvent(
+        QDropEvent(
+            QPointF(10, 10), Qt.DropAction.CopyAction, data, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+        )
+    )
     qtbot.waitUntil(lambda: w.ds is not None and w.is_ready(), timeout=20000)
     assert len(w.ds.records) == 48 and w.pages.currentWidget() is w.canvas
 

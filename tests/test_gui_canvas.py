@@ -58,8 +58,10 @@ def pose_yaml(tmp_path: Path) -> Path:
         label.parent.mkdir(parents=True, exist_ok=True)
         label.write_text("\n".join(lines) + "\n")
     yaml = root / "data.yaml"
-    yaml.write_text("path: .\ntrain: images/train\nval: images/train\nnames: [face, robot, alien]\n"
-                    "kpt_shape: [5, 3]\nflip_idx: [1, 0, 2, 4, 3]\n")
+    yaml.write_text(
+        "path: .\ntrain: images/train\nval: images/train\nnames: [face, robot, alien]\n"
+        "kpt_shape: [5, 3]\nflip_idx: [1, 0, 2, 4, 3]\n"
+    )
     return yaml
 
 
@@ -168,8 +170,16 @@ def test_actions_without_an_image_do_nothing(qtbot) -> None:
     canvas = AnnotationCanvas(QUndoStack(), EditNotifier())
     qtbot.addWidget(canvas)
     assert canvas.open_class_picker() is None
-    for action in (canvas.delete_selected, canvas.swap_left_right, canvas.cycle_visibility, canvas.start_placing,
-                   canvas.draw_one_box, canvas.fit, canvas.zoom_1to1, canvas.refresh):
+    for action in (
+        canvas.delete_selected,
+        canvas.swap_left_right,
+        canvas.cycle_visibility,
+        canvas.start_placing,
+        canvas.draw_one_box,
+        canvas.fit,
+        canvas.zoom_1to1,
+        canvas.refresh,
+    ):
         action()
     canvas.set_selected_class(1)
     for key in (Qt.Key.Key_1, Qt.Key.Key_C, Qt.Key.Key_Delete, Qt.Key.Key_V):
@@ -407,9 +417,16 @@ def test_class_picker_adds_a_new_class_in_one_undo_step(h: Harness) -> None:
 
 def _wheel(h: Harness, at: QPoint, notches: int) -> None:
     vp = h.canvas.viewport()
-    event = QWheelEvent(QPointF(at), QPointF(vp.mapToGlobal(at)), QPoint(0, 0), QPoint(0, 120 * notches),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
-                        False)
+    event = QWheelEvent(
+        QPointF(at),
+        QPointF(vp.mapToGlobal(at)),
+        QPoint(0, 0),
+        QPoint(0, 120 * notches),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QApplication.sendEvent(vp, event)
 
 
@@ -418,12 +435,12 @@ def test_wheel_zooms_around_the_cursor_fit_and_one_to_one(h: Harness, qtbot) -> 
     x0, y0 = h.scene(anchor)
     with qtbot.waitSignal(h.canvas.zoomChanged):
         _wheel(h, anchor, 2)
-    assert h.canvas.zoom() == pytest.approx(2.0 * WHEEL_STEP ** 240)
+    assert h.canvas.zoom() == pytest.approx(2.0 * WHEEL_STEP**240)
     # The image point under the cursor stays under it (to the scroll bars' whole pixels).
     x1, y1 = h.scene(anchor)
     assert abs(x1 - x0) <= 1 / h.canvas.zoom() and abs(y1 - y0) <= 1 / h.canvas.zoom()
     _wheel(h, anchor, -4)
-    assert h.canvas.zoom() == pytest.approx(2.0 * WHEEL_STEP ** -240)
+    assert h.canvas.zoom() == pytest.approx(2.0 * WHEEL_STEP**-240)
     h.canvas.fit()
     vp = h.canvas.viewport().rect()
     assert h.canvas.zoom() == pytest.approx(min(vp.width() / W, vp.height() / H), rel=0.02)

@@ -27,8 +27,9 @@ from workbench.gui.commands import (
 )
 
 
-def _inst(cls: int, box: tuple[float, float, float, float], kps: list[tuple[float, float, float]] | None = None
-          ) -> Instance:
+def _inst(
+    cls: int, box: tuple[float, float, float, float], kps: list[tuple[float, float, float]] | None = None
+) -> Instance:
     return Instance(cls, np.array(box, dtype=float), None if kps is None else np.array(kps, dtype=float))
 
 
@@ -48,8 +49,10 @@ def stack() -> QUndoStack:
 
 def _labels(rec: ImageRecord) -> list[tuple]:
     """Comparable content of a record: class, box and keypoints as plain tuples."""
-    return [(i.class_id, tuple(i.box), None if i.keypoints is None else tuple(map(tuple, i.keypoints)))
-            for i in rec.instances]
+    return [
+        (i.class_id, tuple(i.box), None if i.keypoints is None else tuple(map(tuple, i.keypoints)))
+        for i in rec.instances
+    ]
 
 
 def test_edit_redo_undo_mark_dirty_and_notify(notifier, stack, qtbot) -> None:

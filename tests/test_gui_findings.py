@@ -70,8 +70,16 @@ def test_set_class_fix_asks_for_the_class(qtbot, monkeypatch, tmp_path, gui_samp
     w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
     bad = _finding(w, "class_out_of_range")
     rec = w.ds.records[w.findings_panel.store.record_of[bad.image]]
-    ask = Finding(bad.severity, bad.kind, bad.message, bad.image, bad.label_file, bad.line, bad.instance,
-                  fix={"action": "set_class", "safe": False})
+    ask = Finding(
+        bad.severity,
+        bad.kind,
+        bad.message,
+        bad.image,
+        bad.label_file,
+        bad.line,
+        bad.instance,
+        fix={"action": "set_class", "safe": False},
+    )
     assert fix_command(w.ds, w.findings_panel.store, ask, w.notifier) is None  # no class chosen yet
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("2: alien", True))
     assert w.findings_panel.apply_fix(ask)
@@ -125,6 +133,7 @@ def test_a_line_that_does_not_parse_is_deleted_by_its_quick_fix(qtbot, monkeypat
     assert [g for g in w.findings_panel.store.all() if g.kind == "column_count"]
     w.actions["redo"].trigger()
     assert w.save()
+
     def values(text: str) -> list[float]:
         return [float(v) for line in text.splitlines() for v in line.split()]
 

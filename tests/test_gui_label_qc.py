@@ -91,8 +91,11 @@ def _record(window, name: str) -> tuple[int, ImageRecord]:
 def _select(qtbot, panel, image: str, kind: str, keypoint: int | None = None) -> int:
     """Click the row of a suspect as a user would; returns its table row."""
     suspects = [panel.model.row_at(i).suspect for i in range(panel.model.rowCount())]
-    r = next(i for i, s in enumerate(suspects)
-             if s.image.endswith(image) and s.kind == kind and s.suggestion.get("keypoint") == keypoint)
+    r = next(
+        i
+        for i, s in enumerate(suspects)
+        if s.image.endswith(image) and s.kind == kind and s.suggestion.get("keypoint") == keypoint
+    )
     panel.table.scrollTo(panel.model.index(r, 2))
     rect = panel.table.visualRect(panel.model.index(r, 2))
     qtbot.mouseClick(panel.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -170,10 +173,17 @@ def test_fixing_every_suspect_leaves_labels_the_model_agrees_with(qtbot, qc_wind
         titles.append(panel.fix_button.text())
         assert panel.fix_current()
     # The mirrored landmarks take two swaps (eyes, mouth corners), each fixing two suspects.
-    assert sorted(titles) == sorted([
-        "Fix: Set class to 'alien'", "Fix: Set class to 'alien'", "Fix: Set class to 'face'",
-        "Fix: Add the missing 'face'", "Fix: Swap left_eye and right_eye", "Fix: Swap left_mouth and right_mouth",
-        "Fix: Move the box to the model's"])
+    assert sorted(titles) == sorted(
+        [
+            "Fix: Set class to 'alien'",
+            "Fix: Set class to 'alien'",
+            "Fix: Set class to 'face'",
+            "Fix: Add the missing 'face'",
+            "Fix: Swap left_eye and right_eye",
+            "Fix: Swap left_mouth and right_mouth",
+            "Fix: Move the box to the model's",
+        ]
+    )
     assert all(row.fixed for row in panel.rows.rows)
     for name in ("train_004.jpg", "train_009.jpg", "train_015.jpg", "train_021.jpg", "val_003.jpg", "val_007.jpg"):
         rec = _record(window, name)[1]
@@ -241,8 +251,11 @@ def test_defaults_to_the_newest_runs_best_checkpoint(qtbot, monkeypatch, tmp_pat
     assert window.label_qc_dock.isHidden()
     toggle = window.label_qc_dock.toggleViewAction()
     assert toggle.shortcut().toString() == "Ctrl+Shift+L"
-    assert any(toggle in a.menu().actions() for a in window.menuBar().actions() if a.menu()
-               and window.prediction_dock.toggleViewAction() in a.menu().actions())
+    assert any(
+        toggle in a.menu().actions()
+        for a in window.menuBar().actions()
+        if a.menu() and window.prediction_dock.toggleViewAction() in a.menu().actions()
+    )
     toggle.trigger()
     assert window.label_qc_dock.isVisible()
     assert window.label_qc_dock in window.tabifiedDockWidgets(window.docks["findings"])

@@ -25,9 +25,15 @@ def _names(model: ImageListModel) -> list[str]:
 
 def _tiny_dataset(tmp_path: Path) -> Dataset:
     recs = []
-    for i, (split, classes, labeled) in enumerate([
-        ("train", [0, 0], True), ("train", [1], True), ("train", [], False), ("val", [2, 0], True), ("val", [], True),
-    ]):
+    for i, (split, classes, labeled) in enumerate(
+        [
+            ("train", [0, 0], True),
+            ("train", [1], True),
+            ("train", [], False),
+            ("val", [2, 0], True),
+            ("val", [], True),
+        ]
+    ):
         r = ImageRecord(path=tmp_path / f"img_{i}.jpg", split=split, has_labels=labeled)
         r.instances = [Instance(c, np.array([0, 0, 5, 5])) for c in classes]
         recs.append(r)
@@ -96,9 +102,14 @@ def test_list_widget_filters_and_neighbours(qtbot, monkeypatch, tmp_path, gui_sa
 def test_hundred_thousand_rows_filter_fast(qtbot, tmp_path):
     n = 100_000
     folder = Path("/data/frames")  # never touched: listing and filtering must not hit the disk
-    ds = Dataset(root=folder, classes=["a"], records=[
-        ImageRecord(path=folder / f"frame_{i:06d}.jpg", split="train" if i % 5 else "val", loaded=False)
-        for i in range(n)])
+    ds = Dataset(
+        root=folder,
+        classes=["a"],
+        records=[
+            ImageRecord(path=folder / f"frame_{i:06d}.jpg", split="train" if i % 5 else "val", loaded=False)
+            for i in range(n)
+        ],
+    )
     model = ImageListModel()
     t = time.perf_counter()
     model.set_dataset(ds)

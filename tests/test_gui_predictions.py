@@ -34,9 +34,13 @@ class SpyPredictor:
 
 def _kps(box: np.ndarray) -> np.ndarray:
     x1, y1, x2, y2 = box
-    pts = [(x1 + 0.3 * (x2 - x1), y1 + 0.35 * (y2 - y1)), (x1 + 0.7 * (x2 - x1), y1 + 0.35 * (y2 - y1)),
-           ((x1 + x2) / 2, (y1 + y2) / 2), (x1 + 0.35 * (x2 - x1), y1 + 0.75 * (y2 - y1)),
-           (x1 + 0.65 * (x2 - x1), y1 + 0.75 * (y2 - y1))]
+    pts = [
+        (x1 + 0.3 * (x2 - x1), y1 + 0.35 * (y2 - y1)),
+        (x1 + 0.7 * (x2 - x1), y1 + 0.35 * (y2 - y1)),
+        ((x1 + x2) / 2, (y1 + y2) / 2),
+        (x1 + 0.35 * (x2 - x1), y1 + 0.75 * (y2 - y1)),
+        (x1 + 0.65 * (x2 - x1), y1 + 0.75 * (y2 - y1)),
+    ]
     return np.array([(x, y, 0.9) for x, y in pts])
 
 
@@ -46,10 +50,17 @@ def _canned(rec) -> list[Prediction]:
     box = gt.box.copy()
     dup = box + np.array([2.0, 2.0, 2.0, 2.0])
     w, h = rec.width, rec.height
-    far = np.array([2.0, 2.0, 30.0, 30.0]) if box[0] > 40 or box[1] > 40 else np.array([w - 32.0, h - 32.0,
-                                                                                          w - 2.0, h - 2.0])
-    return [Prediction(gt.class_id, box, 0.95, _kps(box)), Prediction(gt.class_id, dup, 0.6, _kps(dup)),
-            Prediction(2, far, 0.8, _kps(far)), Prediction(1, far + 1.0, 0.05, _kps(far))]
+    far = (
+        np.array([2.0, 2.0, 30.0, 30.0])
+        if box[0] > 40 or box[1] > 40
+        else np.array([w - 32.0, h - 32.0, w - 2.0, h - 2.0])
+    )
+    return [
+        Prediction(gt.class_id, box, 0.95, _kps(box)),
+        Prediction(gt.class_id, dup, 0.6, _kps(dup)),
+        Prediction(2, far, 0.8, _kps(far)),
+        Prediction(1, far + 1.0, 0.05, _kps(far)),
+    ]
 
 
 @pytest.fixture

@@ -49,15 +49,20 @@ def test_autosave_timer(qtbot, monkeypatch, tmp_path, gui_sample):
     _edit_class(w)
     w.saver.timer.setInterval(30)
     qtbot.waitUntil(lambda: not w.isWindowModified(), timeout=3000)
-    assert open_dataset(gui_sample).records[0].ensure_loaded().instances[0].class_id == w.ds.records[0].instances[
-        0].class_id
+    assert (
+        open_dataset(gui_sample).records[0].ensure_loaded().instances[0].class_id
+        == w.ds.records[0].instances[0].class_id
+    )
 
 
-@pytest.mark.parametrize("answer, closes, saved", [
-    (QMessageBox.StandardButton.Cancel, False, False),
-    (QMessageBox.StandardButton.Save, True, True),
-    (QMessageBox.StandardButton.Discard, True, False),
-])
+@pytest.mark.parametrize(
+    "answer, closes, saved",
+    [
+        (QMessageBox.StandardButton.Cancel, False, False),
+        (QMessageBox.StandardButton.Save, True, True),
+        (QMessageBox.StandardButton.Discard, True, False),
+    ],
+)
 def test_close_with_unsaved_edits_prompts(qtbot, monkeypatch, tmp_path, gui_sample, answer, closes, saved):
     w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
     _edit_class(w)
@@ -147,9 +152,9 @@ def test_kill_during_saves_leaves_old_or_new_file(tmp_path):
     assert seen  # at least one state observed; usually both
 
 
-
-def test_saving_keeps_untouched_lines_byte_for_byte_and_edit_plus_undo_writes_nothing(qtbot, monkeypatch, tmp_path,
-                                                                                      gui_sample):
+def test_saving_keeps_untouched_lines_byte_for_byte_and_edit_plus_undo_writes_nothing(
+    qtbot, monkeypatch, tmp_path, gui_sample
+):
     w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
     rec = w.ds.records[0]
     label = rec.label_path
@@ -176,8 +181,9 @@ def test_saving_keeps_untouched_lines_byte_for_byte_and_edit_plus_undo_writes_no
     assert new[2:] == old[2:]  # untouched lines byte for byte, CRLF included
 
 
-def test_add_class_then_undo_leaves_data_yaml_alone_and_a_real_change_keeps_comments(qtbot, monkeypatch, tmp_path,
-                                                                                    gui_sample):
+def test_add_class_then_undo_leaves_data_yaml_alone_and_a_real_change_keeps_comments(
+    qtbot, monkeypatch, tmp_path, gui_sample
+):
     text = gui_sample.read_text()
     commented = "# my dataset, do not reformat\n" + text + "extra_key: kept  # a comment\n"
     gui_sample.write_text(commented)

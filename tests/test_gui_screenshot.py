@@ -35,8 +35,14 @@ def test_screenshot_command_line(tmp_path, gui_sample):
     out = tmp_path / "cli.png"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", WORKBENCH_TEST="1")
     repo = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-m", "workbench", "open", str(gui_sample), "--screenshot", str(out)],
-                          cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", "open", str(gui_sample), "--screenshot", str(out)],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1400, 900)
@@ -45,8 +51,14 @@ def test_screenshot_command_line(tmp_path, gui_sample):
 def test_open_missing_path_exits_2(tmp_path):
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", WORKBENCH_TEST="1")
     repo = Path(__file__).resolve().parents[1]
-    proc = subprocess.run([sys.executable, "-m", "workbench", "open", str(tmp_path / "nope")],
-                          cwd=repo, env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", "open", str(tmp_path / "nope")],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "nope" in proc.stderr
 
 
@@ -56,8 +68,14 @@ def _screenshot_cli(args: list[str], timeout: float = 60) -> tuple[subprocess.Co
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", WORKBENCH_TEST="1")
     repo = Path(__file__).resolve().parents[1]
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "workbench", "open", *args], cwd=repo, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench", "open", *args],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return proc, time.monotonic() - start
 
 
@@ -88,7 +106,8 @@ def test_screenshot_of_a_run_with_a_refused_checkpoint_fails_at_once(tmp_path, g
     (run / "results.csv").write_text("epoch\n1\n")
     (run / "best.pt").write_bytes(b"not a checkpoint")
     out = tmp_path / "shot.png"
-    proc, took = _screenshot_cli([str(gui_sample), "--run", str(run), "--view", "predictions",
-                                  "--screenshot", str(out)])
+    proc, took = _screenshot_cli(
+        [str(gui_sample), "--run", str(run), "--view", "predictions", "--screenshot", str(out)]
+    )
     assert proc.returncode == 2 and "best.pt" in proc.stderr and "Traceback" not in proc.stderr
     assert not out.exists() and took < 30

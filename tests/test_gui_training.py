@@ -18,11 +18,20 @@ pytest.importorskip("pytestqt")
 pytest_plugins = ["tests._gui_fixtures"]  # the gui_sample fixture
 
 # A model small enough to train an epoch of the sample in seconds on a CPU.
-FAST = {"max_iterations_per_epoch": 2, "workers": 0, "val_every": 1,
-        "model_options": {"keypoint_layers": [16, 16], "box_batch_size_per_image": 32,
-                          "rpn_batch_size_per_image": 32, "rpn_pre_nms_top_n_train": 300,
-                          "rpn_post_nms_top_n_train": 100, "rpn_pre_nms_top_n_test": 100,
-                          "rpn_post_nms_top_n_test": 30}}
+FAST = {
+    "max_iterations_per_epoch": 2,
+    "workers": 0,
+    "val_every": 1,
+    "model_options": {
+        "keypoint_layers": [16, 16],
+        "box_batch_size_per_image": 32,
+        "rpn_batch_size_per_image": 32,
+        "rpn_pre_nms_top_n_train": 300,
+        "rpn_post_nms_top_n_train": 100,
+        "rpn_pre_nms_top_n_test": 100,
+        "rpn_post_nms_top_n_test": 30,
+    },
+}
 
 
 def _panel(qtbot, monkeypatch, tmp_path: Path, data: Path, epochs: int = 2):
@@ -76,8 +85,12 @@ def test_errors_block_then_train_stop_and_resume(qtbot, monkeypatch, tmp_path, g
         assert panel.start()
         qtbot.waitUntil(panel.supervisor.is_running, timeout=20000)
         assert not window.ds.dirty_records()  # saved before the worker read the labels
-        _wait(qtbot, panel, lambda: panel.plots.point_counts()["metrics"] >= 1
-              or not panel.supervisor.is_running(), 110000)
+        _wait(
+            qtbot,
+            panel,
+            lambda: panel.plots.point_counts()["metrics"] >= 1 or not panel.supervisor.is_running(),
+            110000,
+        )
         assert panel.supervisor.is_running(), panel.log.toPlainText()
         counts = panel.plots.point_counts()
         assert counts["loss"] == 2 and counts["lr"] == 2  # two iterations of epoch 1
@@ -150,10 +163,23 @@ def test_run_view_shows_a_past_run_and_checks_its_arguments(qtbot, monkeypatch, 
     run = tmp_path / "runs" / "exp"
     run.mkdir(parents=True)
     write_config(run, TrainConfig(data=str(gui_sample), epochs=3, imgsz=320).to_dict())
-    write_results(run, [{"epoch": e, "train/loss": 2.0 / e, "lr": 0.01, "val/mAP50": 0.2 * e,
-                         "val/mAP50-95": 0.1 * e, "val/kpt_AP": 0.05 * e} for e in (1, 2)])
-    append_iterations(run, [IterationEvent(e, i, 2, {"loss": 1.0}, 0.01, 4.0).to_dict()
-                            for e in range(2) for i in range(2)])
+    write_results(
+        run,
+        [
+            {
+                "epoch": e,
+                "train/loss": 2.0 / e,
+                "lr": 0.01,
+                "val/mAP50": 0.2 * e,
+                "val/mAP50-95": 0.1 * e,
+                "val/kpt_AP": 0.05 * e,
+            }
+            for e in (1, 2)
+        ],
+    )
+    append_iterations(
+        run, [IterationEvent(e, i, 2, {"loss": 1.0}, 0.01, 4.0).to_dict() for e in range(2) for i in range(2)]
+    )
     window = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
     with pytest.raises(RunViewError, match="not a run folder"):
         apply_run_view(window, tmp_path, "train")

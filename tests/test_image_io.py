@@ -39,8 +39,7 @@ def stored_pixels() -> np.ndarray:
 def exif_app1(orientation: int, order: bytes = b"II") -> bytes:
     """An APP1 segment with IFD0 holding a Make tag and the Orientation tag, in byte order ``order``."""
     e = "<" if order == b"II" else ">"
-    entries = [struct.pack(e + "HHI4s", 0x010F, 2, 4, b"cam\x00"),
-               struct.pack(e + "HHIH2x", 0x0112, 3, 1, orientation)]
+    entries = [struct.pack(e + "HHI4s", 0x010F, 2, 4, b"cam\x00"), struct.pack(e + "HHIH2x", 0x0112, 3, 1, orientation)]
     tiff = order + struct.pack(e + "HI", 42, 8) + struct.pack(e + "H", len(entries)) + b"".join(entries) + b"\0" * 4
     payload = b"Exif\x00\x00" + tiff
     return b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload
@@ -68,8 +67,11 @@ def marker_corner(img: np.ndarray) -> tuple[int, int]:
     """Where the bright marker is: (row, col) of the corner region, each 0 or 1."""
     h, w = img.shape[:2]
     gray = img.mean(axis=2) if img.ndim == 3 else img
-    quads = {(r, c): gray[r * h // 2:(r + 1) * h // 2, c * w // 2:(c + 1) * w // 2].mean()
-             for r in (0, 1) for c in (0, 1)}
+    quads = {
+        (r, c): gray[r * h // 2 : (r + 1) * h // 2, c * w // 2 : (c + 1) * w // 2].mean()
+        for r in (0, 1)
+        for c in (0, 1)
+    }
     return max(quads, key=quads.get)
 
 
@@ -125,12 +127,15 @@ def test_streaming_and_in_memory_header_walks_read_the_same_orientation(tmp_path
     assert streaming.orientation == 8 and (streaming.width, streaming.height) == (H, W)
 
 
-@pytest.mark.parametrize("tiff", [
-    b"II*\x00\xff\xff\xff\x7f",  # IFD0 offset past the end
-    b"MM\x00*\x00\x00\x00\x08\x00\x05",  # five entries promised, none there
-    b"XX*\x00\x08\x00\x00\x00",  # no byte order
-    b"",
-])
+@pytest.mark.parametrize(
+    "tiff",
+    [
+        b"II*\x00\xff\xff\xff\x7f",  # IFD0 offset past the end
+        b"MM\x00*\x00\x00\x00\x08\x00\x05",  # five entries promised, none there
+        b"XX*\x00\x08\x00\x00\x00",  # no byte order
+        b"",
+    ],
+)
 def test_malformed_exif_means_no_orientation(tmp_path, tiff):
     ok, buf = cv2.imencode(".jpg", stored_pixels())
     payload = b"Exif\x00\x00" + tiff
@@ -208,8 +213,11 @@ def test_fifo_and_directory_are_refused_without_blocking(tmp_path):
 
 
 def test_undecodable_bytes_are_an_image_read_error(tmp_path):
-    for name, data in [("a.png", b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + struct.pack(">II", 4, 4) + b"junk" * 9),
-                       ("b.jpg", b"not an image"), ("c.jpg", b"")]:
+    for name, data in [
+        ("a.png", b"\x89PNG\r\n\x1a\n" + b"\0\0\0\rIHDR" + struct.pack(">II", 4, 4) + b"junk" * 9),
+        ("b.jpg", b"not an image"),
+        ("c.jpg", b""),
+    ]:
         p = tmp_path / name
         p.write_bytes(data)
         with pytest.raises(ImageReadError, match=name):
@@ -227,9 +235,11 @@ def test_write_image_needs_a_format(tmp_path):
 
 # ---------------------------------------------------------------- images too large
 
+
 def png_declaring(w: int, h: int) -> bytes:
     def chunk(t: bytes, d: bytes) -> bytes:
         return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
@@ -264,6 +274,7 @@ def test_validation_reports_image_too_large_once(tmp_path):
 
 
 # ---------------------------------------------------------------- GUI: cache and thumbnails
+
 
 @pytest.mark.parametrize("orientation", [3, 6, 8])
 def test_gui_image_cache_and_thumbnail_show_the_displayed_image(tmp_path, orientation):
@@ -317,6 +328,7 @@ def test_thumbnails_of_hostile_names(tmp_path, name, qapp):
 
 # ---------------------------------------------------------------- training tensors
 
+
 @pytest.mark.parametrize("orientation", [3, 6, 8])
 def test_label_normalized_on_the_displayed_image_lands_on_the_marker(tmp_path, orientation):
     pytest.importorskip("torch")
@@ -340,7 +352,7 @@ def test_label_normalized_on_the_displayed_image_lands_on_the_marker(tmp_path, o
     assert tuple(image.shape[1:]) == (h, w)
     bx1, by1, bx2, by2 = (round(float(v)) for v in target["boxes"][0])
     assert (bx1, by1, bx2, by2) == (x1, y1, x1 + MARK, y1 + MARK)
-    inside = image[:, by1 + 2:by2 - 2, bx1 + 2:bx2 - 2]
+    inside = image[:, by1 + 2 : by2 - 2, bx1 + 2 : bx2 - 2]
     assert float(inside.min()) > 0.9  # the white marker, not the dark background
 
 
@@ -361,6 +373,7 @@ def test_training_dataset_raises_image_read_error_for_too_large(tmp_path):
 
 
 # ---------------------------------------------------------------- predict overlays
+
 
 def test_predict_saves_overlays_for_hostile_names_and_skips_unreadable(tmp_path, capsys, monkeypatch):
     pytest.importorskip("torch")
@@ -386,8 +399,9 @@ def test_predict_saves_overlays_for_hostile_names_and_skips_unreadable(tmp_path,
     (src / "junk.jpg").write_bytes(b"not an image")
     out = tmp_path / "out"
     weights = str(_touch(tmp_path / "w.pt"))
-    args = argparse.Namespace(weights=weights, device="cpu", conf=0.25, source=str(src), out=str(out),
-                              batch=2, save_images=True)
+    args = argparse.Namespace(
+        weights=weights, device="cpu", conf=0.25, source=str(src), out=str(out), batch=2, save_images=True
+    )
     assert predict_cmd.run(args) == 0
     text = capsys.readouterr().out
     assert "skipped" in text and "huge.png" in text and too_large_problem(100_000, 100_000) in text
@@ -411,8 +425,11 @@ def test_sample_data_images_read_back(tmp_path):
 def test_module_has_no_path_reaching_opencv():
     """Every read and write in workbench/ goes through core.image_io (bytes to OpenCV)."""
     root = Path(__file__).resolve().parents[1] / "workbench"
-    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
-                 if any(call in p.read_text(encoding="utf-8") for call in ("cv2.imread(", "cv2.imwrite("))]
+    offenders = [
+        str(p.relative_to(root))
+        for p in root.rglob("*.py")
+        if any(call in p.read_text(encoding="utf-8") for call in ("cv2.imread(", "cv2.imwrite("))
+    ]
     assert offenders == []
 
 

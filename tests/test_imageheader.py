@@ -79,8 +79,12 @@ def test_directory_is_a_problem_not_an_exception(tmp_path):
 # --------------------------------------------------------------------------- one read == the streaming parser
 
 _DEEP = os.environ.get("WORKBENCH_FUZZ_EXAMPLES")
-EQUIVALENCE = settings(max_examples=int(_DEEP or 300), derandomize=_DEEP is None, deadline=None,
-                       suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+EQUIVALENCE = settings(
+    max_examples=int(_DEEP or 300),
+    derandomize=_DEEP is None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 
 
 def _streaming(path: Path, check_end: bool) -> ImageHeader:
@@ -89,8 +93,10 @@ def _streaming(path: Path, check_end: bool) -> ImageHeader:
         return imageheader._jpeg(f, check_end)
 
 
-_marker = st.one_of(st.integers(0, 255), st.sampled_from([0xC0, 0xC2, 0xC4, 0xC8, 0xD0, 0xD8, 0xD9, 0xDA, 0xDB,
-                                                          0xE0, 0xE1, 0xFE, 0x01, 0x00, 0xFF]))
+_marker = st.one_of(
+    st.integers(0, 255),
+    st.sampled_from([0xC0, 0xC2, 0xC4, 0xC8, 0xD0, 0xD8, 0xD9, 0xDA, 0xDB, 0xE0, 0xE1, 0xFE, 0x01, 0x00, 0xFF]),
+)
 
 
 @st.composite
@@ -188,20 +194,23 @@ def test_every_cut_of_a_real_jpeg_reads_as_the_streaming_parse(tmp_path, head_by
 SOF = b"\xff\xc0\x00\x11\x08\x00\x30\x00\x40\x03"  # 64x48
 
 
-@pytest.mark.parametrize("body", [
-    b"\xff\xd9" + SOF,  # end of image before the frame header
-    b"\xff\xd9\x00\x02" + SOF,
-    b"\xff\xda\x00\x02" + SOF,  # start of scan before it
-    b"\xff\xd0\xff\x01\xff\xd8" + SOF,  # markers without a length are skipped
-    b"\x00\x12\xff\xff\xff" + SOF,  # fill bytes and stray bytes before a marker
-    b"\xff\xe0\x00\x00" + SOF,  # a length of 0 steps back
-    b"\xff\xe0\x00\x01" + SOF,
-    b"\xff\xe0\xff\xff" + SOF,  # a length past the end
-    b"\xff\xe0\x00\x04ab" + SOF,
-    b"\xff\xc4\x00\x02" + SOF,  # DHT is not a frame header
-    b"\xff\xc0\x00\x11\x08\x00\x30",  # frame header cut short
-    SOF[:-4],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xd9" + SOF,  # end of image before the frame header
+        b"\xff\xd9\x00\x02" + SOF,
+        b"\xff\xda\x00\x02" + SOF,  # start of scan before it
+        b"\xff\xd0\xff\x01\xff\xd8" + SOF,  # markers without a length are skipped
+        b"\x00\x12\xff\xff\xff" + SOF,  # fill bytes and stray bytes before a marker
+        b"\xff\xe0\x00\x00" + SOF,  # a length of 0 steps back
+        b"\xff\xe0\x00\x01" + SOF,
+        b"\xff\xe0\xff\xff" + SOF,  # a length past the end
+        b"\xff\xe0\x00\x04ab" + SOF,
+        b"\xff\xc4\x00\x02" + SOF,  # DHT is not a frame header
+        b"\xff\xc0\x00\x11\x08\x00\x30",  # frame header cut short
+        SOF[:-4],
+    ],
+)
 @pytest.mark.parametrize("head_bytes", [4, 9, imageheader.HEAD_BYTES])
 def test_marker_walk_edge_cases(tmp_path, body, head_bytes):
     for tail in (b"", b"\xff\xd9"):

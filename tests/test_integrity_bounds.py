@@ -62,8 +62,20 @@ def test_duplicate_pairs_equal_the_full_matrix(seed):
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 6), st.integers(0, 6), st.integers(1, 4),
-                          st.integers(1, 4), st.sampled_from([1.0, 20.0, 21.0, 40.0])), min_size=13, max_size=60))
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 1),
+            st.integers(0, 6),
+            st.integers(0, 6),
+            st.integers(1, 4),
+            st.integers(1, 4),
+            st.sampled_from([1.0, 20.0, 21.0, 40.0]),
+        ),
+        min_size=13,
+        max_size=60,
+    )
+)
 def test_duplicate_pairs_equal_the_full_matrix_on_lattice_boxes(rows):
     # Small integer lattices make many exact ties and IoUs right at the threshold (20/21 > 0.95).
     classes = [r[0] for r in rows]
@@ -220,8 +232,10 @@ def test_safe_yaml_loads_what_safe_load_loads():
 
     from workbench.core.safe_yaml import safe_load_text
 
-    text = ("base: &b {lr: 0.01, epochs: 3}\nrun: {<<: *b, epochs: 5}\nnames: [a, b]\n"
-            "kpt_shape: [17, 3]\nshared: [*b, *b]\nempty:\n")
+    text = (
+        "base: &b {lr: 0.01, epochs: 3}\nrun: {<<: *b, epochs: 5}\nnames: [a, b]\n"
+        "kpt_shape: [17, 3]\nshared: [*b, *b]\nempty:\n"
+    )
     assert safe_load_text(text) == pyyaml.safe_load(text)
     assert safe_load_text("") is None
 
@@ -229,8 +243,12 @@ def test_safe_yaml_loads_what_safe_load_loads():
 def test_train_run_config_goes_through_the_safe_loader(tmp_path):
     from workbench.train.runs import CONFIG, read_config
 
-    (tmp_path / CONFIG).write_text("a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
-        f"{c}: &{c} [" + ",".join([f"*{p}"] * 10) + "]\n" for p, c in zip("abcdefghi", "bcdefghij", strict=True)))
+    (tmp_path / CONFIG).write_text(
+        "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+        + "".join(
+            f"{c}: &{c} [" + ",".join([f"*{p}"] * 10) + "]\n" for p, c in zip("abcdefghi", "bcdefghij", strict=True)
+        )
+    )
     with pytest.raises(ValueError, match="expands"):
         read_config(tmp_path)
     (tmp_path / CONFIG).write_text("epochs: [\n")
@@ -264,15 +282,17 @@ def test_bom_at_the_start_of_label_file_yaml_and_classes_txt(tmp_path):
 def test_coco_json_with_a_bom_is_read(tmp_path):
     from _dataset_builders import coco_json
 
-    path = coco_json(tmp_path / "ann.json", [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
-                     [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]}],
-                     [{"id": 1, "name": "cat"}])
+    path = coco_json(
+        tmp_path / "ann.json",
+        [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+        [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]}],
+        [{"id": 1, "name": "cat"}],
+    )
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     assert _open(path).classes == ["cat"]
 
 
-@pytest.mark.parametrize(("text", "flagged"), [("abc", True), ("true", True), ("2", True), ("1", False),
-                                               ("0", False)])
+@pytest.mark.parametrize(("text", "flagged"), [("abc", True), ("true", True), ("2", True), ("1", False), ("0", False)])
 def test_voc_difficult_that_is_not_0_or_1_is_a_warning(tmp_path, text, flagged):
     from _dataset_builders import voc_xml, write_image
 

@@ -40,11 +40,18 @@ def test_coco_file_name_outside_the_dataset_is_a_finding_and_never_exported(tmp_
     write_image(root / "images" / "ok.jpg")
     name = str(secret) if escape == "{abs}" else "../../outside/secret.jpg"
     ann = root / "annotations" / "instances_train.json"
-    coco_json(ann, [{"id": 1, "file_name": "ok.jpg", "width": 64, "height": 48},
-                    {"id": 2, "file_name": name, "width": 64, "height": 48}],
-              [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]},
-               {"id": 2, "image_id": 2, "category_id": 1, "bbox": [1, 1, 10, 10]}],
-              [{"id": 1, "name": "thing"}])
+    coco_json(
+        ann,
+        [
+            {"id": 1, "file_name": "ok.jpg", "width": 64, "height": 48},
+            {"id": 2, "file_name": name, "width": 64, "height": 48},
+        ],
+        [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]},
+            {"id": 2, "image_id": 2, "category_id": 1, "bbox": [1, 1, 10, 10]},
+        ],
+        [{"id": 1, "name": "thing"}],
+    )
     ds = open_dataset(ann)
     assert [r.path.name for r in ds.records] == ["ok.jpg"]
     outside = [f for f in validate_dataset(ds) if f.kind == "path_outside_dataset"]
@@ -100,8 +107,10 @@ def _digest(path: Path) -> str:
 
 
 def _labels_by_image(ds) -> dict[str, list[tuple[str, tuple[int, ...]]]]:
-    return {_digest(r.path): sorted((ds.classes[i.class_id], tuple(int(round(v)) for v in i.box)) for i in r.instances)
-            for r in ds.load_all()}
+    return {
+        _digest(r.path): sorted((ds.classes[i.class_id], tuple(int(round(v)) for v in i.box)) for i in r.instances)
+        for r in ds.load_all()
+    }
 
 
 def _colliding_yolo(root: Path) -> Path:
@@ -112,8 +121,9 @@ def _colliding_yolo(root: Path) -> Path:
         x = 0.2 + 0.25 * k
         kps = " ".join(f"{x:.3f} 0.5 2" for _ in range(2))
         label.write_text(f"{k % 2} {x:.3f} 0.5 0.1 0.2 {kps}\n")
-    (root / "data.yaml").write_text(f"path: {root}\ntrain: images/train\nval: images/train\n"
-                                    "kpt_shape: [2, 3]\nflip_idx: [1, 0]\nnames: [a, b]\n")
+    (root / "data.yaml").write_text(
+        f"path: {root}\ntrain: images/train\nval: images/train\nkpt_shape: [2, 3]\nflip_idx: [1, 0]\nnames: [a, b]\n"
+    )
     return root / "data.yaml"
 
 
@@ -186,8 +196,12 @@ def test_coco_declared_size_is_checked_against_the_image_and_fixed(tmp_path):
     root = tmp_path / "ds"
     write_image(root / "a.jpg", 64, 48)
     ann = root / "instances_train.json"
-    coco_json(ann, [{"id": 1, "file_name": "a.jpg", "width": 100000, "height": 100000}],
-              [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [16, 12, 32, 24]}], [{"id": 1, "name": "thing"}])
+    coco_json(
+        ann,
+        [{"id": 1, "file_name": "a.jpg", "width": 100000, "height": 100000}],
+        [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [16, 12, 32, 24]}],
+        [{"id": 1, "name": "thing"}],
+    )
     ds = open_dataset(ann)
     found = [f for f in validate_dataset(ds) if f.kind == "image_size_mismatch"]
     assert len(found) == 1 and "100000x100000" in found[0].message and "64x48" in found[0].message

@@ -35,8 +35,12 @@ def _truth(seed: int = 0) -> list[list[tuple[int, np.ndarray, np.ndarray]]]:
     images = []
     for _ in range(N_IMAGES):
         n = int(rng.integers(2, 4))
-        images.append([_face(rng, int(rng.integers(0, 3)), 60 + 100 * k, 80 + rng.uniform(-10, 10),
-                             rng.uniform(50, 70)) for k in range(n)])
+        images.append(
+            [
+                _face(rng, int(rng.integers(0, 3)), 60 + 100 * k, 80 + rng.uniform(-10, 10), rng.uniform(50, 70))
+                for k in range(n)
+            ]
+        )
     return images
 
 
@@ -105,8 +109,9 @@ def test_injected_mistakes_rank_first_with_the_right_fix(scene):
     swap = found[("class_swap", "images/im02.jpg", 2)]
     assert swap.suggestion == {"action": "set_class", "value": truth[2][1][0]}
     assert swap.label_file == "labels/im02.txt" and swap.instance == 1 and swap.score > 0.7
-    assert f"labeled '{CLASSES[(truth[2][1][0] + 1) % 3]}' but the model sees '{CLASSES[truth[2][1][0]]}'" \
-        in swap.message
+    assert (
+        f"labeled '{CLASSES[(truth[2][1][0] + 1) % 3]}' but the model sees '{CLASSES[truth[2][1][0]]}'" in swap.message
+    )
 
     add = found[("missing_label", "images/im04.jpg", None)]
     assert add.suggestion["action"] == "add_instance" and add.suggestion["class_id"] == missing[0]
@@ -176,8 +181,10 @@ def test_neighbours_prediction_does_not_judge_a_label(tmp_path):
 
 
 def test_crowd_and_degenerate_labels_are_not_suspects_but_cover_predictions(tmp_path):
-    ds = _dataset(tmp_path, [[(0, np.array([0.0, 0, 50, 50]), np.zeros((5, 3))),
-                              (1, np.array([5.0, 5, 5, 40]), np.zeros((5, 3)))]])
+    ds = _dataset(
+        tmp_path,
+        [[(0, np.array([0.0, 0, 50, 50]), np.zeros((5, 3))), (1, np.array([5.0, 5, 5, 40]), np.zeros((5, 3)))]],
+    )
     ds.records[0].instances[0].iscrowd = True
     preds = {ds.records[0].path: [Prediction(2, [0, 0, 50, 50], 0.9)]}
     assert find_label_issues(ds, preds) == []
@@ -204,8 +211,9 @@ def test_suspect_serializes_and_becomes_a_finding(scene):
 
 def test_keypoint_similarity_matches_oks():
     box = np.array([0.0, 0, 100, 100])
-    sim = keypoint_similarity(np.array([[10.0, 10], [10, 10]]), np.array([[10.0, 10], [13, 14]]), box,
-                              np.array([0.05, 0.05]))
+    sim = keypoint_similarity(
+        np.array([[10.0, 10], [10, 10]]), np.array([[10.0, 10], [13, 14]]), box, np.array([0.05, 0.05])
+    )
     assert sim[0] == pytest.approx(1.0)
     assert sim[1] == pytest.approx(np.exp(-25 / (2 * 10000 * 0.53 * 0.1**2)))
 
@@ -256,9 +264,20 @@ def test_finds_the_samples_injected_mistakes(tmp_path, monkeypatch):
     monkeypatch.setattr(sample_data, "_MISTAKE_PLAN", [])  # same drawing, labels without the mistakes
     truth = {r.path.name: r for r in open_dataset(sample_data.write_sample(tmp_path / "clean")).load_all()}
     rng = np.random.default_rng(0)
-    preds = {rec.path: [Prediction(i.class_id, i.box + rng.normal(0, 1, 4), 0.9, np.column_stack([
-        i.keypoints[:, :2] + rng.normal(0, 0.7, (5, 2)), np.where(i.keypoints[:, 2] > 0, 0.9, 0.1)]))
-        for i in truth[rec.path.name].instances] for rec in ds}
+    preds = {
+        rec.path: [
+            Prediction(
+                i.class_id,
+                i.box + rng.normal(0, 1, 4),
+                0.9,
+                np.column_stack(
+                    [i.keypoints[:, :2] + rng.normal(0, 0.7, (5, 2)), np.where(i.keypoints[:, 2] > 0, 0.9, 0.1)]
+                ),
+            )
+            for i in truth[rec.path.name].instances
+        ]
+        for rec in ds
+    }
 
     suspects = find_label_issues(ds, preds)
     expected = {"class_out_of_range": "class_swap"}  # QC names the class the model sees for the bad id

@@ -48,9 +48,14 @@ def fake_engine(monkeypatch, sample_yaml):
     canned: dict[Path, list[Prediction]] = {}
     for rec in ds.records:
         canned[rec.path.resolve()] = [
-            Prediction(i.class_id, i.box + 1.0, 0.9,
-                       None if i.keypoints is None else np.column_stack([i.keypoints[:, :2], np.full(5, 0.9)]))
-            for i in rec.instances]
+            Prediction(
+                i.class_id,
+                i.box + 1.0,
+                0.9,
+                None if i.keypoints is None else np.column_stack([i.keypoints[:, :2], np.full(5, 0.9)]),
+            )
+            for i in rec.instances
+        ]
     swap = next(r for r in ds.split("val") if r.instances and r.instances[0].class_id == 0)
     canned[swap.path.resolve()][0].class_id = 2  # the model says 'alien' where line 1 says 'face'
     unlabeled = ds.split("val")[-1]
@@ -140,8 +145,18 @@ def test_with_the_real_engine(sample_yaml, tmp_path, capsys):
     name = "ssdlite320_mobilenet_v3_large"  # the quickest of the engine's models on CPU
     torch.manual_seed(0)
     model = build_model(name, ds.nc, imgsz=320)
-    ckpt = make_checkpoint(model_state=model.state_dict(), model_name=name, classes=ds.classes, keypoints=None,
-                           imgsz=320, frozen_bn=False, epoch=0, model_options=None, best_fitness=None, config={})
+    ckpt = make_checkpoint(
+        model_state=model.state_dict(),
+        model_name=name,
+        classes=ds.classes,
+        keypoints=None,
+        imgsz=320,
+        frozen_bn=False,
+        epoch=0,
+        model_options=None,
+        best_fitness=None,
+        config={},
+    )
     weights = save_checkpoint(tmp_path / "run" / "last.pt", ckpt)
     assert main(["qc", str(weights.parent), str(small), "--json", "--device", "cpu", "--top", "0"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -153,8 +168,14 @@ def test_with_the_real_engine(sample_yaml, tmp_path, capsys):
 # ----------------------------------------------------------------------------- --kfold
 
 # Keeps a from-scratch Faster R-CNN cheap on a CPU (as in test_train_engine / test_train_overfit).
-LIGHT = {"box_batch_size_per_image": 32, "rpn_batch_size_per_image": 64, "rpn_pre_nms_top_n_train": 300,
-         "rpn_post_nms_top_n_train": 300, "rpn_pre_nms_top_n_test": 300, "rpn_post_nms_top_n_test": 100}
+LIGHT = {
+    "box_batch_size_per_image": 32,
+    "rpn_batch_size_per_image": 64,
+    "rpn_pre_nms_top_n_train": 300,
+    "rpn_post_nms_top_n_train": 300,
+    "rpn_pre_nms_top_n_test": 300,
+    "rpn_post_nms_top_n_test": 100,
+}
 KFOLD_FLAGS = ["--epochs", "1", "--imgsz", "64", "--batch", "2", "--weights", "none", "--device", "cpu"]
 
 
@@ -231,20 +252,31 @@ def test_kfold_table_and_split(fake_engine, monkeypatch, capsys):
     base = calls["base"]
     assert (calls["k"], calls["conf"], len(calls["records"])) == (3, 0.05, 12)
     assert (base.epochs, base.imgsz, base.weights, base.model, base.out, base.data) == (
-        2, 640, "default", "", "runs", str(data))
+        2,
+        640,
+        "default",
+        "",
+        "runs",
+        str(data),
+    )
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    ([], "qc needs a model and a dataset"),
-    (["DATA"], "qc needs a model and a dataset"),
-    (["WEIGHTS", "DATA", "--epochs", "3"], "--epochs only applies with --kfold K"),
-    (["WEIGHTS", "DATA", "--out", "r", "--model", "m"], "--model, --out only apply with --kfold K"),
-    (["WEIGHTS", "DATA", "--kfold", "2"], "--kfold 2 trains its own fold models and takes only DATA, but got both"),
-    (["--kfold", "2"], "takes only DATA, but got no DATA"),
-    (["DATA", "--kfold", "1"], "--kfold 1: k-fold needs at least 2 folds"),
-    (["DATA", "--kfold", "13", "--split", "val"], "--kfold 13: {data} has only 12 images to split in 'val'; use "
-                                                  "--kfold 2..12"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        ([], "qc needs a model and a dataset"),
+        (["DATA"], "qc needs a model and a dataset"),
+        (["WEIGHTS", "DATA", "--epochs", "3"], "--epochs only applies with --kfold K"),
+        (["WEIGHTS", "DATA", "--out", "r", "--model", "m"], "--model, --out only apply with --kfold K"),
+        (["WEIGHTS", "DATA", "--kfold", "2"], "--kfold 2 trains its own fold models and takes only DATA, but got both"),
+        (["--kfold", "2"], "takes only DATA, but got no DATA"),
+        (["DATA", "--kfold", "1"], "--kfold 1: k-fold needs at least 2 folds"),
+        (
+            ["DATA", "--kfold", "13", "--split", "val"],
+            "--kfold 13: {data} has only 12 images to split in 'val'; use --kfold 2..12",
+        ),
+    ],
+)
 def test_kfold_bad_invocations(fake_engine, monkeypatch, capsys, argv, message):
     data, weights, _, _ = fake_engine
     calls = _fake_kfold(monkeypatch, fake_engine)
@@ -257,7 +289,21 @@ def test_kfold_bad_invocations(fake_engine, monkeypatch, capsys, argv, message):
 def test_kfold_fold_that_cannot_train_exits_2(rect_data, tmp_path, capsys):
     pytest.importorskip("torch")
     nope = tmp_path / "nope.pt"
-    assert main(["qc", str(rect_data), "--kfold", "2", *KFOLD_FLAGS[:-4], "--weights", str(nope),
-                 "--out", str(tmp_path / "runs")]) == 2
+    assert (
+        main(
+            [
+                "qc",
+                str(rect_data),
+                "--kfold",
+                "2",
+                *KFOLD_FLAGS[:-4],
+                "--weights",
+                str(nope),
+                "--out",
+                str(tmp_path / "runs"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "fold 1/2: training ended (error)" in err and "nope.pt" in err

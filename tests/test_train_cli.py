@@ -16,8 +16,28 @@ from workbench.cli.main import main
 def test_train_eval_predict_end_to_end(tmp_path, capsys):
     data = write_rect_dataset(tmp_path / "ds", n_train=2, n_val=2, keypoints=True)
     runs = tmp_path / "runs"
-    rc = main(["train", str(data), "--epochs", "1", "--imgsz", "64", "--batch", "2", "--weights", "none",
-               "--out", str(runs), "--workers", "0", "--device", "cpu", "--optimizer", "adamw"])
+    rc = main(
+        [
+            "train",
+            str(data),
+            "--epochs",
+            "1",
+            "--imgsz",
+            "64",
+            "--batch",
+            "2",
+            "--weights",
+            "none",
+            "--out",
+            str(runs),
+            "--workers",
+            "0",
+            "--device",
+            "cpu",
+            "--optimizer",
+            "adamw",
+        ]
+    )
     out = capsys.readouterr()
     assert rc == 0, out.err
     assert "keypointrcnn_mobilenet_v3_large_fpn on cpu" in out.out and "epoch 1/1" in out.out
@@ -31,8 +51,23 @@ def test_train_eval_predict_end_to_end(tmp_path, capsys):
 
     out_dir = tmp_path / "pred"
     source = data.parent / "images" / "val"
-    assert main(["predict", str(weights), str(source), "--out", str(out_dir), "--conf", "0.0", "--save-images",
-                 "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(weights),
+                str(source),
+                "--out",
+                str(out_dir),
+                "--conf",
+                "0.0",
+                "--save-images",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     results = json.loads((out_dir / "predictions.json").read_text())
     assert {r["file_name"] for r in results} <= {"val0.png", "val1.png"}
     if results:

@@ -20,14 +20,33 @@ from workbench.train.runs import read_results
 from workbench.train.weights import WeightsError, expected_weights_file, load_matching, pretrained_state
 
 # Keeps a from-scratch Faster R-CNN cheap on a CPU: fewer sampled RoIs and proposals.
-LIGHT = {"box_batch_size_per_image": 32, "rpn_batch_size_per_image": 64, "rpn_pre_nms_top_n_train": 300,
-         "rpn_post_nms_top_n_train": 300, "rpn_pre_nms_top_n_test": 300, "rpn_post_nms_top_n_test": 100}
+LIGHT = {
+    "box_batch_size_per_image": 32,
+    "rpn_batch_size_per_image": 64,
+    "rpn_pre_nms_top_n_train": 300,
+    "rpn_post_nms_top_n_train": 300,
+    "rpn_pre_nms_top_n_test": 300,
+    "rpn_post_nms_top_n_test": 100,
+}
 
 
 def _config(data: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(data=str(data), epochs=2, imgsz=64, batch=2, weights="none", out=str(out), workers=0,
-                optimizer="adamw", lr=0.001, warmup_epochs=0.5, model_options=dict(LIGHT), frozen_bn=True,
-                max_iterations_per_epoch=2, val_every=100)  # validation only after the last epoch
+    base = dict(
+        data=str(data),
+        epochs=2,
+        imgsz=64,
+        batch=2,
+        weights="none",
+        out=str(out),
+        workers=0,
+        optimizer="adamw",
+        lr=0.001,
+        warmup_epochs=0.5,
+        model_options=dict(LIGHT),
+        frozen_bn=True,
+        max_iterations_per_epoch=2,
+        val_every=100,
+    )  # validation only after the last epoch
     base.update(kw)
     return TrainConfig(**base)
 
@@ -144,8 +163,12 @@ def test_changing_the_class_count_keeps_the_backbone_and_resets_the_heads(tmp_pa
     model = build_model("fasterrcnn_mobilenet_v3_large_fpn", 3)
     report = load_matching(model, pretrained_state(enum), enum)
     reset = set(report.reset)
-    assert reset == {"roi_heads.box_predictor.cls_score.weight", "roi_heads.box_predictor.cls_score.bias",
-                     "roi_heads.box_predictor.bbox_pred.weight", "roi_heads.box_predictor.bbox_pred.bias"}
+    assert reset == {
+        "roi_heads.box_predictor.cls_score.weight",
+        "roi_heads.box_predictor.cls_score.bias",
+        "roi_heads.box_predictor.bbox_pred.weight",
+        "roi_heads.box_predictor.bbox_pred.bias",
+    }
     assert any(k.startswith("backbone.body.") for k in report.loaded)
     assert any(k.startswith("rpn.") for k in report.loaded)
     key = "backbone.body.0.0.weight"
@@ -182,8 +205,13 @@ def _free_port() -> int:
 def test_ddp_path_world_size_one_on_gloo(box_data, tmp_path, monkeypatch):
     import torch.distributed as dist
 
-    for k, v in {"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1",
-                 "MASTER_PORT": str(_free_port())}.items():
+    for k, v in {
+        "RANK": "0",
+        "WORLD_SIZE": "1",
+        "LOCAL_RANK": "0",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(_free_port()),
+    }.items():
         monkeypatch.setenv(k, v)
     seen = {}
     real_wrap = engine.ddp.wrap

@@ -14,13 +14,31 @@ from workbench.train.engine import train
 from workbench.train.runs import read_config
 
 # Keeps a from-scratch Faster R-CNN cheap on a CPU (as in test_train_engine / test_train_overfit).
-LIGHT = {"box_batch_size_per_image": 32, "rpn_batch_size_per_image": 64, "rpn_pre_nms_top_n_train": 300,
-         "rpn_post_nms_top_n_train": 300, "rpn_pre_nms_top_n_test": 300, "rpn_post_nms_top_n_test": 100}
+LIGHT = {
+    "box_batch_size_per_image": 32,
+    "rpn_batch_size_per_image": 64,
+    "rpn_pre_nms_top_n_train": 300,
+    "rpn_post_nms_top_n_train": 300,
+    "rpn_pre_nms_top_n_test": 300,
+    "rpn_post_nms_top_n_test": 100,
+}
 
 
 def _config(data: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(data=str(data), epochs=1, imgsz=64, batch=2, weights="none", out=str(out), workers=0,
-                optimizer="adamw", lr=0.001, model_options=dict(LIGHT), frozen_bn=True, device="cpu")
+    base = dict(
+        data=str(data),
+        epochs=1,
+        imgsz=64,
+        batch=2,
+        weights="none",
+        out=str(out),
+        workers=0,
+        optimizer="adamw",
+        lr=0.001,
+        model_options=dict(LIGHT),
+        frozen_bn=True,
+        device="cpu",
+    )
     base.update(kw)
     return TrainConfig(**base)
 
@@ -56,8 +74,13 @@ def test_train_images_pick_records_from_any_split(data, tmp_path, trained_on):
     ds = open_dataset(data)
     val0 = next(r.path for r in ds.records if r.path.name == "val0.png")
     # Absolute, or relative to the dataset root; the split does not matter.
-    cfg = _config(data, tmp_path / "runs", train_images=[str(val0), "images/train/train1.png"],
-                  val_images=["images/train/train0.png"], max_iterations_per_epoch=1)
+    cfg = _config(
+        data,
+        tmp_path / "runs",
+        train_images=[str(val0), "images/train/train1.png"],
+        val_images=["images/train/train0.png"],
+        max_iterations_per_epoch=1,
+    )
     log = _Log()
     result = train(cfg, [log])
     assert result.reason == "finished", result.message

@@ -28,9 +28,15 @@ from workbench.train.config import TrainConfig
 from workbench.train.engine import train
 from workbench.train.events import IterationEvent
 
-LIGHT = {"box_batch_size_per_image": 32, "rpn_batch_size_per_image": 64, "rpn_pre_nms_top_n_train": 300,
-         "rpn_post_nms_top_n_train": 300, "rpn_pre_nms_top_n_test": 300, "rpn_post_nms_top_n_test": 100,
-         "rpn_score_thresh": 0.0}
+LIGHT = {
+    "box_batch_size_per_image": 32,
+    "rpn_batch_size_per_image": 64,
+    "rpn_pre_nms_top_n_train": 300,
+    "rpn_post_nms_top_n_train": 300,
+    "rpn_pre_nms_top_n_test": 300,
+    "rpn_post_nms_top_n_test": 100,
+    "rpn_score_thresh": 0.0,
+}
 
 
 @pytest.fixture
@@ -57,11 +63,25 @@ class _Losses:
 
 
 def _overfit(tmp_path, keypoints: bool, epochs: int, options: dict, losses: _Losses | None = None) -> dict:
-    data = write_rect_dataset(tmp_path / "ds", n_train=4, n_val=0, keypoints=keypoints, classes=("box",),
-                              max_objects=1, val_is_train=True)
-    cfg = TrainConfig(data=str(data), epochs=epochs, imgsz=128, batch=2, weights="none", out=str(tmp_path / "runs"),
-                      workers=0, optimizer="adamw", lr=0.001, scheduler="constant", warmup_epochs=1,
-                      frozen_bn=True, val_every=epochs, model_options={**LIGHT, **options})
+    data = write_rect_dataset(
+        tmp_path / "ds", n_train=4, n_val=0, keypoints=keypoints, classes=("box",), max_objects=1, val_is_train=True
+    )
+    cfg = TrainConfig(
+        data=str(data),
+        epochs=epochs,
+        imgsz=128,
+        batch=2,
+        weights="none",
+        out=str(tmp_path / "runs"),
+        workers=0,
+        optimizer="adamw",
+        lr=0.001,
+        scheduler="constant",
+        warmup_epochs=1,
+        frozen_bn=True,
+        val_every=epochs,
+        model_options={**LIGHT, **options},
+    )
     result = train(cfg, callbacks=[losses] if losses else None)
     assert result.reason == "finished", result.message
     return result.metrics
@@ -77,8 +97,9 @@ def test_box_model_overfits_a_tiny_dataset(tmp_path, reproducible_torch):
 def test_keypoint_model_learns_the_landmarks(tmp_path, reproducible_torch):
     losses = _Losses()
     epochs = 30
-    metrics = _overfit(tmp_path, keypoints=True, epochs=epochs, options={"keypoint_layers": [64, 64, 64, 64]},
-                       losses=losses)
+    metrics = _overfit(
+        tmp_path, keypoints=True, epochs=epochs, options={"keypoint_layers": [64, 64, 64, 64]}, losses=losses
+    )
     first, last = losses.mean("loss_keypoint", range(0, 1)), losses.mean("loss_keypoint", range(epochs - 10, epochs))
     print(f"keypoint loss {first:.3f} -> {last:.3f}; {metrics}")
     assert last < 0.8 * first, (first, last)

@@ -53,12 +53,12 @@ def test_dataset_flip_moves_boxes_and_keypoints_consistently(tmp_path):
 
 
 def test_dataset_drops_boxes_without_area(tmp_path):
-    rec = _record(tmp_path, [Instance(0, [5, 5, 30, 30]), Instance(1, [10, 10, 10.5, 30]),
-                             Instance(1, [70, 5, 90, 30])])  # thin, and outside the image
+    rec = _record(
+        tmp_path, [Instance(0, [5, 5, 30, 30]), Instance(1, [10, 10, 10.5, 30]), Instance(1, [70, 5, 90, 30])]
+    )  # thin, and outside the image
     image, target = DetectionDataset([rec], None, label_offset=0, train=False)[0]
     assert target["boxes"].tolist() == [[5.0, 5.0, 30.0, 30.0]]
     assert target["labels"].tolist() == [0]
-
 
 
 def test_dataset_leaves_out_class_ids_the_model_has_no_output_for(tmp_path):
@@ -70,9 +70,12 @@ def test_dataset_leaves_out_class_ids_the_model_has_no_output_for(tmp_path):
 
 
 def test_events_round_trip_through_json():
-    events = [IterationEvent(1, 2, 10, {"loss": 1.5, "loss_box_reg": 0.5}, 0.01, 12.5),
-              EpochEvent(1, 5, {"mAP50": 0.5}, 0.4, True), EndEvent("nan", "loss is nan", "/r", None),
-              LogEvent("hello", "warning", ["a", "b"])]
+    events = [
+        IterationEvent(1, 2, 10, {"loss": 1.5, "loss_box_reg": 0.5}, 0.01, 12.5),
+        EpochEvent(1, 5, {"mAP50": 0.5}, 0.4, True),
+        EndEvent("nan", "loss is nan", "/r", None),
+        LogEvent("hello", "warning", ["a", "b"]),
+    ]
     for ev in events:
         d = json.loads(json.dumps(ev.to_dict()))
         assert d["type"] in ("iteration", "epoch", "end", "log")
@@ -116,15 +119,17 @@ def test_scheduler_state_is_plain_and_restores_the_sequence():
     def lrs(resume_at: int | None) -> list[float]:
         p = torch.nn.Parameter(torch.zeros(1))
         opt = torch.optim.SGD([p], lr=0.1)
-        sched = make_scheduler(opt, epochs=4, steps_per_epoch=3, warmup_epochs=1, kind="cosine", final=0.01,
-                               step_epochs=[])
+        sched = make_scheduler(
+            opt, epochs=4, steps_per_epoch=3, warmup_epochs=1, kind="cosine", final=0.01, step_epochs=[]
+        )
         out = []
         for step in range(12):
             if step == resume_at:
                 state, opt_state = sched.state_dict(), opt.state_dict()
                 opt = torch.optim.SGD([p], lr=0.1)
-                sched = make_scheduler(opt, epochs=4, steps_per_epoch=3, warmup_epochs=1, kind="cosine",
-                                       final=0.01, step_epochs=[])
+                sched = make_scheduler(
+                    opt, epochs=4, steps_per_epoch=3, warmup_epochs=1, kind="cosine", final=0.01, step_epochs=[]
+                )
                 # as the engine resumes: the current lr lives in the optimizer's state
                 opt.load_state_dict(opt_state)
                 sched.load_state_dict(state)
@@ -138,8 +143,15 @@ def test_scheduler_state_is_plain_and_restores_the_sequence():
 
 def test_checkpoints_load_with_weights_only_and_refuse_pickled_objects(tmp_path):
     good = tmp_path / "good.pt"
-    save_checkpoint(good, {"format": "workbench-checkpoint", "model_name": "fasterrcnn_mobilenet_v3_large_fpn",
-                           "model": {"w": torch.ones(2)}, "classes": ["a"]})
+    save_checkpoint(
+        good,
+        {
+            "format": "workbench-checkpoint",
+            "model_name": "fasterrcnn_mobilenet_v3_large_fpn",
+            "model": {"w": torch.ones(2)},
+            "classes": ["a"],
+        },
+    )
     assert read_checkpoint(good)["classes"] == ["a"]
     assert not list(tmp_path.glob(".*tmp"))  # the temp file was renamed, not left behind
     evil = tmp_path / "evil.pt"
@@ -157,8 +169,10 @@ def test_results_csv_round_trip_and_run_listing(tmp_path):
     run = tmp_path / "train"
     run.mkdir()
     write_results(run, [{"epoch": 1, "train/loss": 1.25}, {"epoch": 2, "train/loss": 0.5, "val/mAP50": 0.1}])
-    assert read_results(run) == [{"epoch": 1, "train/loss": 1.25, "val/mAP50": None},
-                                 {"epoch": 2, "train/loss": 0.5, "val/mAP50": 0.1}]
+    assert read_results(run) == [
+        {"epoch": 1, "train/loss": 1.25, "val/mAP50": None},
+        {"epoch": 2, "train/loss": 0.5, "val/mAP50": 0.1},
+    ]
     (tmp_path / "not_a_run").mkdir()
     assert list_runs(tmp_path) == [run]
     assert read_results(tmp_path / "nothing") == []
@@ -191,8 +205,18 @@ def test_metrics_equal_pycocotools_run_directly(tmp_path):
             kp = np.array([[x, y, 2], [x + w, y, 2], [x + w / 2, y + h / 2, 1]])
             c = int(rng.integers(0, 2))
             instances.append(Instance(c, [x, y, x + w, y + h], kp))
-            gt_anns.append({"id": len(gt_anns) + 1, "image_id": i + 1, "category_id": c + 1, "bbox": [x, y, w, h],
-                            "area": w * h, "iscrowd": 0, "keypoints": kp.reshape(-1).tolist(), "num_keypoints": 3})
+            gt_anns.append(
+                {
+                    "id": len(gt_anns) + 1,
+                    "image_id": i + 1,
+                    "category_id": c + 1,
+                    "bbox": [x, y, w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                    "keypoints": kp.reshape(-1).tolist(),
+                    "num_keypoints": 3,
+                }
+            )
             for _ in range(2):  # a near miss and a poor one per object
                 j = rng.normal(0, 1 + 6 * rng.random(), size=4)
                 pk = kp.copy()
@@ -201,14 +225,23 @@ def test_metrics_equal_pycocotools_run_directly(tmp_path):
                 score = float(rng.random())
                 cls = c if rng.random() < 0.8 else 1 - c
                 p.append(Prediction(cls, [x + j[0], y + j[1], x + w + j[2], y + h + j[3]], score, pk))
-                dets.append({"image_id": i + 1, "category_id": cls + 1,
-                             "bbox": [x + j[0], y + j[1], w + j[2] - j[0], h + j[3] - j[1]], "score": score,
-                             "keypoints": np.column_stack([pk[:, :2], np.ones(3)]).reshape(-1).tolist()})
+                dets.append(
+                    {
+                        "image_id": i + 1,
+                        "category_id": cls + 1,
+                        "bbox": [x + j[0], y + j[1], w + j[2] - j[0], h + j[3] - j[1]],
+                        "score": score,
+                        "keypoints": np.column_stack([pk[:, :2], np.ones(3)]).reshape(-1).tolist(),
+                    }
+                )
         records.append(_record(tmp_path, instances, 120, 90, f"im{i}.png"))
         preds.append(p)
     ours = evaluate(records, preds, ["a", "b"], schema)
-    gt = {"images": [{"id": i + 1, "width": 120, "height": 90} for i in range(5)], "annotations": gt_anns,
-          "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]}
+    gt = {
+        "images": [{"id": i + 1, "width": 120, "height": 90} for i in range(5)],
+        "annotations": gt_anns,
+        "categories": [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}],
+    }
     bbox = _pycocotools_direct(tmp_path, gt, dets, "bbox")
     kpt = _pycocotools_direct(tmp_path, gt, dets, "keypoints", schema.sigmas)
     m = ours["metrics"]

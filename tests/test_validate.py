@@ -45,8 +45,7 @@ def test_clean_dataset_has_no_findings(tmp_path):
 
 
 def test_yolov5_face_class_out_of_range_names_config_file_and_line(tmp_path):
-    yaml = make_yolo(tmp_path, {"a": FACE_OK + "5" + FACE_OK[1:]}, names=["face"], nc=1,
-                     yaml_name="widerface.yaml")
+    yaml = make_yolo(tmp_path, {"a": FACE_OK + "5" + FACE_OK[1:]}, names=["face"], nc=1, yaml_name="widerface.yaml")
     ds = open_dataset(yaml)
     assert ds.format == "yolo-face"
     f = one(validate_dataset(ds), "class_out_of_range")
@@ -60,12 +59,15 @@ def test_negative_class_is_out_of_range(tmp_path):
     assert f.line == 2 and "class id -1" in f.message
 
 
-@pytest.mark.parametrize(("line", "kind"), [
-    ("0.5 0.5 0.5 0.2 0.2", "class_not_integer"),
-    ("0 0.5 0.5 0.2", "column_count"),
-    ("0 abc 0.5 0.2 0.2", "not_a_number"),
-    ("0 32 24 10 10", "not_normalized"),
-])
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("0.5 0.5 0.5 0.2 0.2", "class_not_integer"),
+        ("0 0.5 0.5 0.2", "column_count"),
+        ("0 abc 0.5 0.2 0.2", "not_a_number"),
+        ("0 32 24 10 10", "not_normalized"),
+    ],
+)
 def test_reader_line_kinds_surface_with_file_and_line(tmp_path, line, kind):
     f = one(findings_of(make_yolo(tmp_path, {"a": OK + line + "\n"})), kind)
     assert (f.severity, f.label_file, f.line) == (Severity.ERROR, "labels/train/a.txt", 2)
@@ -125,11 +127,14 @@ def test_missing_and_miscounted_keypoints_after_an_edit(tmp_path):
     assert one(found, "keypoint_count").instance == 2
 
 
-@pytest.mark.parametrize(("data", "problem"), [
-    (b"", "empty"),
-    (None, "truncated"),  # a JPEG cut in half
-    (b"not an image at all", "not a readable image"),
-])
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"", "empty"),
+        (None, "truncated"),  # a JPEG cut in half
+        (b"not an image at all", "not a readable image"),
+    ],
+)
 def test_corrupt_image(tmp_path, data, problem):
     yaml = make_yolo(tmp_path, {"a": OK})
     img = tmp_path / "images" / "train" / "a.jpg"
@@ -179,8 +184,7 @@ def test_empty_class(tmp_path):
 
 
 def test_findings_are_sorted_errors_first_then_file_and_line(tmp_path):
-    yaml = make_yolo(tmp_path, {"b": "0 0.95 0.5 0.2 0.2\n3 0.5 0.5 0.1 0.1\n", "a": "0 0.5 0.5 0 0\n" + OK,
-                                "c": None})
+    yaml = make_yolo(tmp_path, {"b": "0 0.95 0.5 0.2 0.2\n3 0.5 0.5 0.1 0.1\n", "a": "0 0.5 0.5 0 0\n" + OK, "c": None})
     found = findings_of(yaml)
     assert [f.severity.rank for f in found] == sorted(f.severity.rank for f in found)
     errors = [(f.label_file, f.line) for f in found if f.severity == Severity.ERROR]
@@ -236,8 +240,7 @@ def test_worker_processes_give_the_same_findings_and_survive_a_killed_worker(tmp
     script.write_text(_FORK_SCRIPT)
     repo = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(repo), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, str(script), str(yaml)], capture_output=True, text=True, timeout=60,
-                          env=env)
+    done = subprocess.run([sys.executable, str(script), str(yaml)], capture_output=True, text=True, timeout=60, env=env)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
 
 
@@ -322,13 +325,24 @@ def test_findings_are_the_same_with_the_careful_label_parser(tmp_path, monkeypat
     from workbench.formats.yolo_labels import parse_label_text_careful
 
     tail = " 0.5 0.5 2 0.6 0.6 1" if kpt_shape else ""
-    lines = [f"0 0.5 0.5 0.25 0.25{tail}", f"1 0.5 0.5 0.25 0.25{tail}", f"0 0.5 0.5 0.25 0.25{tail}",
-             f"7 0.2 0.2 0.1 0.1{tail}", f"0.5 0.2 0.2 0.1 0.1{tail}", f"0 1.5 0.2 0.1 0.1{tail}",
-             f"0 0.2 0.2 0 0{tail}", f"0 nan 0.2 0.1 0.1{tail}", "0 0.2 0.2", f"x 0.2 0.2 0.1 0.1{tail}",
-             f"0 0.99 0.99 0.2 0.2{tail}", f"-1 0.3 0.3 0.1 0.1{tail}", ""]
+    lines = [
+        f"0 0.5 0.5 0.25 0.25{tail}",
+        f"1 0.5 0.5 0.25 0.25{tail}",
+        f"0 0.5 0.5 0.25 0.25{tail}",
+        f"7 0.2 0.2 0.1 0.1{tail}",
+        f"0.5 0.2 0.2 0.1 0.1{tail}",
+        f"0 1.5 0.2 0.1 0.1{tail}",
+        f"0 0.2 0.2 0 0{tail}",
+        f"0 nan 0.2 0.1 0.1{tail}",
+        "0 0.2 0.2",
+        f"x 0.2 0.2 0.1 0.1{tail}",
+        f"0 0.99 0.99 0.2 0.2{tail}",
+        f"-1 0.3 0.3 0.1 0.1{tail}",
+        "",
+    ]
     if kpt_shape:
         lines += ["0 0.5 0.5 0.2 0.2 0.5 0.5 3 0.1 0.1 2", "0 0.5 0.5 0.2 0.2 0.5 0.5 2 5 5 2"]
-    labels = {f"i{i}": "\n".join(lines[i % len(lines):] + lines[:i % 3]) + "\n" for i in range(24)}
+    labels = {f"i{i}": "\n".join(lines[i % len(lines) :] + lines[: i % 3]) + "\n" for i in range(24)}
     yaml = make_yolo(tmp_path, labels, names=["a", "b"], kpt_shape=kpt_shape)
 
     def everything() -> list[dict]:
@@ -339,5 +353,12 @@ def test_findings_are_the_same_with_the_careful_label_parser(tmp_path, monkeypat
     careful = everything()
     assert fast == careful
     kinds = {f["kind"] for f in fast}
-    assert {"column_count", "not_a_number", "class_not_integer", "not_normalized", "class_out_of_range",
-            "duplicate", "degenerate_box"} <= kinds, kinds
+    assert {
+        "column_count",
+        "not_a_number",
+        "class_not_integer",
+        "not_normalized",
+        "class_out_of_range",
+        "duplicate",
+        "degenerate_box",
+    } <= kinds, kinds

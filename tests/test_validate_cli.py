@@ -30,8 +30,9 @@ def test_errors_exit_1_grouped_by_severity_with_file_and_line(tmp_path, capsys):
     assert out.index("errors (1):") < out.index("warnings (1):") < out.index("infos (1):")
     assert "labels/train/a.txt:2: class id 5 is outside 0..0 (nc=1 in data.yaml)" in out
     assert "[class_out_of_range]" in out and "[box_outside_image]" in out
-    assert out.rstrip().endswith("1 error, 1 warning, 1 info "
-                                 "(box_outside_image 1, class_out_of_range 1, unlabeled_image 1)")
+    assert out.rstrip().endswith(
+        "1 error, 1 warning, 1 info (box_outside_image 1, class_out_of_range 1, unlabeled_image 1)"
+    )
 
 
 def test_unusable_input_exits_2_with_a_message(tmp_path, capsys):
@@ -48,11 +49,21 @@ def test_json_shape(tmp_path, capsys):
     data = json.loads(capsys.readouterr().out)
     assert set(data) == {"findings", "summary"}
     (f,) = data["findings"]
-    assert f == {"severity": "error", "kind": "degenerate_box", "message": f["message"],
-                 "image": "images/train/a.jpg", "label_file": "labels/train/a.txt", "line": 2, "instance": 1,
-                 "fix": {"action": "delete_instance", "safe": True}}
-    assert data["summary"] == {"total": 1, "by_severity": {"error": 1, "warning": 0, "info": 0},
-                               "by_kind": {"degenerate_box": 1}}
+    assert f == {
+        "severity": "error",
+        "kind": "degenerate_box",
+        "message": f["message"],
+        "image": "images/train/a.jpg",
+        "label_file": "labels/train/a.txt",
+        "line": 2,
+        "instance": 1,
+        "fix": {"action": "delete_instance", "safe": True},
+    }
+    assert data["summary"] == {
+        "total": 1,
+        "by_severity": {"error": 1, "warning": 0, "info": 0},
+        "by_kind": {"degenerate_box": 1},
+    }
 
 
 def test_fix_rewrites_only_changed_files_atomically(tmp_path, capsys):

@@ -116,12 +116,28 @@ def test_stop_request_reads_a_stop_line_or_eof(tmp_path):
 def test_real_worker_process_trains_and_stops_on_request(tmp_path):
     """Through a real process with a forked data-loader worker (which must not deadlock on stdin)."""
     data = write_rect_dataset(tmp_path / "rects", n_train=4, n_val=1, size=64)
-    cfg = _config_file(tmp_path, data=str(data), model="fasterrcnn_mobilenet_v3_large_fpn", weights="none",
-                       epochs=50, imgsz=64, batch=2, device="cpu", workers=1, out=str(tmp_path / "runs"),
-                       model_options={"box_batch_size_per_image": 16, "rpn_post_nms_top_n_test": 20})
+    cfg = _config_file(
+        tmp_path,
+        data=str(data),
+        model="fasterrcnn_mobilenet_v3_large_fpn",
+        weights="none",
+        epochs=50,
+        imgsz=64,
+        batch=2,
+        device="cpu",
+        workers=1,
+        out=str(tmp_path / "runs"),
+        model_options={"box_batch_size_per_image": 16, "rpn_post_nms_top_n_test": 20},
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "workbench.train.worker", str(cfg)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "workbench.train.worker", str(cfg)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     events = []
     assert proc.stdout is not None and proc.stdin is not None
     for line in proc.stdout:

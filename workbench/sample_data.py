@@ -90,8 +90,9 @@ def write_sample(out_dir: str | Path) -> Path:
             if mistake is not None:
                 lines = _inject(mistake[1], heads, lines)
             write_image(out / "images" / split / name, image, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, 92])
-            atomic_write_text(out / "labels" / split / (Path(name).stem + ".txt"),
-                              "".join(line + "\n" for line in lines))
+            atomic_write_text(
+                out / "labels" / split / (Path(name).stem + ".txt"), "".join(line + "\n" for line in lines)
+            )
     config = {
         "path": ".",
         "train": "images/train",
@@ -167,14 +168,15 @@ def _draw_image(rng: np.random.Generator) -> tuple[np.ndarray, list[_Head]]:
     return img, heads
 
 
-def _draw_head(img: np.ndarray, rng: np.random.Generator, cls: int, cx: float, cy: float, w: float,
-               h: float) -> _Head:
+def _draw_head(img: np.ndarray, rng: np.random.Generator, cls: int, cx: float, cy: float, w: float, h: float) -> _Head:
     """Draw one head; landmarks are where the features are drawn, so they are learnable."""
     ex, ey = 0.22 * w, -0.12 * h  # eye offset from the center
     mx, my = 0.2 * w, 0.25 * h  # mouth corner offset
     jitter = rng.normal(0, 0.02 * w, (5, 2))
-    pts = np.array([[cx - ex, cy + ey], [cx + ex, cy + ey], [cx, cy + 0.05 * h],
-                    [cx - mx, cy + my], [cx + mx, cy + my]]) + jitter
+    pts = (
+        np.array([[cx - ex, cy + ey], [cx + ex, cy + ey], [cx, cy + 0.05 * h], [cx - mx, cy + my], [cx + mx, cy + my]])
+        + jitter
+    )
     center = (int(round(cx)), int(round(cy)))
     axes = (int(round(w / 2)), int(round(h / 2)))
     if cls == 0:  # face: skin ellipse, dark eyes, red mouth
@@ -183,8 +185,13 @@ def _draw_head(img: np.ndarray, rng: np.random.Generator, cls: int, cx: float, c
         eye, mouth = (40, 30, 20), (50, 50, 200)
     elif cls == 1:  # robot: gray block, cyan eyes, straight mouth
         gray = int(rng.integers(140, 200))
-        cv2.rectangle(img, (int(cx - w / 2), int(cy - h / 2)), (int(cx + w / 2), int(cy + h / 2)),
-                      (gray, gray, gray + 10 if gray < 245 else gray), -1)
+        cv2.rectangle(
+            img,
+            (int(cx - w / 2), int(cy - h / 2)),
+            (int(cx + w / 2), int(cy + h / 2)),
+            (gray, gray, gray + 10 if gray < 245 else gray),
+            -1,
+        )
         cv2.line(img, (int(cx), int(cy - h / 2)), (int(cx), int(cy - h / 2 - 6)), (gray, gray, gray), 2)
         eye, mouth = (230, 230, 40), (60, 60, 60)
     else:  # alien: green ellipse, big black eyes

@@ -10,8 +10,11 @@ from workbench.cli.arg_types import positive_int
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("eval", help="COCO mAP (and keypoint AP) of a checkpoint on a dataset split",
-                       description="Evaluate a Workbench checkpoint with pycocotools on one split of a dataset.")
+    p = sub.add_parser(
+        "eval",
+        help="COCO mAP (and keypoint AP) of a checkpoint on a dataset split",
+        description="Evaluate a Workbench checkpoint with pycocotools on one split of a dataset.",
+    )
     p.add_argument("weights", help="a Workbench checkpoint (best.pt / last.pt)")
     p.add_argument("data", help="dataset: data.yaml, COCO .json or folder")
     p.add_argument("--split", default="val")
@@ -40,16 +43,34 @@ def run(args: argparse.Namespace) -> int:
     check_classes(predictor, ds.classes, args.weights, args.data, "evaluation")
     schema = predictor.keypoints
     if schema is not None and (ds.keypoints is None or ds.keypoints.num_keypoints != schema.num_keypoints):
-        raise DatasetError(f"{args.weights} predicts {schema.num_keypoints} keypoints but {args.data} has "
-                           f"{ds.keypoints.num_keypoints if ds.keypoints else 'no'} keypoints")
+        raise DatasetError(
+            f"{args.weights} predicts {schema.num_keypoints} keypoints but {args.data} has "
+            f"{ds.keypoints.num_keypoints if ds.keypoints else 'no'} keypoints"
+        )
     try:
-        result = evaluate_model(predictor.model, get_spec(predictor.model_name), records, predictor.classes, schema,
-                                predictor.device, args.batch)
+        result = evaluate_model(
+            predictor.model,
+            get_spec(predictor.model_name),
+            records,
+            predictor.classes,
+            schema,
+            predictor.device,
+            args.batch,
+        )
     except ImageReadError as e:  # mAP over fewer images than the split has would be another number
         raise DatasetError(f"{e} (evaluation needs every image of the split '{args.split}')") from None
     if args.json:
-        print(json.dumps({"weights": str(args.weights), "data": str(args.data), "split": args.split,
-                          "images": len(records), **result}))
+        print(
+            json.dumps(
+                {
+                    "weights": str(args.weights),
+                    "data": str(args.data),
+                    "split": args.split,
+                    "images": len(records),
+                    **result,
+                }
+            )
+        )
         return 0
     print(f"{args.weights} on {args.data} [{args.split}, {len(records)} images]")
     for key, value in result["metrics"].items():

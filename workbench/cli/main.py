@@ -23,8 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Label QA, fine-tuning and detection review for object and landmark detectors.",
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
-    parser.add_argument("--screenshot", metavar="PATH",
-                        help="with no command: render the main window to a PNG and exit")
+    parser.add_argument(
+        "--screenshot", metavar="PATH", help="with no command: render the main window to a PNG and exit"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"workbench.cli.{name}_cmd")

@@ -23,8 +23,10 @@ def resolve_weights(path: Path) -> Path:
         for name in RUN_WEIGHTS:
             if (path / name).is_file():
                 return path / name
-        raise DatasetError(f"{path}: this run folder holds no {' or '.join(RUN_WEIGHTS)}; "
-                           "train first (workbench train) or pass a checkpoint file")
+        raise DatasetError(
+            f"{path}: this run folder holds no {' or '.join(RUN_WEIGHTS)}; "
+            "train first (workbench train) or pass a checkpoint file"
+        )
     if not path.is_file():
         raise DatasetError(f"{path}: no such checkpoint file or run folder")
     return path
@@ -46,9 +48,11 @@ def _one_line(weights: Path, e: Exception) -> str:
     already say what is wrong; torch's own size-mismatch list is many lines about tensors."""
     text = str(e).strip()
     if "size mismatch" in text:
-        return (f"{weights}: the trained weights do not fit the model the file describes (its class list or "
-                "keypoint schema was changed after training, or the file is damaged); use the checkpoint "
-                "`workbench train` wrote")
+        return (
+            f"{weights}: the trained weights do not fit the model the file describes (its class list or "
+            "keypoint schema was changed after training, or the file is damaged); use the checkpoint "
+            "`workbench train` wrote"
+        )
     first = text.splitlines()[0] if text else e.__class__.__name__
     if isinstance(e, KeyError):
         first = f"the checkpoint has no {first} entry"
@@ -64,12 +68,17 @@ def check_classes(predictor: Any, classes: list[str], weights: Path | str, data:
 
     model_classes = list(getattr(predictor, "classes", classes))
     if len(model_classes) != len(classes):
-        raise DatasetError(f"{weights}: the model knows {len(model_classes)} classes ({names(model_classes)}) but "
-                           f"{data} has {len(classes)} ({names(classes)}); {purpose} needs a model trained on "
-                           "this dataset's classes")
+        raise DatasetError(
+            f"{weights}: the model knows {len(model_classes)} classes ({names(model_classes)}) but "
+            f"{data} has {len(classes)} ({names(classes)}); {purpose} needs a model trained on "
+            "this dataset's classes"
+        )
     if model_classes != classes:
-        print(f"workbench: warning: the model's class names ({names(model_classes)}) differ from the dataset's "
-              f"({names(classes)}); comparing by class id", file=sys.stderr)
+        print(
+            f"workbench: warning: the model's class names ({names(model_classes)}) differ from the dataset's "
+            f"({names(classes)}); comparing by class id",
+            file=sys.stderr,
+        )
 
 
 def names(classes: list[str], limit: int = 5) -> str:

@@ -10,20 +10,39 @@ DEFAULTS: dict[str, object] = {"screenshot": None, "run": None, "view": "train"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("open", help="open a dataset in the annotation GUI",
-                       description="Open a dataset (a folder, a YOLO data.yaml or a COCO JSON) in the GUI: "
-                                   "browse images, fix boxes, classes and keypoints, review validation findings.")
-    p.add_argument("data", nargs="?", default=None,
-                   help="dataset folder, data.yaml or COCO JSON (default: the last dataset, or the start page)")
+    p = sub.add_parser(
+        "open",
+        help="open a dataset in the annotation GUI",
+        description="Open a dataset (a folder, a YOLO data.yaml or a COCO JSON) in the GUI: "
+        "browse images, fix boxes, classes and keypoints, review validation findings.",
+    )
+    p.add_argument(
+        "data",
+        nargs="?",
+        default=None,
+        help="dataset folder, data.yaml or COCO JSON (default: the last dataset, or the start page)",
+    )
     # SUPPRESS: `workbench --screenshot X open DATA` keeps the top-level value.
-    p.add_argument("--screenshot", metavar="PATH", default=argparse.SUPPRESS,
-                   help="render the main window at 1400x900 to a PNG once loaded, then exit")
-    p.add_argument("--run", metavar="RUN", default=None,
-                   help="a training run folder (or a checkpoint in one) to show with the dataset")
-    p.add_argument("--view", choices=["train", "predictions", "qc"], default="train",
-                   help="with --run: the train panel with the run's curves, the first image with its "
-                        "predictions, or the Label QC panel judging every label with the run's model "
-                        "(default: train)")
+    p.add_argument(
+        "--screenshot",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="render the main window at 1400x900 to a PNG once loaded, then exit",
+    )
+    p.add_argument(
+        "--run",
+        metavar="RUN",
+        default=None,
+        help="a training run folder (or a checkpoint in one) to show with the dataset",
+    )
+    p.add_argument(
+        "--view",
+        choices=["train", "predictions", "qc"],
+        default="train",
+        help="with --run: the train panel with the run's curves, the first image with its "
+        "predictions, or the Label QC panel judging every label with the run's model "
+        "(default: train)",
+    )
     return p
 
 

@@ -15,10 +15,13 @@ RESULTS_FILE = "predictions.json"
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("predict", help="run a checkpoint on an image, a folder or a dataset",
-                       description="Writes predictions.json (COCO results style: image_id, file_name, "
-                                   "category_id = 0-based class id, category_name, bbox xywh, score, keypoints "
-                                   "x,y,score triplets) and with --save-images one overlay per image.")
+    p = sub.add_parser(
+        "predict",
+        help="run a checkpoint on an image, a folder or a dataset",
+        description="Writes predictions.json (COCO results style: image_id, file_name, "
+        "category_id = 0-based class id, category_name, bbox xywh, score, keypoints "
+        "x,y,score triplets) and with --save-images one overlay per image.",
+    )
     p.add_argument("weights", help="a Workbench checkpoint (best.pt / last.pt)")
     p.add_argument("source", help="an image, a folder of images, or a dataset (data.yaml / COCO .json)")
     p.add_argument("--out", required=True, help="output folder")
@@ -53,7 +56,9 @@ def results_entries(image_id: int, name: str, preds: list[Any], classes: list[st
     for p in preds:
         x1, y1, x2, y2 = (float(v) for v in p.box)
         entry: dict[str, Any] = {
-            "image_id": image_id, "file_name": name, "category_id": int(p.class_id),
+            "image_id": image_id,
+            "file_name": name,
+            "category_id": int(p.class_id),
             "category_name": classes[p.class_id] if 0 <= p.class_id < len(classes) else str(p.class_id),
             "bbox": [round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
             "score": round(float(p.score), 5),
@@ -82,8 +87,10 @@ def run(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     if out.exists() and not out.is_dir():
-        raise DatasetError(f"--out {out}: this is a file, not a folder; predict writes {RESULTS_FILE} (and with "
-                           "--save-images one overlay per image) into a folder: name a new or existing folder")
+        raise DatasetError(
+            f"--out {out}: this is a file, not a folder; predict writes {RESULTS_FILE} (and with "
+            "--save-images one overlay per image) into a folder: name a new or existing folder"
+        )
     source = Path(args.source)
     paths = source_images(source)
     predictor = load_predictor(resolve_weights(Path(args.weights)), args.device, args.conf)

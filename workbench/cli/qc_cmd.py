@@ -35,27 +35,41 @@ USAGE = """workbench qc WEIGHTS_OR_RUN DATA [--json] [--split S] [--top N] [--co
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
-        "qc", help="rank the labels a trained model disagrees with", usage=USAGE,
+        "qc",
+        help="rank the labels a trained model disagrees with",
+        usage=USAGE,
         description="Predict DATA with the model in WEIGHTS_OR_RUN (a .pt checkpoint, or a run folder: its best.pt, "
-                    "else last.pt) and list the labels most likely wrong, most likely first: class swaps, missing "
-                    "labels, badly placed boxes, landmarks off, labels the model finds no trace of. For an honest "
-                    "judgement use a model that did not train on these images: the val split, or --kfold K, which "
-                    "trains K models on DATA itself, each on K-1 folds, and judges every image with the model "
-                    "that did not see it.")
-    p.add_argument("checkpoint", nargs="?", metavar="WEIGHTS_OR_RUN",
-                   help="a checkpoint file or a training run folder (not with --kfold)")
-    p.add_argument("data", nargs="?", metavar="DATA",
-                   help="the dataset (a data.yaml, a COCO .json or a dataset folder)")
+        "else last.pt) and list the labels most likely wrong, most likely first: class swaps, missing "
+        "labels, badly placed boxes, landmarks off, labels the model finds no trace of. For an honest "
+        "judgement use a model that did not train on these images: the val split, or --kfold K, which "
+        "trains K models on DATA itself, each on K-1 folds, and judges every image with the model "
+        "that did not see it.",
+    )
+    p.add_argument(
+        "checkpoint",
+        nargs="?",
+        metavar="WEIGHTS_OR_RUN",
+        help="a checkpoint file or a training run folder (not with --kfold)",
+    )
+    p.add_argument(
+        "data", nargs="?", metavar="DATA", help="the dataset (a data.yaml, a COCO .json or a dataset folder)"
+    )
     p.add_argument("--json", action="store_true", help='print {"suspects": [...]} instead of a table')
     p.add_argument("--split", help="only this split (e.g. val); default: every image")
-    p.add_argument("--top", type=non_negative_int, default=30, metavar="N",
-                   help="show the N most likely (0: all; default 30)")
-    p.add_argument("--conf", type=probability, default=0.01,
-                   help="keep predictions down to this score (default 0.01: QC needs the model's doubts too)")
+    p.add_argument(
+        "--top", type=non_negative_int, default=30, metavar="N", help="show the N most likely (0: all; default 30)"
+    )
+    p.add_argument(
+        "--conf",
+        type=probability,
+        default=0.01,
+        help="keep predictions down to this score (default 0.01: QC needs the model's doubts too)",
+    )
     g = p.add_argument_group(
         "k-fold (out-of-sample)",
         "Train K fold models like `workbench train` (same flags and defaults) into RUNS/qc_kfold; --batch and "
-        "--device also apply to prediction. --split limits the folds to that split's images.")
+        "--device also apply to prediction. --split limits the folds to that split's images.",
+    )
     g.add_argument("--kfold", type=int, metavar="K", help="train K fold models (K >= 2) instead of WEIGHTS_OR_RUN")
     add_model_arguments(g)
     g.add_argument("--out", metavar="RUNS", help="folder that receives the qc_kfold run folder (default runs)")
@@ -98,14 +112,25 @@ def run(args: argparse.Namespace) -> int:
     suspects = find_label_issues(ds, predictions, records=records)
     shown = suspects if args.top <= 0 else suspects[: args.top]
     if args.json:
-        print(json.dumps({"suspects": [s.to_dict() for s in shown], "total": len(suspects),
-                          "images": len(predictions), "by_kind": _by_kind(suspects),
-                          "out_of_sample": kfold}, indent=1))
+        print(
+            json.dumps(
+                {
+                    "suspects": [s.to_dict() for s in shown],
+                    "total": len(suspects),
+                    "images": len(predictions),
+                    "by_kind": _by_kind(suspects),
+                    "out_of_sample": kfold,
+                },
+                indent=1,
+            )
+        )
     else:
         print(_table(suspects, len(shown), len(predictions)))
         if kfold is not None:
-            print(f"out-of-sample: each image judged by the one of {kfold['k']} fold models that did not train "
-                  f"on it (models in {kfold['runs']})")
+            print(
+                f"out-of-sample: each image judged by the one of {kfold['k']} fold models that did not train "
+                f"on it (models in {kfold['runs']})"
+            )
     return 0
 
 
@@ -120,20 +145,25 @@ def _check_invocation(args: argparse.Namespace) -> tuple[str | None, str]:
             verb = "applies" if len(stray) == 1 else "apply"
             raise DatasetError(f"{', '.join(stray)} only {verb} with --kfold K, to the fold models it trains")
         if len(given) != 2:
-            raise DatasetError("qc needs a model and a dataset: `workbench qc WEIGHTS_OR_RUN DATA`, or "
-                               "`workbench qc DATA --kfold K` to train out-of-sample fold models on DATA")
+            raise DatasetError(
+                "qc needs a model and a dataset: `workbench qc WEIGHTS_OR_RUN DATA`, or "
+                "`workbench qc DATA --kfold K` to train out-of-sample fold models on DATA"
+            )
         return args.checkpoint, args.data
     if len(given) != 1:
         why = "both WEIGHTS_OR_RUN and DATA" if given else "no DATA"
-        raise DatasetError(f"--kfold {args.kfold} trains its own fold models and takes only DATA, but got {why}: "
-                           "`workbench qc DATA --kfold K`")
+        raise DatasetError(
+            f"--kfold {args.kfold} trains its own fold models and takes only DATA, but got {why}: "
+            "`workbench qc DATA --kfold K`"
+        )
     if args.kfold < 2:
         raise DatasetError(f"--kfold {args.kfold}: k-fold needs at least 2 folds")
     return None, given[0]
 
 
-def _model_predictions(args: argparse.Namespace, weights: Path, data: str, ds: Dataset,
-                       records: list[ImageRecord]) -> tuple[dict[Path, list[Prediction]], dict[Path, str]]:
+def _model_predictions(
+    args: argparse.Namespace, weights: Path, data: str, ds: Dataset, records: list[ImageRecord]
+) -> tuple[dict[Path, list[Prediction]], dict[Path, str]]:
     """One trained model over the records: (predictions, unreadable images with the reason)."""
     predictor = load_predictor(weights, args.device, args.conf)
     check_classes(predictor, ds.classes, weights, data, "QC")
@@ -144,8 +174,12 @@ def _model_predictions(args: argparse.Namespace, weights: Path, data: str, ds: D
     return predictions, dict(getattr(predictor, "failed", {}))
 
 
-def _kfold_predictions(args: argparse.Namespace, data: str, ds: Dataset, records: list[ImageRecord],
-                       ) -> tuple[dict[Path, list[Prediction]], dict[Path, str], dict[str, Any]]:
+def _kfold_predictions(
+    args: argparse.Namespace,
+    data: str,
+    ds: Dataset,
+    records: list[ImageRecord],
+) -> tuple[dict[Path, list[Prediction]], dict[Path, str], dict[str, Any]]:
     """Out-of-sample predictions from ``args.kfold`` fold models: (predictions, unreadable images, JSON summary)."""
     from workbench.formats.base import DatasetError
     from workbench.train.config import TrainConfig
@@ -154,18 +188,43 @@ def _kfold_predictions(args: argparse.Namespace, data: str, ds: Dataset, records
 
     k = args.kfold
     if k > len(records):
-        raise DatasetError(f"--kfold {k}: {data} has only {len(records)} images to split"
-                           + (f" in '{args.split}'" if args.split else "") + f"; use --kfold 2..{len(records)}")
+        raise DatasetError(
+            f"--kfold {k}: {data} has only {len(records)} images to split"
+            + (f" in '{args.split}'" if args.split else "")
+            + f"; use --kfold 2..{len(records)}"
+        )
     given = {name: getattr(args, name) for name in KFOLD_ONLY}
-    base = TrainConfig(data=str(data), batch=args.batch, device=args.device,
-                       **{name: value for name, value in given.items() if value is not None})
+    base = TrainConfig(
+        data=str(data),
+        batch=args.batch,
+        device=args.device,
+        **{name: value for name, value in given.items() if value is not None},
+    )
     # The engine's own lines (epochs, warnings) on stderr; with --json only its warnings.
     console: Any = _EngineWarnings(sys.stderr) if args.json else TrainProgress(sys.stderr)
-    result = kfold_engine_predictions(ds, k, base, records=records, conf=args.conf, callbacks=[console],
-                                      log=lambda line: print(line, file=sys.stderr, flush=True))
-    summary = {"k": k, "runs": str(result.root), "folds": [
-        {"fold": f.fold, "run": str(f.run_dir), "trained_on": len(f.trained_on), "held_out": len(f.held_out),
-         "metrics": f.metrics} for f in result.folds]}
+    result = kfold_engine_predictions(
+        ds,
+        k,
+        base,
+        records=records,
+        conf=args.conf,
+        callbacks=[console],
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    summary = {
+        "k": k,
+        "runs": str(result.root),
+        "folds": [
+            {
+                "fold": f.fold,
+                "run": str(f.run_dir),
+                "trained_on": len(f.trained_on),
+                "held_out": len(f.held_out),
+                "metrics": f.metrics,
+            }
+            for f in result.folds
+        ],
+    }
     return result.predictions, result.failed, summary
 
 

@@ -7,10 +7,13 @@ from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    p = sub.add_parser("sample", help="write the sample dataset (3 classes, 5 landmarks, a few mistakes)",
-                       description="Write the bundled sample dataset: 48 images of three kinds of cartoon head "
-                                   "with boxes and 5 landmarks, and a few deliberate labeling mistakes for "
-                                   "validation and label QC to find.")
+    p = sub.add_parser(
+        "sample",
+        help="write the sample dataset (3 classes, 5 landmarks, a few mistakes)",
+        description="Write the bundled sample dataset: 48 images of three kinds of cartoon head "
+        "with boxes and 5 landmarks, and a few deliberate labeling mistakes for "
+        "validation and label QC to find.",
+    )
     p.add_argument("dir", nargs="?", default="workbench-sample", help="where to write it (default: %(default)s)")
     return p
 

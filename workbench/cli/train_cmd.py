@@ -20,9 +20,12 @@ EXIT = {"finished": 0, "stopped": 0, "nan": 1, "oom": 1, "error": 2}
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
-    p = sub.add_parser("train", help="fine-tune a detector (boxes or keypoints) on a dataset",
-                       description="Fine-tune a torchvision detector. The dataset is validated first; "
-                                   "errors stop the run with the list.")
+    p = sub.add_parser(
+        "train",
+        help="fine-tune a detector (boxes or keypoints) on a dataset",
+        description="Fine-tune a torchvision detector. The dataset is validated first; "
+        "errors stop the run with the list.",
+    )
     p.add_argument("data", help="dataset: data.yaml, COCO .json or folder")
     add_model_arguments(p)
     p.add_argument("--out", default="runs", help="folder that receives the run folder")
@@ -50,26 +53,50 @@ def add_model_arguments(p: argparse.ArgumentParser | argparse._ArgumentGroup) ->
     Shared with `workbench qc --kfold`, which trains one model per fold, so both commands
     take the same flags with the same defaults.
     """
-    p.add_argument("--model", default="", help="model name (default: keypointrcnn_mobilenet_v3_large_fpn for "
-                                               "keypoint datasets, fasterrcnn_mobilenet_v3_large_fpn otherwise)")
+    p.add_argument(
+        "--model",
+        default="",
+        help="model name (default: keypointrcnn_mobilenet_v3_large_fpn for "
+        "keypoint datasets, fasterrcnn_mobilenet_v3_large_fpn otherwise)",
+    )
     p.add_argument("--epochs", type=positive_int, default=30, help="passes over the training images (default 30)")
-    p.add_argument("--imgsz", type=positive_int, default=640,
-                   help="longer image side fed to the model (pixels; default 640)")
+    p.add_argument(
+        "--imgsz", type=positive_int, default=640, help="longer image side fed to the model (pixels; default 640)"
+    )
     p.add_argument("--batch", type=positive_int, default=4, help="images per batch (default 4)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda:N (default auto)")
-    p.add_argument("--weights", default="default",
-                   help="default (torchvision pretrained), none (from scratch) or a checkpoint/state_dict path")
+    p.add_argument(
+        "--weights",
+        default="default",
+        help="default (torchvision pretrained), none (from scratch) or a checkpoint/state_dict path",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
     from workbench.train.config import TrainConfig
 
     return TrainConfig(
-        data=args.data, model=args.model, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
-        device=args.device, weights=args.weights, out=args.out, name=args.name, resume=args.resume, lr=args.lr,
-        optimizer=args.optimizer, scheduler=args.scheduler, warmup_epochs=args.warmup_epochs,
-        accumulate=args.accumulate, clip_grad=args.clip_grad, freeze_backbone_epochs=args.freeze_backbone_epochs,
-        workers=args.workers, amp=not args.no_amp, seed=args.seed, augment=not args.no_augment,
+        data=args.data,
+        model=args.model,
+        epochs=args.epochs,
+        imgsz=args.imgsz,
+        batch=args.batch,
+        device=args.device,
+        weights=args.weights,
+        out=args.out,
+        name=args.name,
+        resume=args.resume,
+        lr=args.lr,
+        optimizer=args.optimizer,
+        scheduler=args.scheduler,
+        warmup_epochs=args.warmup_epochs,
+        accumulate=args.accumulate,
+        clip_grad=args.clip_grad,
+        freeze_backbone_epochs=args.freeze_backbone_epochs,
+        workers=args.workers,
+        amp=not args.no_amp,
+        seed=args.seed,
+        augment=not args.no_augment,
     )
 
 
@@ -110,8 +137,11 @@ def run(args: argparse.Namespace) -> int:
         errors = validation_errors(args.data, sys.stderr if main else open(os.devnull, "w"))
         if errors:
             if main:
-                print(f"workbench train: {args.data} has {len(errors)} error(s); fix them (see `workbench "
-                      f"validate`) or pass --skip-validation:", file=sys.stderr)
+                print(
+                    f"workbench train: {args.data} has {len(errors)} error(s); fix them (see `workbench "
+                    f"validate`) or pass --skip-validation:",
+                    file=sys.stderr,
+                )
                 for line in errors[:50]:
                     print(f"  {line}", file=sys.stderr)
                 if len(errors) > 50:

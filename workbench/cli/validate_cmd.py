@@ -22,18 +22,27 @@ MAX_PER_KIND = 20
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser(
-        "validate", help="report what is wrong with a dataset (exit 1 on errors)",
+        "validate",
+        help="report what is wrong with a dataset (exit 1 on errors)",
         description="Check a dataset's labels and images and report every problem with its file and line. "
-                    "Exit status: 0 no errors, 1 errors found, 2 the dataset cannot be opened.")
+        "Exit status: 0 no errors, 1 errors found, 2 the dataset cannot be opened.",
+    )
     p.add_argument("data", help="a data.yaml, a COCO .json, a VOC folder or a folder of images and labels")
     p.add_argument("--json", action="store_true", help='print {"findings": [...], "summary": {...}} as JSON')
-    p.add_argument("--fix", action="store_true",
-                   help="apply the safe fixes (clip boxes to the image, delete zero-area boxes and exact "
-                        "duplicates), save the changed label files atomically, then report what remains")
-    p.add_argument("--no-images", action="store_true",
-                   help="skip the image checks beyond the header (JPEG end marker, image size)")
-    p.add_argument("--cache", action="store_true",
-                   help="reuse results for unchanged files from the previous run (keyed by size and mtime)")
+    p.add_argument(
+        "--fix",
+        action="store_true",
+        help="apply the safe fixes (clip boxes to the image, delete zero-area boxes and exact "
+        "duplicates), save the changed label files atomically, then report what remains",
+    )
+    p.add_argument(
+        "--no-images", action="store_true", help="skip the image checks beyond the header (JPEG end marker, image size)"
+    )
+    p.add_argument(
+        "--cache",
+        action="store_true",
+        help="reuse results for unchanged files from the previous run (keyed by size and mtime)",
+    )
     return p
 
 
@@ -53,9 +62,11 @@ def run(args: argparse.Namespace) -> int:
                 written = save_dataset(ds)
             except OSError as e:  # read-only file or folder, full disk: the files stay as they were
                 where = e.filename or ds.source or ds.root
-                raise DatasetError(f"{where}: cannot save the fixes ({e.strerror or e}); nothing was "
-                                   "changed in that file: make it writable or free disk space, then run "
-                                   "--fix again") from None
+                raise DatasetError(
+                    f"{where}: cannot save the fixes ({e.strerror or e}); nothing was "
+                    "changed in that file: make it writable or free disk space, then run "
+                    "--fix again"
+                ) from None
             changes.append(f"saved {len(written)} changed file{'s' * (len(written) != 1)}")
             findings = validate_dataset(ds, check_images=check_images, cache=args.cache)
     summary = summarize(findings)
@@ -66,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
     return 1 if summary["by_severity"][Severity.ERROR.value] else 0
 
 
-def _print(args: argparse.Namespace, ds: Dataset, findings: list[Finding], summary: dict,
-           changes: list[str]) -> None:
+def _print(args: argparse.Namespace, ds: Dataset, findings: list[Finding], summary: dict, changes: list[str]) -> None:
     if args.json:
         out = {"findings": [f.to_dict() for f in findings], "summary": summary}
         if args.fix:
@@ -117,6 +127,8 @@ def format_report(findings: list[Finding], summary: dict, title: str) -> str:
         lines.append("no problems found")
     else:
         kinds = ", ".join(f"{k} {n}" for k, n in summary["by_kind"].items())
-        lines.append(f"{count_noun(counts['error'], 'error')}, {count_noun(counts['warning'], 'warning')}, "
-                     f"{counts['info']} info ({kinds})")
+        lines.append(
+            f"{count_noun(counts['error'], 'error')}, {count_noun(counts['warning'], 'warning')}, "
+            f"{counts['info']} info ({kinds})"
+        )
     return "\n".join(lines)

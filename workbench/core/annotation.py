@@ -229,7 +229,7 @@ def _under_root(path: str, root: str) -> str | None:
     prefix = root if root.endswith(os.sep) else root + os.sep
     if not path.startswith(prefix):
         return None
-    parts = path[len(prefix):].split(os.sep)
+    parts = path[len(prefix) :].split(os.sep)
     if "" in parts or "." in parts or ".." in parts:
         return None
     return "/".join(parts)

@@ -24,8 +24,14 @@ class LabelArrays:
     kept: np.ndarray  # (N,) int64: index of each row in rec.instances
 
 
-def record_arrays(rec: ImageRecord, num_keypoints: int | None = None, drop_degenerate: bool = True,
-                  clip: bool = True, skip_crowd: bool = False, num_classes: int | None = None) -> LabelArrays:
+def record_arrays(
+    rec: ImageRecord,
+    num_keypoints: int | None = None,
+    drop_degenerate: bool = True,
+    clip: bool = True,
+    skip_crowd: bool = False,
+    num_classes: int | None = None,
+) -> LabelArrays:
     """Boxes (clipped to the image), class ids and keypoints of one record.
 
     With ``drop_degenerate`` boxes whose width or height is not positive after

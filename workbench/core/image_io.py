@@ -54,7 +54,7 @@ class ImageReadError(ValueError):
             text = os.fsdecode(path)
             last = text.rstrip().rsplit("\n", 1)[-1]
             prefix = f"{type(self).__module__}.{type(self).__qualname__}: "
-            self.path, self.reason = None, last[len(prefix):] if last.startswith(prefix) else text
+            self.path, self.reason = None, last[len(prefix) :] if last.startswith(prefix) else text
             super().__init__(self.reason)
             return
         self.path = path
@@ -69,8 +69,9 @@ class ImageTooLargeError(ImageReadError):
     """The image declares more pixels than OpenCV decodes (``imageheader.MAX_IMAGE_PIXELS``)."""
 
 
-_UNDECODABLE = ("cannot decode this image (corrupt or not an image): fix or remove it; "
-                "`workbench validate` lists all such files")
+_UNDECODABLE = (
+    "cannot decode this image (corrupt or not an image): fix or remove it; `workbench validate` lists all such files"
+)
 
 
 def read_image_bytes(path: str | os.PathLike[str]) -> bytes:
@@ -89,8 +90,7 @@ def read_image_bytes(path: str | os.PathLike[str]) -> bytes:
         raise ImageReadError(path, f"cannot be read: {e.strerror or e}") from e
 
 
-def decode_image(data: bytes, path: str | os.PathLike[str], reduce: int = 1,
-                 at_least: int | None = None) -> np.ndarray:
+def decode_image(data: bytes, path: str | os.PathLike[str], reduce: int = 1, at_least: int | None = None) -> np.ndarray:
     """BGR uint8 ``(h, w, 3)`` pixels of an image file's bytes, turned as displayed.
 
     ``reduce`` (1, 2, 4, 8) decodes at that fraction of the size; ``at_least`` instead picks
@@ -113,8 +113,9 @@ def decode_image(data: bytes, path: str | os.PathLike[str], reduce: int = 1,
         img = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
     except cv2.error as e:
         if "CV_IO_MAX_IMAGE" in str(e):
-            raise ImageTooLargeError(path, "the image is larger than OpenCV decodes: downscale it or cut it "
-                                           "into tiles, or exclude it") from e
+            raise ImageTooLargeError(
+                path, "the image is larger than OpenCV decodes: downscale it or cut it into tiles, or exclude it"
+            ) from e
         raise ImageReadError(path, _UNDECODABLE) from e
     if img is None:
         raise ImageReadError(path, _UNDECODABLE)
@@ -177,8 +178,9 @@ def encode_image(img: np.ndarray, ext: str, params: Sequence[int] = ()) -> bytes
     return buf.tobytes()
 
 
-def write_image(path: str | os.PathLike[str], img: np.ndarray, ext: str | None = None,
-                params: Sequence[int] = ()) -> None:
+def write_image(
+    path: str | os.PathLike[str], img: np.ndarray, ext: str | None = None, params: Sequence[int] = ()
+) -> None:
     """Write ``img`` atomically (old file or new file, never half of one); ``ext`` defaults to
     the path's suffix."""
     suffix = ext or os.path.splitext(os.fspath(path))[1]

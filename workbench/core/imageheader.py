@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".dng", ".mpo", ".pfm"}
-)
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".dng", ".mpo", ".pfm"})
 
 _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
@@ -61,18 +59,28 @@ def too_large_problem(width: int, height: int) -> str | None:
     """
     if width * height <= MAX_IMAGE_PIXELS and max(width, height) <= MAX_IMAGE_SIDE:
         return None
-    return (f"the image is {width}x{height} pixels, more than OpenCV decodes "
-            f"({MAX_IMAGE_PIXELS:,} pixels, {MAX_IMAGE_SIDE:,} on a side): "
-            "downscale it or cut it into tiles, or exclude it")
+    return (
+        f"the image is {width}x{height} pixels, more than OpenCV decodes "
+        f"({MAX_IMAGE_PIXELS:,} pixels, {MAX_IMAGE_SIDE:,} on a side): "
+        "downscale it or cut it into tiles, or exclude it"
+    )
 
 
 def not_regular_problem(mode: int) -> str | None:
     """Why a path is not an image file (a FIFO would block the reader forever), or None."""
     if stat.S_ISREG(mode):
         return None
-    what = ("a directory" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
-            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-            else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+    what = (
+        "a directory"
+        if stat.S_ISDIR(mode)
+        else "a FIFO (named pipe)"
+        if stat.S_ISFIFO(mode)
+        else "a device"
+        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+        else "a socket"
+        if stat.S_ISSOCK(mode)
+        else "not a regular file"
+    )
     return f"cannot be read: it is {what}, not an image file"
 
 
@@ -125,8 +133,9 @@ def header_from_bytes(data: bytes) -> ImageHeader | None:
     return _parse(data, True, None, None, False)
 
 
-def _parse(buf: bytes, complete: bool, fd: int | None, path: str | os.PathLike[str] | None,
-           check_end: bool) -> ImageHeader | None:
+def _parse(
+    buf: bytes, complete: bool, fd: int | None, path: str | os.PathLike[str] | None, check_end: bool
+) -> ImageHeader | None:
     """The header from the first bytes of the file (all of it when ``complete``); None when
     the format is not one parsed here. ``fd`` and ``path`` serve a JPEG whose header lies
     beyond ``buf`` (only when not ``complete``)."""
@@ -217,7 +226,7 @@ def _jpeg_frame_size(buf: bytes, complete: bool) -> tuple[int, int, int] | None 
         if marker == 0xE1 and orientation is None and length >= 8:
             if pos + length - 2 > n and not complete:
                 return _NEED_MORE
-            orientation = _exif_orientation(buf[pos:pos + length - 2])
+            orientation = _exif_orientation(buf[pos : pos + length - 2])
         pos += length - 2
 
 
@@ -252,8 +261,9 @@ def _exif_orientation(seg: bytes) -> int | None:
     return 1
 
 
-def _jpeg_checked(size: tuple[int, int, int] | None, buf: bytes, complete: bool, fd: int | None,
-                  check_end: bool) -> ImageHeader:
+def _jpeg_checked(
+    size: tuple[int, int, int] | None, buf: bytes, complete: bool, fd: int | None, check_end: bool
+) -> ImageHeader:
     """The JPEG's header from its frame size, with the end-of-image check (as ``_jpeg`` does it)."""
     if size is None:
         return ImageHeader(None, None, "jpeg", "the JPEG header has no frame size (corrupt file)")
@@ -274,8 +284,9 @@ def _jpeg_checked(size: tuple[int, int, int] | None, buf: bytes, complete: bool,
 def _truncated(w: int, h: int, orientation: int) -> ImageHeader:
     if orientation in _TRANSPOSED:
         w, h = h, w
-    return ImageHeader(w, h, "jpeg", "the JPEG is truncated (no end-of-image marker): re-export or re-download it",
-                       orientation)
+    return ImageHeader(
+        w, h, "jpeg", "the JPEG is truncated (no end-of-image marker): re-export or re-download it", orientation
+    )
 
 
 def _sized(w: int, h: int, fmt: str, orientation: int = 1) -> ImageHeader:

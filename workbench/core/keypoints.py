@@ -92,8 +92,9 @@ class KeypointSchema:
 
     @classmethod
     def coco_person(cls, dims: int = 3) -> KeypointSchema:
-        return cls(list(COCO_PERSON_NAMES), list(COCO_PERSON_FLIP), list(COCO_PERSON_SKELETON),
-                   list(COCO_PERSON_SIGMAS), dims)
+        return cls(
+            list(COCO_PERSON_NAMES), list(COCO_PERSON_FLIP), list(COCO_PERSON_SKELETON), list(COCO_PERSON_SIGMAS), dims
+        )
 
     @classmethod
     def face5(cls, dims: int = 3) -> KeypointSchema:

@@ -20,8 +20,9 @@ def _within(path: str, folder: str) -> bool:
         return False
 
 
-def contained_path(base: str | os.PathLike[str], written: str,
-                   root: str | os.PathLike[str] | None = None) -> Path | None:
+def contained_path(
+    base: str | os.PathLike[str], written: str, root: str | os.PathLike[str] | None = None
+) -> Path | None:
     """``base/written`` normalized, or None when it leads outside.
 
     A relative ``written`` must stay inside ``base`` (no ``..`` past it). An absolute one
@@ -43,5 +44,7 @@ def inside_root(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> b
     return any(_within(path, r) for r in {os.path.normpath(os.path.abspath(root)), os.path.realpath(root)})
 
 
-OUTSIDE_FIX = ("write the path relative to the dataset folder and keep the file inside it "
-               "(copy or symlink the image into the dataset)")
+OUTSIDE_FIX = (
+    "write the path relative to the dataset folder and keep the file inside it "
+    "(copy or symlink the image into the dataset)"
+)

@@ -43,5 +43,6 @@ class Prediction:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Prediction:
         kps = d.get("keypoints")
-        return cls(int(d["class_id"]), np.asarray(d["box"]), float(d["score"]),
-                   None if kps is None else np.asarray(kps))
+        return cls(
+            int(d["class_id"]), np.asarray(d["box"]), float(d["score"]), None if kps is None else np.asarray(kps)
+        )

@@ -22,8 +22,9 @@ def open_regular(path: str | os.PathLike[str]) -> int:
     problem = not_regular_problem(os.fstat(fd).st_mode)
     if problem:
         os.close(fd)
-        raise OSError(errno.EINVAL, problem.removeprefix("cannot be read: ").replace(", not an image file", ""),
-                      str(path))
+        raise OSError(
+            errno.EINVAL, problem.removeprefix("cannot be read: ").replace(", not an image file", ""), str(path)
+        )
     return fd
 
 

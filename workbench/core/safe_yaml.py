@@ -60,8 +60,9 @@ def safe_load_file(path: Path) -> Any:
     """``safe_load_text`` of a UTF-8 file (a leading BOM is dropped) of at most MAX_YAML_BYTES."""
     size = path.stat().st_size
     if size > MAX_YAML_BYTES:
-        raise YamlLimitError(f"{size / 2**20:.0f} MiB is over the {MAX_YAML_BYTES // 2**20} MiB limit for a "
-                             "config file")
+        raise YamlLimitError(
+            f"{size / 2**20:.0f} MiB is over the {MAX_YAML_BYTES // 2**20} MiB limit for a config file"
+        )
     return safe_load_text(read_regular_text(path, "utf-8-sig"))
 
 
@@ -78,8 +79,10 @@ def _check_size(root: yaml.Node) -> None:
             on_path.discard(key)
             total = 1 + sum(sizes[id(c)] for c in _children(node))
             if total > MAX_YAML_NODES:
-                raise YamlLimitError(f"expands to more than {MAX_YAML_NODES:,} values (aliases repeating "
-                                     "aliases); write the values out or use fewer aliases")
+                raise YamlLimitError(
+                    f"expands to more than {MAX_YAML_NODES:,} values (aliases repeating "
+                    "aliases); write the values out or use fewer aliases"
+                )
             sizes[key] = total
             continue
         if key in sizes:

@@ -34,8 +34,9 @@ def record_finding(
         kind=kind,
         message=message,
         image=ds.rel(rec.path),
-        label_file=ds.rel(label_file if label_file is not None else rec.label_path) if (
-            label_file is not None or rec.has_labels) else None,
+        label_file=ds.rel(label_file if label_file is not None else rec.label_path)
+        if (label_file is not None or rec.has_labels)
+        else None,
         line=line,
         instance=instance,
         fix=fix,
@@ -58,6 +59,14 @@ def note_image_header(ds: Dataset, rec: ImageRecord, header: ImageHeader, missin
     if header.width is None and not rec.path.exists():
         rec.findings.append(record_finding(ds, rec, Severity.ERROR, "missing_image", missing_message))
     elif header.problem:
-        rec.findings.append(record_finding(ds, rec, Severity.ERROR, header.problem_kind or "corrupt_image",
-                                           f"unusable image: {header.problem}", fix={"action": "exclude_image"}))
+        rec.findings.append(
+            record_finding(
+                ds,
+                rec,
+                Severity.ERROR,
+                header.problem_kind or "corrupt_image",
+                f"unusable image: {header.problem}",
+                fix={"action": "exclude_image"},
+            )
+        )
     rec.width, rec.height = header.width, header.height

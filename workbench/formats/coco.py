@@ -122,12 +122,16 @@ def read_coco(path: Path) -> Dataset:
         root = path.parent.resolve()
     if root.name.lower() == "annotations":  # the images are beside it: report paths from one level up
         root = root.parent
-    ds = Dataset(root=root, classes=[], format="coco", source=path,
-                 config_file=jsons[0] if len(jsons) == 1 else None)
+    ds = Dataset(root=root, classes=[], format="coco", source=path, config_file=jsons[0] if len(jsons) == 1 else None)
     for j in ignored:
-        ds.findings.append(Finding(Severity.INFO, "coco_ignored_file",
-                                   f"{j.name} was not loaded: another file already gives this split; "
-                                   "open it directly to use it", label_file=ds.rel(j)))
+        ds.findings.append(
+            Finding(
+                Severity.INFO,
+                "coco_ignored_file",
+                f"{j.name} was not loaded: another file already gives this split; open it directly to use it",
+                label_file=ds.rel(j),
+            )
+        )
     with paused_gc():
         loaded = [(j, _load_json(j)) for j in jsons]
         _read_categories(ds, loaded)
@@ -197,15 +201,25 @@ def _read_categories(ds: Dataset, loaded: list[tuple[Path, tuple[dict[str, Any],
         for i, cat in enumerate(data.get("categories") or []):
             cid = _as_id(cat.get("id")) if isinstance(cat, dict) else None
             if cid is None:
-                ds.findings.append(Finding(Severity.ERROR, "coco_bad_category",
-                                           f"categories[{i}] has no usable 'id': give it an integer id",
-                                           label_file=ds.rel(json_path)))
+                ds.findings.append(
+                    Finding(
+                        Severity.ERROR,
+                        "coco_bad_category",
+                        f"categories[{i}] has no usable 'id': give it an integer id",
+                        label_file=ds.rel(json_path),
+                    )
+                )
                 continue
             if cid in cats and cats[cid].get("name") != cat.get("name"):
-                ds.findings.append(Finding(
-                    Severity.WARNING, "coco_bad_category",
-                    f"category id {cid} is named both '{cats[cid].get('name')}' and '{cat.get('name')}': "
-                    "the first is used; give each category one id", label_file=ds.rel(json_path)))
+                ds.findings.append(
+                    Finding(
+                        Severity.WARNING,
+                        "coco_bad_category",
+                        f"category id {cid} is named both '{cats[cid].get('name')}' and '{cat.get('name')}': "
+                        "the first is used; give each category one id",
+                        label_file=ds.rel(json_path),
+                    )
+                )
             cats.setdefault(cid, cat)
     ids = sorted(cats, key=lambda c: (isinstance(c, str), c if isinstance(c, int) else 0, str(c)))
     ds.classes = [str(cats[c].get("name", f"category{c}")) for c in ids]
@@ -224,11 +238,16 @@ def _schema_from_categories(ds: Dataset, cats: list[dict[str, Any]]) -> Keypoint
     k = len(names)
     for other in with_kp[1:]:
         if len(other["keypoints"]) != k:
-            ds.findings.append(Finding(
-                Severity.WARNING, "keypoint_count",
-                f"category '{other.get('name')}' has {len(other['keypoints'])} keypoints but "
-                f"'{first.get('name')}' has {k}: one keypoint schema per dataset, so its keypoints are not "
-                "loaded", label_file=None))
+            ds.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "keypoint_count",
+                    f"category '{other.get('name')}' has {len(other['keypoints'])} keypoints but "
+                    f"'{first.get('name')}' has {k}: one keypoint schema per dataset, so its keypoints are not "
+                    "loaded",
+                    label_file=None,
+                )
+            )
     schema = KeypointSchema.coco_person() if names == COCO_PERSON_NAMES else KeypointSchema(names)
     schema.names = names
     skeleton = first.get("skeleton")
@@ -262,7 +281,7 @@ def flip_from_names(names: list[str]) -> list[int]:
                 partners.append(low.replace(a, b))
         for a, b in (("l_", "r_"), ("r_", "l_")):
             if low.startswith(a):
-                partners.append(b + low[len(a):])
+                partners.append(b + low[len(a) :])
             if low.endswith("_" + a[0]):
                 partners.append(low[:-1] + b[0])
         for p in partners:
@@ -282,9 +301,14 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
         iid = _as_id(img.get("id")) if isinstance(img, dict) else None
         name = img.get("file_name") if isinstance(img, dict) else None
         if iid is None or not isinstance(name, str) or not name:
-            ds.findings.append(Finding(Severity.ERROR, "coco_bad_image",
-                                       f"images[{i}] needs an 'id' and a 'file_name': it was skipped",
-                                       label_file=label))
+            ds.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "coco_bad_image",
+                    f"images[{i}] needs an 'id' and a 'file_name': it was skipped",
+                    label_file=label,
+                )
+            )
             continue
         entries.append((iid, img))
     base = str(_image_base(json_path, [img["file_name"] for _, img in entries[:20]]).resolve())
@@ -295,22 +319,38 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
         image_path = contained_path(base, img["file_name"], ds.root)
         if image_path is None:
             outside.add(iid)
-            ds.findings.append(Finding(
-                Severity.ERROR, "path_outside_dataset",
-                f"image id {iid}: file_name {img['file_name']!r} leads outside the dataset folder {ds.root}; "
-                f"it was not read, and its annotations are left out: {OUTSIDE_FIX}", label_file=label))
+            ds.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "path_outside_dataset",
+                    f"image id {iid}: file_name {img['file_name']!r} leads outside the dataset folder {ds.root}; "
+                    f"it was not read, and its annotations are left out: {OUTSIDE_FIX}",
+                    label_file=label,
+                )
+            )
             continue
         if iid in by_id:
-            ds.findings.append(Finding(Severity.ERROR, "coco_duplicate_image",
-                                       f"image id {iid} is listed twice in 'images': the second entry "
-                                       f"({img['file_name']}) was skipped; give each image its own id",
-                                       label_file=label))
+            ds.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "coco_duplicate_image",
+                    f"image id {iid} is listed twice in 'images': the second entry "
+                    f"({img['file_name']}) was skipped; give each image its own id",
+                    label_file=label,
+                )
+            )
             continue
         w, h = _as_number(img.get("width")), _as_number(img.get("height"))
-        rec = ImageRecord(path=image_path, split=split, label_path=json_path,
-                          has_labels=True, width=int(w) if w and w >= 1 else None,
-                          height=int(h) if h and h >= 1 else None, loaded=False,
-                          meta={"coco_image_id": iid, "coco_image": img, "coco_anns": [], "coco_unparsed": []})
+        rec = ImageRecord(
+            path=image_path,
+            split=split,
+            label_path=json_path,
+            has_labels=True,
+            width=int(w) if w and w >= 1 else None,
+            height=int(h) if h and h >= 1 else None,
+            loaded=False,
+            meta={"coco_image_id": iid, "coco_image": img, "coco_anns": [], "coco_unparsed": []},
+        )
         rec._loader = partial(_check_image, ds)
         by_id[iid] = rec
         ds.records.append(rec)
@@ -321,31 +361,42 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
             continue  # counted in the image's path_outside_dataset finding
         if rec is None:
             what = f"image_id {ann.get('image_id')!r}" if isinstance(ann, dict) else "no image_id"
-            ds.findings.append(Finding(
-                Severity.ERROR, "coco_unknown_image",
-                f"annotations[{i}] (id {ann.get('id') if isinstance(ann, dict) else None}) has {what}, "
-                "which is not in 'images': add the image or delete the annotation", label_file=label))
+            ds.findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "coco_unknown_image",
+                    f"annotations[{i}] (id {ann.get('id') if isinstance(ann, dict) else None}) has {what}, "
+                    "which is not in 'images': add the image or delete the annotation",
+                    label_file=label,
+                )
+            )
             continue
         _read_annotation(ds, rec, ann, k_of, source)
 
 
-def _read_annotation(ds: Dataset, rec: ImageRecord, ann: dict[str, Any], k_of: dict[Any, int],
-                     source: Source) -> None:
+def _read_annotation(ds: Dataset, rec: ImageRecord, ann: dict[str, Any], k_of: dict[Any, int], source: Source) -> None:
     def problem(severity: Severity, kind: str, message: str, instance: int | None = None) -> None:
-        rec.findings.append(record_finding(ds, rec, severity, kind, f"annotation id {ann.get('id')}: {message}",
-                                           instance=instance))
+        rec.findings.append(
+            record_finding(ds, rec, severity, kind, f"annotation id {ann.get('id')}: {message}", instance=instance)
+        )
 
     cid = _as_id(ann.get("category_id"))
     cls = ds.meta["coco_class_of"].get(cid)
     if cls is None:
-        problem(Severity.ERROR, "coco_unknown_category",
-                f"category_id {ann.get('category_id')!r} is not in 'categories': add the category or fix the id")
+        problem(
+            Severity.ERROR,
+            "coco_unknown_category",
+            f"category_id {ann.get('category_id')!r} is not in 'categories': add the category or fix the id",
+        )
         rec.meta["coco_unparsed"].append(ann)
         return
     bbox = _numbers(ann.get("bbox"))
     if bbox is None or len(bbox) != 4:
-        problem(Severity.ERROR, "coco_bad_annotation",
-                f"bbox {ann.get('bbox')!r} is not [x, y, width, height] in pixels: fix or delete it")
+        problem(
+            Severity.ERROR,
+            "coco_bad_annotation",
+            f"bbox {ann.get('bbox')!r} is not [x, y, width, height] in pixels: fix or delete it",
+        )
         rec.meta["coco_unparsed"].append(ann)
         return
     x, y, w, h = bbox
@@ -363,25 +414,40 @@ def _read_annotation(ds: Dataset, rec: ImageRecord, ann: dict[str, Any], k_of: d
         flat = _numbers(raw_kp)
         n = f"{len(raw_kp)} values" if isinstance(raw_kp, list) else repr(raw_kp)
         if k == 0:
-            problem(Severity.ERROR, "keypoint_count",
-                    f"keypoints has {n} but the category names no keypoints: add 'keypoints' names to the "
-                    "category or remove them from the annotation", index)
+            problem(
+                Severity.ERROR,
+                "keypoint_count",
+                f"keypoints has {n} but the category names no keypoints: add 'keypoints' names to the "
+                "category or remove them from the annotation",
+                index,
+            )
         elif flat is None or len(flat) != 3 * k:
-            problem(Severity.ERROR, "keypoint_count",
-                    f"keypoints has {n}, expected {3 * k} ({k} points x, y, v) for this category: fix the list",
-                    index)
+            problem(
+                Severity.ERROR,
+                "keypoint_count",
+                f"keypoints has {n}, expected {3 * k} ({k} points x, y, v) for this category: fix the list",
+                index,
+            )
         else:
             keypoints = np.asarray(flat, dtype=np.float64).reshape(k, 3)
             bad = [j for j, v in enumerate(keypoints[:, 2]) if v not in (0.0, 1.0, 2.0)]
             for j in bad:
-                problem(Severity.ERROR, "bad_visibility",
-                        f"keypoint {j} has visibility {keypoints[j, 2]:g}: use 0 (missing), 1 (occluded) or "
-                        "2 (visible)", index)
+                problem(
+                    Severity.ERROR,
+                    "bad_visibility",
+                    f"keypoint {j} has visibility {keypoints[j, 2]:g}: use 0 (missing), 1 (occluded) or 2 (visible)",
+                    index,
+                )
                 keypoints[j, 2] = 2.0 if keypoints[j, 2] > 0 else 0.0
             keypoints[keypoints[:, 2] == 0] = 0.0  # a missing point is missing everywhere
     crowd = ann.get("iscrowd")
-    inst = Instance(cls, np.array([x, y, x + w, y + h]), keypoints, source,
-                    iscrowd=bool(crowd) if isinstance(crowd, (bool, int, float)) else False)
+    inst = Instance(
+        cls,
+        np.array([x, y, x + w, y + h]),
+        keypoints,
+        source,
+        iscrowd=bool(crowd) if isinstance(crowd, (bool, int, float)) else False,
+    )
     rec.instances.append(inst)
     rec.meta["coco_anns"].append(ann)
 
@@ -392,8 +458,17 @@ def _image_base(json_path: Path, names: list[str]) -> Path:
     up = here.parent
     split_dir = json_path.stem.split("_")[-1]  # instances_train2017 -> train2017
     split = split_from_name(json_path)
-    bases = [here, here / "images", up / "images" / split_dir, up / "images" / split, up / "images",
-             up / split_dir, up / split, here / split_dir, here / split]
+    bases = [
+        here,
+        here / "images",
+        up / "images" / split_dir,
+        up / "images" / split,
+        up / "images",
+        up / split_dir,
+        up / split,
+        here / split_dir,
+        here / split,
+    ]
     for name in names:
         if Path(name).is_absolute():
             continue
@@ -405,8 +480,10 @@ def _image_base(json_path: Path, names: list[str]) -> Path:
 
 def _check_image(ds: Dataset, rec: ImageRecord) -> None:
     """The lazy part of a record: does its image exist, and its size when the JSON lacks it."""
-    missing = (f"'{rec.path.name}' is listed in the json but not found at {rec.path}: restore the image, "
-               "or put the images beside the json or in images/")
+    missing = (
+        f"'{rec.path.name}' is listed in the json but not found at {rec.path}: restore the image, "
+        "or put the images beside the json or in images/"
+    )
     if not rec.path.is_file():
         rec.findings.append(record_finding(ds, rec, Severity.ERROR, "missing_image", missing))
         return
@@ -416,11 +493,17 @@ def _check_image(ds: Dataset, rec: ImageRecord) -> None:
     if None not in declared and header.width is not None and (header.width, header.height) != declared:
         # The json's size is somebody's claim; boxes were drawn on the pixels, so the pixels win
         # (normalized exports of a 640x480 image declared 100000x100000 would be nonsense).
-        rec.findings.append(record_finding(
-            ds, rec, Severity.ERROR, "image_size_mismatch",
-            f"the json says {declared[0]}x{declared[1]} but the image is {header.width}x{header.height} (as "
-            "displayed): the image's size is used; save to write it into the json",
-            fix={"action": "take_image_size", "safe": True}))
+        rec.findings.append(
+            record_finding(
+                ds,
+                rec,
+                Severity.ERROR,
+                "image_size_mismatch",
+                f"the json says {declared[0]}x{declared[1]} but the image is {header.width}x{header.height} (as "
+                "displayed): the image's size is used; save to write it into the json",
+                fix={"action": "take_image_size", "safe": True},
+            )
+        )
 
 
 # --------------------------------------------------------------------------- writing
@@ -452,15 +535,17 @@ def _categories(ds: Dataset) -> list[dict[str, Any]]:
     return out
 
 
-def _annotation(ds: Dataset, inst: Instance, ann_id: int, image_id: int | str,
-                ids: list[int | str]) -> dict[str, Any]:
+def _annotation(ds: Dataset, inst: Instance, ann_id: int, image_id: int | str, ids: list[int | str]) -> dict[str, Any]:
     x1, y1, x2, y2 = (float(v) for v in inst.box)
     w, h = x2 - x1, y2 - y1
     ann: dict[str, Any] = {
-        "id": ann_id, "image_id": image_id, "category_id": ids[inst.class_id] if 0 <= inst.class_id < len(ids)
-        else inst.class_id,
+        "id": ann_id,
+        "image_id": image_id,
+        "category_id": ids[inst.class_id] if 0 <= inst.class_id < len(ids) else inst.class_id,
         "bbox": [_json_number(x1), _json_number(y1), _json_number(w), _json_number(h)],
-        "area": _json_number(max(w, 0.0) * max(h, 0.0)), "iscrowd": int(inst.iscrowd), "segmentation": [],
+        "area": _json_number(max(w, 0.0) * max(h, 0.0)),
+        "iscrowd": int(inst.iscrowd),
+        "segmentation": [],
     }
     if ds.keypoints is not None:
         k = ds.keypoints.num_keypoints
@@ -493,17 +578,26 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
     if not touched:
         return []
     ids = category_ids(ds)
-    next_id = 1 + max((a["id"] for d in files.values() for a in d.get("annotations") or []
-                       if isinstance(a, dict) and isinstance(a.get("id"), int) and not isinstance(a.get("id"), bool)),
-                      default=0)
+    next_id = 1 + max(
+        (
+            a["id"]
+            for d in files.values()
+            for a in d.get("annotations") or []
+            if isinstance(a, dict) and isinstance(a.get("id"), int) and not isinstance(a.get("id"), bool)
+        ),
+        default=0,
+    )
     k_of = _keypoint_counts(ds)  # as the annotations were read, before any class edit
     categories = _categories(ds) if classes_changed else []
     for key in touched:
         data = files[key]
         mine = [r for r in recs if str(r.label_path) == key]
         dirty_ids = {r.meta["coco_image_id"] for r in mine}
-        kept = [a for a in data.get("annotations") or []
-                if not (isinstance(a, dict) and _as_id(a.get("image_id")) in dirty_ids)]
+        kept = [
+            a
+            for a in data.get("annotations") or []
+            if not (isinstance(a, dict) and _as_id(a.get("image_id")) in dirty_ids)
+        ]
         for rec in mine:
             image = rec.meta.get("coco_image")
             if isinstance(image, dict) and rec.width is not None and rec.height is not None:
@@ -538,8 +632,11 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
 
 def _keypoint_counts(ds: Dataset) -> dict[Any, int]:
     """Keypoints per COCO category id, for the categories that name their keypoints."""
-    return {cid: len(c["keypoints"]) for cid, c in ds.meta.get("coco_categories", {}).items()
-            if isinstance(c.get("keypoints"), list)}
+    return {
+        cid: len(c["keypoints"])
+        for cid, c in ds.meta.get("coco_categories", {}).items()
+        if isinstance(c.get("keypoints"), list)
+    }
 
 
 def _reparsed(ds: Dataset, rec: ImageRecord, ann: dict[str, Any], k_of: dict[Any, int]) -> Instance:
@@ -562,8 +659,9 @@ def write_coco(ds: Dataset, out: Path) -> Path:
     prefix = "person_keypoints" if ds.keypoints is not None else "instances"
     ann_id = 1
     used_image_ids: set[int | str] = set()
-    next_image_id = 1 + max((r.meta.get("coco_image_id") for r in ds.records
-                             if isinstance(r.meta.get("coco_image_id"), int)), default=0)
+    next_image_id = 1 + max(
+        (r.meta.get("coco_image_id") for r in ds.records if isinstance(r.meta.get("coco_image_id"), int)), default=0
+    )
     written = []
     for split, records in ds.splits.items():
         images, annotations = [], []
@@ -582,12 +680,16 @@ def write_coco(ds: Dataset, out: Path) -> Path:
             for inst in rec.instances:
                 annotations.append(_annotation(ds, inst, ann_id, image_id, ids))
                 ann_id += 1
-        data = {"info": {"description": f"exported by workbench from {ds.source}"}, "licenses": [],
-                "images": images, "annotations": annotations, "categories": categories}
+        data = {
+            "info": {"description": f"exported by workbench from {ds.source}"},
+            "licenses": [],
+            "images": images,
+            "annotations": annotations,
+            "categories": categories,
+        }
         path = out / "annotations" / f"{prefix}_{split}.json"
         atomic_write_text(path, _dump(data, None))
         written.append(path)
     if not written:
         raise DatasetError(f"{ds.source}: the dataset has no images to export")
     return written[0] if len(written) == 1 else out / "annotations"
-

@@ -39,29 +39,38 @@ class ConversionReport:
 
     def lines(self) -> list[str]:
         """The report as the CLI prints it."""
-        out = [f"converted {self.source_format} -> {self.target_format}: wrote {self.output}",
-               f"  {self.images} images, {self.instances} boxes, {self.classes} classes"]
+        out = [
+            f"converted {self.source_format} -> {self.target_format}: wrote {self.output}",
+            f"  {self.images} images, {self.instances} boxes, {self.classes} classes",
+        ]
         if self.dropped_boxes:
             out.append(f"  dropped {self.dropped_boxes} boxes with no area inside the image (--drop-empty-boxes)")
         if self.skipped_images:
-            out.append(f"  skipped {self.skipped_images} images whose file is missing or unreadable "
-                       "(run 'workbench validate' on the source)")
+            out.append(
+                f"  skipped {self.skipped_images} images whose file is missing or unreadable "
+                "(run 'workbench validate' on the source)"
+            )
         out.extend(f"  lost: {loss}" for loss in self.losses)
         if self.source_errors:
-            out.append(f"  the source has {self.source_errors} errors found while reading it: run "
-                       "'workbench validate' on it to see them")
+            out.append(
+                f"  the source has {self.source_errors} errors found while reading it: run "
+                "'workbench validate' on it to see them"
+            )
         return out
 
 
-def convert_dataset(src: str | Path | Dataset, fmt: str, out: str | Path,
-                    drop_empty_boxes: bool = False) -> ConversionReport:
+def convert_dataset(
+    src: str | Path | Dataset, fmt: str, out: str | Path, drop_empty_boxes: bool = False
+) -> ConversionReport:
     """Open ``src`` (a path in any format, or a Dataset), export it as ``fmt`` into the empty folder ``out``."""
     if fmt not in FORMATS:
         raise DatasetError(f"unknown format '{fmt}': choose one of {', '.join(FORMATS)}")
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise DatasetError(f"{out}: already exists and is not an empty folder; choose a new folder so the "
-                           "converted dataset does not mix with other files")
+        raise DatasetError(
+            f"{out}: already exists and is not an empty folder; choose a new folder so the "
+            "converted dataset does not mix with other files"
+        )
     ds = src if isinstance(src, Dataset) else open_dataset(src)
     _refuse_nesting(ds.root, out)
     view, report = _export_view(ds, fmt, out, drop_empty_boxes)
@@ -86,15 +95,25 @@ def _refuse_nesting(root: Path, out: Path) -> None:
     src, dst = os.path.realpath(root), os.path.realpath(out)
     if os.path.commonpath([src, dst]) in (src, dst):
         where = "inside" if os.path.commonpath([src, dst]) == src else "around"
-        raise DatasetError(f"{out}: the output folder is {where} the source dataset {root}; choose a folder "
-                           "outside it, so the copy is never read back as part of the source")
+        raise DatasetError(
+            f"{out}: the output folder is {where} the source dataset {root}; choose a folder "
+            "outside it, so the copy is never read back as part of the source"
+        )
 
 
 def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tuple[Dataset, ConversionReport]:
     """A copy of ``ds`` holding what will be written; the source dataset is not modified."""
     report = ConversionReport(ds.format, fmt, out, classes=ds.nc)
-    view = Dataset(root=ds.root, classes=list(ds.classes), keypoints=ds.keypoints, format=ds.format,
-                   source=ds.source, config_file=ds.config_file, declared_nc=ds.declared_nc, meta=dict(ds.meta))
+    view = Dataset(
+        root=ds.root,
+        classes=list(ds.classes),
+        keypoints=ds.keypoints,
+        format=ds.format,
+        source=ds.source,
+        config_file=ds.config_file,
+        declared_nc=ds.declared_nc,
+        meta=dict(ds.meta),
+    )
     with_keypoints = occluded = crowd = unread = segmentations = 0
     for rec in ds.load_all():
         if rec.width is None or rec.height is None or not rec.path.is_file():
@@ -105,9 +124,18 @@ def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tu
             kept = record_arrays(rec, drop_degenerate=True, clip=True).kept
             report.dropped_boxes += len(instances) - len(kept)
             instances = [instances[i] for i in kept]
-        view.records.append(ImageRecord(path=rec.path, split=rec.split, label_path=rec.label_path,
-                                        has_labels=rec.has_labels, width=rec.width, height=rec.height,
-                                        instances=[i.copy() for i in instances], meta=rec.meta))
+        view.records.append(
+            ImageRecord(
+                path=rec.path,
+                split=rec.split,
+                label_path=rec.label_path,
+                has_labels=rec.has_labels,
+                width=rec.width,
+                height=rec.height,
+                instances=[i.copy() for i in instances],
+                meta=rec.meta,
+            )
+        )
         report.images += 1
         report.instances += len(instances)
         for inst in instances:
@@ -118,20 +146,27 @@ def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tu
         unread += len(rec.extra_lines) + len(rec.meta.get("coco_unparsed", ())) + len(rec.meta.get("voc_unparsed", ()))
         segmentations += sum(1 for a in rec.meta.get("coco_anns", ()) if a.get("segmentation"))
     report.source_errors = sum(f.severity is Severity.ERROR for f in ds.findings) + sum(
-        f.severity is Severity.ERROR for r in ds.records for f in r.findings)
+        f.severity is Severity.ERROR for r in ds.records for f in r.findings
+    )
     if with_keypoints and fmt in ("yolo", "voc"):
-        report.losses.append(f"keypoints of {with_keypoints} instances: {fmt} has no keypoints "
-                             "(convert to yolo-pose or coco to keep them)")
+        report.losses.append(
+            f"keypoints of {with_keypoints} instances: {fmt} has no keypoints "
+            "(convert to yolo-pose or coco to keep them)"
+        )
     if occluded and fmt == "yolo-face":
-        report.losses.append(f"{occluded} occluded keypoints (v=1) are written as plain points: yolo-face "
-                             "has no visibility flag")
+        report.losses.append(
+            f"{occluded} occluded keypoints (v=1) are written as plain points: yolo-face has no visibility flag"
+        )
     if crowd and fmt.startswith("yolo"):
-        report.losses.append(f"the crowd/difficult flag of {crowd} instances: YOLO has no such flag, they "
-                             "become ordinary boxes")
+        report.losses.append(
+            f"the crowd/difficult flag of {crowd} instances: YOLO has no such flag, they become ordinary boxes"
+        )
     if segmentations:
-        report.losses.append(f"segmentation masks of {segmentations} COCO annotations: only boxes and "
-                             "keypoints are converted")
+        report.losses.append(
+            f"segmentation masks of {segmentations} COCO annotations: only boxes and keypoints are converted"
+        )
     if unread:
-        report.losses.append(f"{unread} labels that could not be read (run 'workbench validate' on the source "
-                             "to see and fix them)")
+        report.losses.append(
+            f"{unread} labels that could not be read (run 'workbench validate' on the source to see and fix them)"
+        )
     return view, report

@@ -18,8 +18,9 @@ from workbench.core.annotation import Instance
 Payload = TypeVar("Payload")
 
 
-def match_originals(instances: Sequence[Instance],
-                    originals: Sequence[tuple[Instance, Payload]]) -> list[Payload | None]:
+def match_originals(
+    instances: Sequence[Instance], originals: Sequence[tuple[Instance, Payload]]
+) -> list[Payload | None]:
     """For each instance, the payload of an unused equal original, else None.
 
     Each original is used at most once, so two identical boxes that were both read

@@ -79,8 +79,11 @@ def parse_xml(data: bytes) -> tuple[ET.Element, dict[ET.Element, int]]:
         lines[builder.start(tag, attrs)] = parser.CurrentLineNumber
 
     def refuse_entities(*_: Any) -> None:
-        raise XmlError("declares XML entities, which are not allowed in an annotation file",
-                       parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
+        raise XmlError(
+            "declares XML entities, which are not allowed in an annotation file",
+            parser.CurrentLineNumber,
+            parser.CurrentColumnNumber + 1,
+        )
 
     parser.StartElementHandler = start
     parser.EndElementHandler = builder.end
@@ -174,8 +177,9 @@ def _labelimg_items(root: Path) -> list[Item]:
     items: list[Item] = []
     for split, folder in units:
         xml_dir = _xml_folder(folder) or folder
-        img_dirs = [xml_dir, folder] + [d for d in sorted(folder.iterdir())
-                                        if d.is_dir() and d.name.lower() in _IMAGE_FOLDERS]
+        img_dirs = [xml_dir, folder] + [
+            d for d in sorted(folder.iterdir()) if d.is_dir() and d.name.lower() in _IMAGE_FOLDERS
+        ]
         items.extend(_pair(xml_dir, img_dirs, lambda _stem, s=split: s))
     return items
 
@@ -195,8 +199,11 @@ def _pair(xml_dir: Path, img_dirs: list[Path], split_of: Any) -> list[Item]:
     for d in dict.fromkeys(img_dirs):
         if not d.is_dir():
             continue
-        found = list_images(d) if d.name.lower() in _IMAGE_FOLDERS else [
-            d / n for n in sorted(os.listdir(d)) if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES]
+        found = (
+            list_images(d)
+            if d.name.lower() in _IMAGE_FOLDERS
+            else [d / n for n in sorted(os.listdir(d)) if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES]
+        )
         for img in found:
             images.setdefault(img.stem, img.resolve())
     xmls = {p.stem: p.resolve() for p in sorted(xml_dir.glob("*.xml"))} if xml_dir.is_dir() else {}
@@ -215,15 +222,25 @@ def _load_record(ds: Dataset, rec: ImageRecord) -> None:
         named = _text(tree[0], "filename")
         target = contained_path(rec.path.parent, named) if named else None
         if named and target is None:
-            rec.findings.append(record_finding(
-                ds, rec, Severity.ERROR, "path_outside_dataset",
-                f"<filename>{named}</filename> leads outside the image folder {rec.path.parent}; it was not "
-                f"read: {OUTSIDE_FIX}"))
+            rec.findings.append(
+                record_finding(
+                    ds,
+                    rec,
+                    Severity.ERROR,
+                    "path_outside_dataset",
+                    f"<filename>{named}</filename> leads outside the image folder {rec.path.parent}; it was not "
+                    f"read: {OUTSIDE_FIX}",
+                )
+            )
             return
         if target is not None and target.is_file():
             rec.path = target
-    note_image_header(ds, rec, read_image_header(rec.path),
-                      f"annotation has no image (looked for {rec.path.name}): restore the image or delete the .xml")
+    note_image_header(
+        ds,
+        rec,
+        read_image_header(rec.path),
+        f"annotation has no image (looked for {rec.path.name}): restore the image or delete the .xml",
+    )
     if tree is not None:
         _read_objects(ds, rec, *tree)
 
@@ -233,21 +250,34 @@ def _parse_record_xml(ds: Dataset, rec: ImageRecord) -> tuple[ET.Element, dict[E
     try:
         data = read_regular_bytes(rec.label_path)
     except OSError as e:
-        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "unreadable_label",
-                                           f"annotation file cannot be read ({e.strerror or e})"))
+        rec.findings.append(
+            record_finding(
+                ds, rec, Severity.ERROR, "unreadable_label", f"annotation file cannot be read ({e.strerror or e})"
+            )
+        )
         return None
     try:
         root, lines = parse_xml(data)
     except XmlError as e:
         rec.meta["voc_broken"] = data
-        rec.findings.append(record_finding(
-            ds, rec, Severity.ERROR, "voc_bad_xml",
-            f"not valid XML at line {e.line}, column {e.column} ({e}): fix the file (saving an edit keeps "
-            "the broken text as .xml.broken)", line=e.line))
+        rec.findings.append(
+            record_finding(
+                ds,
+                rec,
+                Severity.ERROR,
+                "voc_bad_xml",
+                f"not valid XML at line {e.line}, column {e.column} ({e}): fix the file (saving an edit keeps "
+                "the broken text as .xml.broken)",
+                line=e.line,
+            )
+        )
         return None
     if root.tag != "annotation":
-        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "voc_bad_xml",
-                                           f"root element is <{root.tag}>, expected <annotation>", line=1))
+        rec.findings.append(
+            record_finding(
+                ds, rec, Severity.ERROR, "voc_bad_xml", f"root element is <{root.tag}>, expected <annotation>", line=1
+            )
+        )
     return root, lines
 
 
@@ -260,10 +290,17 @@ def _read_objects(ds: Dataset, rec: ImageRecord, root: ET.Element, lines: dict[E
     if rec.width is None and xml_w and xml_h and xml_w >= 1 and xml_h >= 1:
         rec.width, rec.height = int(xml_w), int(xml_h)
     elif rec.width is not None and xml_w and xml_h and (int(xml_w), int(xml_h)) != (rec.width, rec.height):
-        rec.findings.append(record_finding(
-            ds, rec, Severity.WARNING, "voc_size_mismatch",
-            f"<size> says {int(xml_w)}x{int(xml_h)} but the image is {rec.width}x{rec.height}: boxes may be "
-            "scaled for another image; fix <size> or the boxes", line=lines.get(size)))
+        rec.findings.append(
+            record_finding(
+                ds,
+                rec,
+                Severity.WARNING,
+                "voc_size_mismatch",
+                f"<size> says {int(xml_w)}x{int(xml_h)} but the image is {rec.width}x{rec.height}: boxes may be "
+                "scaled for another image; fix <size> or the boxes",
+                line=lines.get(size),
+            )
+        )
     for obj in root.findall("object"):
         line = lines.get(obj)
         inst = _read_object(ds, rec, obj, line)
@@ -280,31 +317,49 @@ def _read_object(ds: Dataset, rec: ImageRecord, obj: ET.Element, line: int | Non
     values = [_number(_text(box_el, t)) for t in ("xmin", "ymin", "xmax", "ymax")]
     if not name or box_el is None or any(v is None for v in values):
         what = "no <name>" if not name else "no <bndbox> with numeric xmin, ymin, xmax, ymax"
-        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "voc_bad_object",
-                                           f"<object> has {what}: fix or delete it", line=line))
+        rec.findings.append(
+            record_finding(
+                ds, rec, Severity.ERROR, "voc_bad_object", f"<object> has {what}: fix or delete it", line=line
+            )
+        )
         return None
     index = ds.meta["voc_class_index"]
     if name not in index:
         index[name] = len(ds.classes)
         ds.classes.append(name)
         if ds.config_file is not None:
-            rec.findings.append(record_finding(
-                ds, rec, Severity.WARNING, "voc_unknown_class",
-                f"class '{name}' is not in {ds.config_file.name}; it was added as class {index[name]}: "
-                f"add it to {ds.config_file.name} or fix the name", line=line,
-                instance=len(rec.instances)))
+            rec.findings.append(
+                record_finding(
+                    ds,
+                    rec,
+                    Severity.WARNING,
+                    "voc_unknown_class",
+                    f"class '{name}' is not in {ds.config_file.name}; it was added as class {index[name]}: "
+                    f"add it to {ds.config_file.name} or fix the name",
+                    line=line,
+                    instance=len(rec.instances),
+                )
+            )
     difficult_text = _text(obj, "difficult")
     difficult = _number(difficult_text)
     if difficult_text and difficult not in (0.0, 1.0):
         # Read as not difficult, as before; said, because a tool that wrote 'true' or 'yes'
         # meant the opposite.
-        rec.findings.append(record_finding(
-            ds, rec, Severity.WARNING, "voc_bad_difficult",
-            f"<difficult>{difficult_text[:40]}</difficult> is not 0 or 1; read as "
-            f"{'difficult' if difficult else 'not difficult'}: write 0 or 1",
-            line=line, instance=len(rec.instances)))
-    return Instance(index[name], np.array(values, dtype=np.float64), None, Source(rec.label_path, line),
-                    iscrowd=bool(difficult))
+        rec.findings.append(
+            record_finding(
+                ds,
+                rec,
+                Severity.WARNING,
+                "voc_bad_difficult",
+                f"<difficult>{difficult_text[:40]}</difficult> is not 0 or 1; read as "
+                f"{'difficult' if difficult else 'not difficult'}: write 0 or 1",
+                line=line,
+                instance=len(rec.instances),
+            )
+        )
+    return Instance(
+        index[name], np.array(values, dtype=np.float64), None, Source(rec.label_path, line), iscrowd=bool(difficult)
+    )
 
 
 # --------------------------------------------------------------------------- writing

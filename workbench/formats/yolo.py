@@ -173,8 +173,16 @@ def _read_from_yaml(yaml_path: Path) -> Dataset:
     if not splits:
         raise DatasetError(f"{yaml_path}: names no 'train' or 'val' images; add e.g. 'train: images/train'")
 
-    ds = Dataset(root=root, classes=classes, format="yolo", source=yaml_path, config_file=yaml_path,
-                 declared_nc=declared_nc, findings=findings, keypoints=schema)
+    ds = Dataset(
+        root=root,
+        classes=classes,
+        format="yolo",
+        source=yaml_path,
+        config_file=yaml_path,
+        declared_nc=declared_nc,
+        findings=findings,
+        keypoints=schema,
+    )
     ds.meta["yaml"] = cfg
     _attach_records(ds, splits, layout)
     return ds
@@ -189,11 +197,15 @@ def _resolve_root(yaml_path: Path, cfg: dict[str, Any], findings: list[Finding])
     root = p if p.is_absolute() else (here / p)
     if _is_dir(root):
         return root.resolve()
-    findings.append(Finding(
-        Severity.WARNING, "dataset_path_missing",
-        f"path: '{path}' in {yaml_path.name} does not exist here; using the yaml's folder instead "
-        "(set 'path:' to the dataset folder or leave it empty)",
-        label_file=yaml_path.name))
+    findings.append(
+        Finding(
+            Severity.WARNING,
+            "dataset_path_missing",
+            f"path: '{path}' in {yaml_path.name} does not exist here; using the yaml's folder instead "
+            "(set 'path:' to the dataset folder or leave it empty)",
+            label_file=yaml_path.name,
+        )
+    )
     return here
 
 
@@ -204,68 +216,101 @@ def _read_names(cfg: dict[str, Any], cfg_name: str, findings: list[Finding]) -> 
     if nc is not None:
         declared_nc = _count(nc)
         if declared_nc is None:
-            findings.append(Finding(Severity.ERROR, "names_mismatch",
-                                    f"nc: {nc!r} in {cfg_name} is not a class count 0..{MAX_CLASSES}",
-                                    label_file=cfg_name))
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "names_mismatch",
+                    f"nc: {nc!r} in {cfg_name} is not a class count 0..{MAX_CLASSES}",
+                    label_file=cfg_name,
+                )
+            )
     classes: list[str]
     if isinstance(names, dict):
         ids = [_count(k) for k in names]
         if any(i is None for i in ids):
-            raise DatasetError(f"{cfg_name}: 'names' keys must be class ids 0..{MAX_CLASSES}, "
-                               f"got {sorted(map(str, names))[:5]}")
+            raise DatasetError(
+                f"{cfg_name}: 'names' keys must be class ids 0..{MAX_CLASSES}, got {sorted(map(str, names))[:5]}"
+            )
         keyed = {i: str(v) for i, v in zip(ids, names.values(), strict=True)}
         n = max(keyed) + 1 if keyed else 0
         missing = [i for i in range(n) if i not in keyed]
         if missing:
-            findings.append(Finding(
-                Severity.ERROR, "names_mismatch",
-                f"names in {cfg_name} skip class id(s) {missing[:10]}: class ids must be 0..nc-1 without gaps",
-                label_file=cfg_name))
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "names_mismatch",
+                    f"names in {cfg_name} skip class id(s) {missing[:10]}: class ids must be 0..nc-1 without gaps",
+                    label_file=cfg_name,
+                )
+            )
         classes = [keyed.get(i, f"class{i}") for i in range(n)]
     elif isinstance(names, list):
         classes = [str(n) for n in names]
     elif names is None:
         classes = [f"class{i}" for i in range(declared_nc or 0)]
         if declared_nc is None:
-            findings.append(Finding(Severity.WARNING, "names_missing",
-                                    f"{cfg_name} has neither 'names' nor 'nc': class ids cannot be checked",
-                                    label_file=cfg_name))
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "names_missing",
+                    f"{cfg_name} has neither 'names' nor 'nc': class ids cannot be checked",
+                    label_file=cfg_name,
+                )
+            )
     else:
         raise DatasetError(f"{cfg_name}: 'names' must be a list or a mapping of id: name")
     if declared_nc is not None and names is not None and declared_nc != len(classes):
-        findings.append(Finding(
-            Severity.ERROR, "names_mismatch",
-            f"nc: {declared_nc} in {cfg_name} but {len(classes)} names are listed: make them agree",
-            label_file=cfg_name, fix={"action": "set_nc", "value": len(classes)}))
+        findings.append(
+            Finding(
+                Severity.ERROR,
+                "names_mismatch",
+                f"nc: {declared_nc} in {cfg_name} but {len(classes)} names are listed: make them agree",
+                label_file=cfg_name,
+                fix={"action": "set_nc", "value": len(classes)},
+            )
+        )
     return classes, declared_nc
 
 
-def _read_keypoint_config(cfg: dict[str, Any], cfg_name: str,
-                          findings: list[Finding]) -> tuple[LabelLayout | None, KeypointSchema | None]:
+def _read_keypoint_config(
+    cfg: dict[str, Any], cfg_name: str, findings: list[Finding]
+) -> tuple[LabelLayout | None, KeypointSchema | None]:
     """(layout, schema); layout None means 'decide from the label files'."""
     shape = cfg.get("kpt_shape")
     if shape is None:
         return None, None
     parts = [_count(v, MAX_KEYPOINTS) for v in shape] if isinstance(shape, list) else []
     if len(parts) != 2 or None in parts or not parts[0] or parts[1] not in (2, 3):
-        raise DatasetError(f"{cfg_name}: kpt_shape must be [K, 2] or [K, 3] with 1 <= K <= {MAX_KEYPOINTS}, "
-                           f"got {shape!r}")
+        raise DatasetError(
+            f"{cfg_name}: kpt_shape must be [K, 2] or [K, 3] with 1 <= K <= {MAX_KEYPOINTS}, got {shape!r}"
+        )
     k, dims = parts
     flip = cfg.get("flip_idx")
     flip_idx = None
     if isinstance(flip, list):
         flip_idx = [_count(i, MAX_KEYPOINTS) for i in flip]
         if None in flip_idx:
-            findings.append(Finding(Severity.ERROR, "bad_keypoint_schema",
-                                    f"{cfg_name}: flip_idx {flip!r} must list keypoint indices 0..{k - 1}; "
-                                    "ignoring it (flip augmentation will not swap left/right)",
-                                    label_file=cfg_name))
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "bad_keypoint_schema",
+                    f"{cfg_name}: flip_idx {flip!r} must list keypoint indices 0..{k - 1}; "
+                    "ignoring it (flip augmentation will not swap left/right)",
+                    label_file=cfg_name,
+                )
+            )
             flip_idx = None
     elif flip is not None:
-        findings.append(Finding(Severity.ERROR, "bad_keypoint_schema",
-                                f"{cfg_name}: flip_idx {str(flip)[:60]!r} is not a list of {k} keypoint indices; "
-                                "ignoring it (flip augmentation will not swap left/right): write it as "
-                                f"[0, 2, 1, ...] with {k} entries", label_file=cfg_name))
+        findings.append(
+            Finding(
+                Severity.ERROR,
+                "bad_keypoint_schema",
+                f"{cfg_name}: flip_idx {str(flip)[:60]!r} is not a list of {k} keypoint indices; "
+                "ignoring it (flip augmentation will not swap left/right): write it as "
+                f"[0, 2, 1, ...] with {k} entries",
+                label_file=cfg_name,
+            )
+        )
     schema = KeypointSchema.generic(k, flip_idx, dims)
     names = cfg.get("kpt_names")
     if isinstance(names, dict) and names:
@@ -278,26 +323,41 @@ def _read_keypoint_config(cfg: dict[str, Any], cfg_name: str,
         if all(len(e) == 2 and None not in e for e in edges):
             schema.skeleton = [(int(a), int(b)) for a, b in edges]  # type: ignore[arg-type]
         else:
-            findings.append(Finding(Severity.WARNING, "bad_keypoint_schema",
-                                    f"{cfg_name}: skeleton must be a list of [i, j] keypoint pairs; ignoring it",
-                                    label_file=cfg_name))
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "bad_keypoint_schema",
+                    f"{cfg_name}: skeleton must be a list of [i, j] keypoint pairs; ignoring it",
+                    label_file=cfg_name,
+                )
+            )
     sigmas = cfg.get("kpt_sigmas", cfg.get("oks_sigmas"))
     if isinstance(sigmas, list) and len(sigmas) == k:
         values = [_finite(s) for s in sigmas]
         if None in values:
-            findings.append(Finding(Severity.WARNING, "bad_keypoint_schema",
-                                    f"{cfg_name}: kpt_sigmas must be {k} positive numbers; using defaults",
-                                    label_file=cfg_name))
+            findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "bad_keypoint_schema",
+                    f"{cfg_name}: kpt_sigmas must be {k} positive numbers; using defaults",
+                    label_file=cfg_name,
+                )
+            )
         else:
             schema.sigmas = values  # type: ignore[assignment]
     for problem in schema.problems():
-        findings.append(Finding(Severity.ERROR, "bad_keypoint_schema", f"{cfg_name}: {problem}",
-                                label_file=cfg_name))
+        findings.append(Finding(Severity.ERROR, "bad_keypoint_schema", f"{cfg_name}: {problem}", label_file=cfg_name))
     return LabelLayout("pose", k, dims), schema
 
 
-def _images_for_split(root: Path, spec: Any, key: str, cfg_name: str, findings: list[Finding],
-                      listed: dict[Path, list[Path]] | None = None) -> list[Path]:
+def _images_for_split(
+    root: Path,
+    spec: Any,
+    key: str,
+    cfg_name: str,
+    findings: list[Finding],
+    listed: dict[Path, list[Path]] | None = None,
+) -> list[Path]:
     """The images a split names (folders, list files, single images); ``listed`` caches folder listings."""
     listed = {} if listed is None else listed
     items = spec if isinstance(spec, list) else [spec]
@@ -316,10 +376,14 @@ def _images_for_split(root: Path, spec: Any, key: str, cfg_name: str, findings: 
         elif is_file and p.suffix.lower() in IMAGE_SUFFIXES:
             images.append(p)
         else:
-            findings.append(Finding(
-                Severity.ERROR, "split_missing",
-                f"{key}: '{item}' in {cfg_name} does not exist under {root}: fix the path",
-                label_file=cfg_name))
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "split_missing",
+                    f"{key}: '{item}' in {cfg_name} does not exist under {root}: fix the path",
+                    label_file=cfg_name,
+                )
+            )
     return images
 
 
@@ -337,10 +401,16 @@ def _images_from_list(list_file: Path, root: Path, findings: list[Finding]) -> l
             if beside is not None and beside.exists():
                 p = beside
         if p is None or not inside_root(p, root):
-            findings.append(Finding(
-                Severity.ERROR, "path_outside_dataset",
-                f"{list_file.name} line {number}: '{entry}' leads outside the dataset folder {root}; it was "
-                f"not read: {OUTSIDE_FIX}", label_file=_rel_to(list_file, root), line=number))
+            findings.append(
+                Finding(
+                    Severity.ERROR,
+                    "path_outside_dataset",
+                    f"{list_file.name} line {number}: '{entry}' leads outside the dataset folder {root}; it was "
+                    f"not read: {OUTSIDE_FIX}",
+                    label_file=_rel_to(list_file, root),
+                    line=number,
+                )
+            )
             continue
         out.append(p)
     return out
@@ -351,7 +421,6 @@ def _rel_to(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
-
 
 
 def _read_folder(folder: Path) -> Dataset:
@@ -373,22 +442,32 @@ def _read_folder(folder: Path) -> Dataset:
         splits["train"] = list_images(folder)
     if not any(splits.values()):
         raise DatasetError(f"{folder}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    classes_file = next((p for p in (folder / "classes.txt", folder / "labels" / "classes.txt") if p.is_file()),
-                        None)
+    classes_file = next((p for p in (folder / "classes.txt", folder / "labels" / "classes.txt") if p.is_file()), None)
     classes = []
     if classes_file is not None:
         classes = [c.strip() for c in read_regular_text(classes_file, "utf-8-sig").splitlines() if c.strip()]
-    ds = Dataset(root=folder.resolve(), classes=classes, format="yolo", source=folder,
-                 config_file=classes_file, findings=findings)
+    ds = Dataset(
+        root=folder.resolve(),
+        classes=classes,
+        format="yolo",
+        source=folder,
+        config_file=classes_file,
+        findings=findings,
+    )
     _attach_records(ds, splits, None)
     if classes_file is None:
         # No class list: name the ids we see, so the data is usable, and say so.
         top = max((i.class_id for r in ds.load_all() for i in r.instances), default=-1)
         ds.classes = [f"class{i}" for i in range(top + 1)]
-        findings.append(Finding(
-            Severity.WARNING, "names_missing",
-            "no data.yaml or classes.txt: class names are made up from the ids found, so wrong ids "
-            "cannot be caught; add a data.yaml with 'names'", label_file=None))
+        findings.append(
+            Finding(
+                Severity.WARNING,
+                "names_missing",
+                "no data.yaml or classes.txt: class names are made up from the ids found, so wrong ids "
+                "cannot be caught; add a data.yaml with 'names'",
+                label_file=None,
+            )
+        )
     return ds
 
 
@@ -435,8 +514,11 @@ def _make_records(ds: Dataset, splits: dict[str, list[Path]], existing: _Existin
                 label_dirs[folder] = where
             name = label_file_name(img.name)
             where[2].add(name)
-            ds.records.append(ImageRecord(path=img, split=split, label_path=where[0] / name,
-                                          has_labels=name in where[1], loaded=False))
+            ds.records.append(
+                ImageRecord(
+                    path=img, split=split, label_path=where[0] / name, has_labels=name in where[1], loaded=False
+                )
+            )
     return claimed
 
 
@@ -469,15 +551,22 @@ def _guess_layout(records: list[ImageRecord], sample: int = 64) -> LabelLayout:
 
 
 def _load_record(ds: Dataset, layout: LabelLayout, rec: ImageRecord) -> None:
-    note_image_header(ds, rec, read_image_header(rec.path),
-                      "the image listed for this split does not exist: restore it or remove it from the list")
+    note_image_header(
+        ds,
+        rec,
+        read_image_header(rec.path),
+        "the image listed for this split does not exist: restore it or remove it from the list",
+    )
     if not rec.has_labels or rec.label_path is None:
         return
     try:
         size, data = _read_bytes(rec.label_path, MAX_LABEL_BYTES)
     except OSError as e:
-        rec.findings.append(record_finding(ds, rec, Severity.ERROR, "unreadable_label",
-                                           f"label file cannot be read ({e.strerror or e})"))
+        rec.findings.append(
+            record_finding(
+                ds, rec, Severity.ERROR, "unreadable_label", f"label file cannot be read ({e.strerror or e})"
+            )
+        )
         return
     problem = label_file_limit_problem(size, data)
     if problem is not None:
@@ -486,16 +575,29 @@ def _load_record(ds: Dataset, layout: LabelLayout, rec: ImageRecord) -> None:
     assert data is not None  # label_file_limit_problem reports a file whose bytes were not kept
     text = data.decode("utf-8", errors="replace")
     if "\ufffd" in text:
-        rec.findings.append(record_finding(ds, rec, Severity.WARNING, "not_utf8",
-                                           "label file is not UTF-8 text; unreadable bytes were replaced"))
+        rec.findings.append(
+            record_finding(
+                ds, rec, Severity.WARNING, "not_utf8", "label file is not UTF-8 text; unreadable bytes were replaced"
+            )
+        )
     # A corrupt image has no size; parse in normalized units so nothing is lost.
     w, h = (rec.width or 1), (rec.height or 1)
     parsed = parse_label_text(text, layout, w, h, rec.label_path)
     rec.instances = parsed.instances
     rec.extra_lines = parsed.extra_lines
     for issue in parsed.issues:
-        rec.findings.append(record_finding(ds, rec, issue.severity, issue.kind, issue.message,
-                                           line=issue.line, instance=issue.instance, fix=issue.fix))
+        rec.findings.append(
+            record_finding(
+                ds,
+                rec,
+                issue.severity,
+                issue.kind,
+                issue.message,
+                line=issue.line,
+                instance=issue.instance,
+                fix=issue.fix,
+            )
+        )
 
 
 def _read_bytes(path: Path, limit: int) -> tuple[int, bytes | None]:
@@ -551,11 +653,16 @@ def _find_orphan_labels(ds: Dataset, existing: _ExistingFiles, claimed: dict[Pat
         for name in sorted(existing.listing(folder) - claimed.get(folder, set())):
             if not name.endswith(".txt") or name == "classes.txt":
                 continue
-            ds.findings.append(Finding(
-                Severity.WARNING, "missing_image",
-                "label file has no image (looked for an image with the same name under images/): "
-                "restore the image or delete the label file",
-                image=None, label_file=ds.rel(folder / name)))
+            ds.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "missing_image",
+                    "label file has no image (looked for an image with the same name under images/): "
+                    "restore the image or delete the label file",
+                    image=None,
+                    label_file=ds.rel(folder / name),
+                )
+            )
 
 
 def _looks_like_label_folder(folder: Path) -> bool:
@@ -628,8 +735,11 @@ def _save_class_names(ds: Dataset) -> Path | None:
         return path
     cfg = load_yaml(path)  # the safe, budgeted reader decides what the names are
     names = cfg.get("names")
-    on_disk = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else (
-        [str(n) for n in names] if isinstance(names, list) else None)
+    on_disk = (
+        [str(names[k]) for k in sorted(names)]
+        if isinstance(names, dict)
+        else ([str(n) for n in names] if isinstance(names, list) else None)
+    )
     if on_disk == list(ds.classes) and ("nc" not in cfg or cfg["nc"] == len(ds.classes)):
         return None
     from ruamel.yaml import YAML
@@ -641,8 +751,9 @@ def _save_class_names(ds: Dataset) -> Path | None:
         raise DatasetError(f"{path}: cannot be read back to update its class names")
     doc = rt.load(text)
     if isinstance(doc.get("names"), dict):
-        doc["names"] = dict(enumerate(ds.classes)) if not isinstance(names, dict) else _updated_dict(
-            doc["names"], ds.classes)
+        doc["names"] = (
+            dict(enumerate(ds.classes)) if not isinstance(names, dict) else _updated_dict(doc["names"], ds.classes)
+        )
     else:
         doc["names"] = list(ds.classes)
     if "nc" in doc:
@@ -698,4 +809,3 @@ def write_yolo(ds: Dataset, out: Path, fmt: str = "yolo") -> Path:
     yaml_path = out / "data.yaml"
     atomic_write_text(yaml_path, yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True))
     return yaml_path
-

@@ -129,9 +129,14 @@ def _plain_values(tokens: list[str], columns: int) -> list[float] | None:
     except ValueError:
         return None
     cls, cx, cy, bw, bh = values[:5]
-    if (sum(map(abs, values)) < HUGE_VALUE and cls == int(cls)
-            and cx <= _MAX_NORMALIZED and cy <= _MAX_NORMALIZED
-            and -NORMALIZED_TOLERANCE <= bw <= _MAX_NORMALIZED and -NORMALIZED_TOLERANCE <= bh <= _MAX_NORMALIZED):
+    if (
+        sum(map(abs, values)) < HUGE_VALUE
+        and cls == int(cls)
+        and cx <= _MAX_NORMALIZED
+        and cy <= _MAX_NORMALIZED
+        and -NORMALIZED_TOLERANCE <= bw <= _MAX_NORMALIZED
+        and -NORMALIZED_TOLERANCE <= bh <= _MAX_NORMALIZED
+    ):
         return values
     return None
 
@@ -170,59 +175,89 @@ def label_file_limit_problem(size: int, data: bytes | None) -> str | None:
     bytes; else the lines are counted before anything is decoded or parsed.
     """
     if data is None or size > MAX_LABEL_BYTES:
-        return (f"label file is {size / 2**20:.0f} MiB, over the {MAX_LABEL_BYTES // 2**20} MiB limit for one "
-                "image's labels: it was not read; it is probably not a label file, or regenerate it")
+        return (
+            f"label file is {size / 2**20:.0f} MiB, over the {MAX_LABEL_BYTES // 2**20} MiB limit for one "
+            "image's labels: it was not read; it is probably not a label file, or regenerate it"
+        )
     lines = data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
     if lines > MAX_LABEL_LINES:
-        return (f"label file has {lines} lines, over the limit of {MAX_LABEL_LINES:,} objects for one "
-                    "image: it was not read; it is probably not a label file, or regenerate it")
+        return (
+            f"label file has {lines} lines, over the limit of {MAX_LABEL_LINES:,} objects for one "
+            "image: it was not read; it is probably not a label file, or regenerate it"
+        )
     return None
 
 
-def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
-                out: ParsedLabels) -> Instance | None:
+def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float, out: ParsedLabels) -> Instance | None:
     tokens = line.split()
     index = len(out.instances)
     if len(tokens) != layout.columns:
-        out.issues.append(ParsedIssue(
-            Severity.ERROR, "column_count",
-            f"line has {len(tokens)} columns, expected {layout.describe()}: fix or delete the line",
-            lineno, fix={"action": "delete_line", "text": line}))
+        out.issues.append(
+            ParsedIssue(
+                Severity.ERROR,
+                "column_count",
+                f"line has {len(tokens)} columns, expected {layout.describe()}: fix or delete the line",
+                lineno,
+                fix={"action": "delete_line", "text": line},
+            )
+        )
         return None
     try:
         values = [float(t) for t in tokens]
     except ValueError:
         bad = next(t for t in tokens if not _is_float(t))
-        out.issues.append(ParsedIssue(
-            Severity.ERROR, "not_a_number", f"'{bad}' is not a number: fix or delete the line",
-            lineno, fix={"action": "delete_line", "text": line}))
+        out.issues.append(
+            ParsedIssue(
+                Severity.ERROR,
+                "not_a_number",
+                f"'{bad}' is not a number: fix or delete the line",
+                lineno,
+                fix={"action": "delete_line", "text": line},
+            )
+        )
         return None
     if not all(math.isfinite(v) and abs(v) < HUGE_VALUE for v in values):
         # 1e308 is finite but becomes inf once scaled to pixels; no label value is that large.
-        out.issues.append(ParsedIssue(
-            Severity.ERROR, "not_a_number", "line holds nan, inf or a value too large to be a coordinate: "
-            "fix or delete the line",
-            lineno, fix={"action": "delete_line", "text": line}))
+        out.issues.append(
+            ParsedIssue(
+                Severity.ERROR,
+                "not_a_number",
+                "line holds nan, inf or a value too large to be a coordinate: fix or delete the line",
+                lineno,
+                fix={"action": "delete_line", "text": line},
+            )
+        )
         return None
     cls_value = values[0]
     if cls_value != int(cls_value):
-        out.issues.append(ParsedIssue(
-            Severity.ERROR, "class_not_integer",
-            f"class id '{tokens[0]}' is not an integer: write the class index (0, 1, ...)",
-            lineno, fix={"action": "delete_line", "text": line}))
+        out.issues.append(
+            ParsedIssue(
+                Severity.ERROR,
+                "class_not_integer",
+                f"class id '{tokens[0]}' is not an integer: write the class index (0, 1, ...)",
+                lineno,
+                fix={"action": "delete_line", "text": line},
+            )
+        )
         return None
     cx, cy, bw, bh = values[1:5]
     if max(cx, cy, bw, bh) > _MAX_NORMALIZED or min(bw, bh) < -NORMALIZED_TOLERANCE:
-        out.issues.append(ParsedIssue(
-            Severity.ERROR, "not_normalized",
-            f"box values ({tokens[1]} {tokens[2]} {tokens[3]} {tokens[4]}) are not normalized to 0..1: "
-            "YOLO wants center x/y and width/height divided by the image width/height",
-            lineno, index))
+        out.issues.append(
+            ParsedIssue(
+                Severity.ERROR,
+                "not_normalized",
+                f"box values ({tokens[1]} {tokens[2]} {tokens[3]} {tokens[4]}) are not normalized to 0..1: "
+                "YOLO wants center x/y and width/height divided by the image width/height",
+                lineno,
+                index,
+            )
+        )
     return _instance(values, layout, w, h, lineno, index, out)
 
 
-def _instance(values: list[float], layout: LabelLayout, w: float, h: float, lineno: int, index: int,
-              out: ParsedLabels) -> Instance:
+def _instance(
+    values: list[float], layout: LabelLayout, w: float, h: float, lineno: int, index: int, out: ParsedLabels
+) -> Instance:
     """A line's checked numbers as a pixel-space instance: the one conversion both parse paths share."""
     cls, cx, cy, bw, bh = values[:5]
     box = np.array([(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h])
@@ -232,8 +267,9 @@ def _instance(values: list[float], layout: LabelLayout, w: float, h: float, line
     return Instance(int(cls), box, keypoints)
 
 
-def _parse_keypoints(vals: list[float], layout: LabelLayout, w: float, h: float, lineno: int,
-                     index: int, out: ParsedLabels) -> np.ndarray:
+def _parse_keypoints(
+    vals: list[float], layout: LabelLayout, w: float, h: float, lineno: int, index: int, out: ParsedLabels
+) -> np.ndarray:
     k = layout.num_keypoints
     kps = np.zeros((k, 3), dtype=np.float64)
     per = 2 if layout.kind == "face" else layout.dims
@@ -244,21 +280,32 @@ def _parse_keypoints(vals: list[float], layout: LabelLayout, w: float, h: float,
             if x == -1 and y == -1:
                 continue  # missing
             if x == -1 or y == -1:
-                out.issues.append(ParsedIssue(
-                    Severity.ERROR, "keypoint_half_missing",
-                    f"landmark {i} has one coordinate -1 ({format_number(x)} {format_number(y)}): "
-                    "write '-1 -1' for a missing point or give both coordinates",
-                    lineno, index, fix={"action": "mark_keypoint_missing", "keypoint": i}))
+                out.issues.append(
+                    ParsedIssue(
+                        Severity.ERROR,
+                        "keypoint_half_missing",
+                        f"landmark {i} has one coordinate -1 ({format_number(x)} {format_number(y)}): "
+                        "write '-1 -1' for a missing point or give both coordinates",
+                        lineno,
+                        index,
+                        fix={"action": "mark_keypoint_missing", "keypoint": i},
+                    )
+                )
                 continue
             v = 2.0
         else:
             v = vals[i * per + 2] if per == 3 else (0.0 if x == 0 and y == 0 else 2.0)
             if v not in (0.0, 1.0, 2.0):
-                out.issues.append(ParsedIssue(
-                    Severity.ERROR, "bad_visibility",
-                    f"keypoint {i} has visibility {format_number(v)}: use 0 (missing), 1 (occluded) "
-                    "or 2 (visible)",
-                    lineno, index, fix={"action": "set_visibility", "keypoint": i, "value": 2}))
+                out.issues.append(
+                    ParsedIssue(
+                        Severity.ERROR,
+                        "bad_visibility",
+                        f"keypoint {i} has visibility {format_number(v)}: use 0 (missing), 1 (occluded) or 2 (visible)",
+                        lineno,
+                        index,
+                        fix={"action": "set_visibility", "keypoint": i, "value": 2},
+                    )
+                )
                 v = 2.0 if v > 0 else 0.0
             if v == 0:
                 continue
@@ -266,10 +313,16 @@ def _parse_keypoints(vals: list[float], layout: LabelLayout, w: float, h: float,
             not_normalized = True
         kps[i] = (x * w, y * h, v)
     if not_normalized:
-        out.issues.append(ParsedIssue(
-            Severity.ERROR, "not_normalized",
-            "keypoint coordinates are not normalized to 0..1: divide x by the image width and y by "
-            "the image height", lineno, index))
+        out.issues.append(
+            ParsedIssue(
+                Severity.ERROR,
+                "not_normalized",
+                "keypoint coordinates are not normalized to 0..1: divide x by the image width and y by "
+                "the image height",
+                lineno,
+                index,
+            )
+        )
     return kps
 
 
@@ -281,8 +334,9 @@ def _is_float(token: str) -> bool:
     return True
 
 
-def format_label_text(instances: list[Instance], layout: LabelLayout, width: float, height: float,
-                      extra_lines: list[str] | None = None) -> str:
+def format_label_text(
+    instances: list[Instance], layout: LabelLayout, width: float, height: float, extra_lines: list[str] | None = None
+) -> str:
     """Write instances as YOLO lines; unparsed lines the user wrote are kept at the end."""
     lines = [format_label_line(inst, layout, width, height) for inst in instances]
     lines.extend(extra_lines or [])
@@ -343,8 +397,15 @@ def _same_values(a: Instance, b: Instance) -> bool:
     return a.keypoints.shape == b.keypoints.shape and bool(np.array_equal(a.keypoints, b.keypoints))
 
 
-def minimal_label_text(instances: list[Instance], extra_lines: list[str], layout: LabelLayout,
-                       width: float, height: float, label_file: Path, old_text: str | None) -> str:
+def minimal_label_text(
+    instances: list[Instance],
+    extra_lines: list[str],
+    layout: LabelLayout,
+    width: float,
+    height: float,
+    label_file: Path,
+    old_text: str | None,
+) -> str:
     """The label file's new text, changing only the lines of edited, deleted or added labels.
 
     Untouched lines go back byte for byte (``0.756420`` stays ``0.756420``, CRLF stays CRLF,
@@ -371,7 +432,7 @@ def minimal_label_text(instances: list[Instance], extra_lines: list[str], layout
     extras = list(extra_lines)
     out: list[str] = []
     for lineno, raw in enumerate(raw_lines, start=1):
-        ending = raw[len(raw.rstrip("\r\n")):]
+        ending = raw[len(raw.rstrip("\r\n")) :]
         if lineno in by_line:
             inst = mine.get(lineno)
             if inst is None:

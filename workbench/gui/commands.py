@@ -81,8 +81,7 @@ def delete_instances(rec: ImageRecord, indices: Sequence[int], notifier: EditNot
     drop = {int(i) for i in indices}
     _check_indices(rec, before, drop)
     after = [inst for i, inst in enumerate(before) if i not in drop]
-    return InstancesEdit(f"Delete {count_noun(len(drop), 'box', 'boxes')}",
-                         [(rec, before, after)], notifier)
+    return InstancesEdit(f"Delete {count_noun(len(drop), 'box', 'boxes')}", [(rec, before, after)], notifier)
 
 
 def set_class(rec: ImageRecord, indices: Sequence[int], class_id: int, notifier: EditNotifier) -> InstancesEdit:
@@ -98,8 +97,9 @@ def set_class(rec: ImageRecord, indices: Sequence[int], class_id: int, notifier:
     return InstancesEdit(f"Set class {class_id}", [(rec, before, after)], notifier)
 
 
-def replace_instance(rec: ImageRecord, index: int, new_inst: Instance, text: str,
-                     notifier: EditNotifier) -> InstancesEdit:
+def replace_instance(
+    rec: ImageRecord, index: int, new_inst: Instance, text: str, notifier: EditNotifier
+) -> InstancesEdit:
     """Any single-instance edit: move or resize a box, move a keypoint, set a visibility."""
     before = _current(rec)
     _check_indices(rec, before, {index})
@@ -108,8 +108,7 @@ def replace_instance(rec: ImageRecord, index: int, new_inst: Instance, text: str
     return InstancesEdit(text, [(rec, before, after)], notifier)
 
 
-def swap_left_right(rec: ImageRecord, index: int, flip_idx: Sequence[int],
-                    notifier: EditNotifier) -> InstancesEdit:
+def swap_left_right(rec: ImageRecord, index: int, flip_idx: Sequence[int], notifier: EditNotifier) -> InstancesEdit:
     """Relabel left points as right and vice versa (a mirrored annotation), positions unchanged."""
     before = _current(rec)
     _check_indices(rec, before, {index})
@@ -118,8 +117,10 @@ def swap_left_right(rec: ImageRecord, index: int, flip_idx: Sequence[int],
         raise ValueError(f"instance {index} of {rec.path.name} has no keypoints to swap")
     order = np.asarray(flip_idx, dtype=np.int64)
     if order.shape != (inst.keypoints.shape[0],):
-        raise ValueError(f"flip_idx has {len(order)} entries but the instance has "
-                         f"{inst.keypoints.shape[0]} keypoints: fix flip_idx in the dataset config")
+        raise ValueError(
+            f"flip_idx has {len(order)} entries but the instance has "
+            f"{inst.keypoints.shape[0]} keypoints: fix flip_idx in the dataset config"
+        )
     new = inst.copy()
     assert new.keypoints is not None
     new.keypoints = new.keypoints[order]

@@ -11,15 +11,23 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QWidget
 
 
-def add_tool_dock(window: QMainWindow, title: str, object_name: str, widget: QWidget,
-                  area: Qt.DockWidgetArea, tabify_with: QDockWidget | None = None) -> QDockWidget:
+def add_tool_dock(
+    window: QMainWindow,
+    title: str,
+    object_name: str,
+    widget: QWidget,
+    area: Qt.DockWidgetArea,
+    tabify_with: QDockWidget | None = None,
+) -> QDockWidget:
     """A closable dock holding ``widget``, hidden until asked for (its toggle action shows it)."""
     dock = QDockWidget(title, window)
     dock.setObjectName(object_name)
     dock.setWidget(widget)
-    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                     | QDockWidget.DockWidgetFeature.DockWidgetFloatable
-                     | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+    dock.setFeatures(
+        QDockWidget.DockWidgetFeature.DockWidgetMovable
+        | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        | QDockWidget.DockWidgetFeature.DockWidgetClosable
+    )
     window.addDockWidget(area, dock)
     if tabify_with is not None:
         window.tabifyDockWidget(tabify_with, dock)

@@ -46,8 +46,9 @@ FIX_TITLES = {
 }
 
 
-def fix_command(ds: Dataset, store: FindingsStore, f: Finding, notifier: EditNotifier,
-                class_id: int | None = None) -> QUndoCommand | None:
+def fix_command(
+    ds: Dataset, store: FindingsStore, f: Finding, notifier: EditNotifier, class_id: int | None = None
+) -> QUndoCommand | None:
     """The undoable command that applies ``f.fix``; None when it has no GUI quick fix.
 
     ``class_id`` answers a ``set_class`` fix that names no class (the caller asks the user).
@@ -188,8 +189,9 @@ class FindingsPanel(QWidget):
             top = self.tree.topLevelItem(t)
             for k in range(top.childCount()):
                 node = top.child(k)
-                out.extend(node.child(j) for j in range(node.childCount())
-                           if node.child(j).data(0, FINDING_ROLE) is not None)
+                out.extend(
+                    node.child(j) for j in range(node.childCount()) if node.child(j).data(0, FINDING_ROLE) is not None
+                )
         return out
 
     def _leaf_position(self, item: QTreeWidgetItem | None) -> int | None:
@@ -332,6 +334,7 @@ class RemapClassDialog(QDialog):
     def _update_preview(self) -> None:
         n = self.preview_count()
         same = self.from_id() == self.to_id()
-        self.preview.setText("Pick two different classes." if same else
-                             f"{count_noun(n, 'instance')} will change (one undo step).")
+        self.preview.setText(
+            "Pick two different classes." if same else f"{count_noun(n, 'instance')} will change (one undo step)."
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(n > 0 and not same)

@@ -103,8 +103,9 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock-{title.lower()}")
         dock.setWidget(widget)
-        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
         self.addDockWidget(area, dock)
         return dock
 
@@ -112,19 +113,30 @@ class MainWindow(QMainWindow):
         return {
             "open_folder": lambda: self._open_if(ask_folder(self)),
             "open_file": lambda: self._open_if(ask_file(self)),
-            "open_sample": self.open_sample, "save": self.save, "start_page": self.close_dataset,
-            "quit": self.close, "delete": self.canvas.delete_selected, "copy_previous": self.copy_previous_labels,
-            "class_picker": self.canvas.open_class_picker, "draw_box": self.canvas.draw_one_box,
-            "cycle_visibility": self.canvas.cycle_visibility, "swap_left_right": self.canvas.swap_left_right,
+            "open_sample": self.open_sample,
+            "save": self.save,
+            "start_page": self.close_dataset,
+            "quit": self.close,
+            "delete": self.canvas.delete_selected,
+            "copy_previous": self.copy_previous_labels,
+            "class_picker": self.canvas.open_class_picker,
+            "draw_box": self.canvas.draw_one_box,
+            "cycle_visibility": self.canvas.cycle_visibility,
+            "swap_left_right": self.canvas.swap_left_right,
             "place_keypoints": self.canvas.start_placing,
-            "add_class": self.class_panel.ask_add_class, "remap_class": self.findings_panel.open_remap_dialog,
+            "add_class": self.class_panel.ask_add_class,
+            "remap_class": self.findings_panel.open_remap_dialog,
             "select_tool": lambda: self.set_tool("select"),
             "box_tool": lambda: self.set_tool("box" if self.actions["box_tool"].isChecked() else "select"),
-            "next_image": lambda: self.step_image(1), "prev_image": lambda: self.step_image(-1),
+            "next_image": lambda: self.step_image(1),
+            "prev_image": lambda: self.step_image(-1),
             "next_finding": lambda: self.findings_panel.next_finding(1),
             "prev_finding": lambda: self.findings_panel.next_finding(-1),
-            "fit": self.canvas.fit, "zoom_1to1": self.canvas.zoom_1to1, "grid": self.image_list.set_grid,
-            "show_shortcuts": self.show_shortcuts, "preferences": self.edit_preferences,
+            "fit": self.canvas.fit,
+            "zoom_1to1": self.canvas.zoom_1to1,
+            "grid": self.image_list.set_grid,
+            "show_shortcuts": self.show_shortcuts,
+            "preferences": self.edit_preferences,
         }
 
     def _connect(self) -> None:
@@ -323,8 +335,9 @@ class MainWindow(QMainWindow):
         rec = self.current_record()
         if rec is None or self.ds is None:
             return
-        self.status.set_image(self.current or 0, len(self.ds.records), self.image_list.model.rowCount(),
-                              rec.size, rec.path.name)
+        self.status.set_image(
+            self.current or 0, len(self.ds.records), self.image_list.model.rowCount(), rec.size, rec.path.name
+        )
         self.status.set_zoom(self.canvas.zoom())
 
     # ------------------------------------------------------------------ edits
@@ -391,9 +404,14 @@ class MainWindow(QMainWindow):
         """Dataset open, current image decoded and on the canvas, validation done (for screenshots)."""
         if self.pages.currentWidget() is self.start_page:
             return not self.opener.busy
-        return (self.ds is not None and self.store is not None and not self.validation.running
-                and (not self.ds.records or self.pixels_scale is not None
-                     or getattr(self, "pixels_error", None) is not None))
+        return (
+            self.ds is not None
+            and self.store is not None
+            and not self.validation.running
+            and (
+                not self.ds.records or self.pixels_scale is not None or getattr(self, "pixels_error", None) is not None
+            )
+        )
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         return QSize(1400, 900)

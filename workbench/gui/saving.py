@@ -27,8 +27,13 @@ class SaveController(QObject):
     failed = Signal(str)
     dirtyChanged = Signal(bool)
 
-    def __init__(self, undo_stack: QUndoStack, autosave_seconds: int = 60,
-                 saver: Callable[[Dataset], list[Path]] = save_dataset, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        undo_stack: QUndoStack,
+        autosave_seconds: int = 60,
+        saver: Callable[[Dataset], list[Path]] = save_dataset,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.stack = undo_stack
         self.ds: Dataset | None = None
@@ -73,8 +78,10 @@ class SaveController(QObject):
             written = self._saver(self.ds)
         except OSError as e:
             where = e.filename or (self.ds.source or self.ds.root)
-            self.failed.emit(f"Could not save {where}: {e.strerror or e}. Your edits are still in memory; "
-                             "free disk space or fix the folder's permissions and save again.")
+            self.failed.emit(
+                f"Could not save {where}: {e.strerror or e}. Your edits are still in memory; "
+                "free disk space or fix the folder's permissions and save again."
+            )
             return False
         self.stack.setClean()
         self.saved.emit(written)
@@ -96,10 +103,12 @@ class SaveController(QObject):
             return True
         self.timer.stop()  # the prompt's answer decides; restarted if the user cancels
         answer = QMessageBox.question(
-            parent, "Unsaved edits",
+            parent,
+            "Unsaved edits",
             "The dataset has unsaved edits. Save them before closing?",
             QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save)
+            QMessageBox.StandardButton.Save,
+        )
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
         if answer == QMessageBox.StandardButton.Discard:

@@ -20,8 +20,9 @@ from workbench.gui.main_window import MainWindow
 SCREENSHOT_SIZE = (1400, 900)
 
 
-def schedule_screenshot(window: MainWindow, path: str | Path, timeout_s: float = 60.0,
-                        quit_after: bool = True) -> QTimer:
+def schedule_screenshot(
+    window: MainWindow, path: str | Path, timeout_s: float = 60.0, quit_after: bool = True
+) -> QTimer:
     """Poll until ``window.is_ready()``, save the PNG, then quit the application.
 
     Exit code 0 with the picture, 1 when it could not be taken in time or written, 2 when
@@ -53,8 +54,7 @@ def schedule_screenshot(window: MainWindow, path: str | Path, timeout_s: float =
         timer.stop()
         ok = ready and save_window_png(window, out)
         if not ready:
-            print(f"workbench: the window was not ready after {timeout_s:.0f} s; screenshot not taken",
-                  file=sys.stderr)
+            print(f"workbench: the window was not ready after {timeout_s:.0f} s; screenshot not taken", file=sys.stderr)
         if quit_after:
             QApplication.instance().exit(0 if ok else 1)
 

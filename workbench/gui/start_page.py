@@ -52,8 +52,10 @@ class StartPage(QWidget):
         font.setPointSizeF(font.pointSizeF() * 2.2)
         font.setBold(True)
         title.setFont(font)
-        subtitle = QLabel("Open a labeled dataset to check it, fix its labels and train on it.\n"
-                          "Folders, YOLO data.yaml and COCO JSON; drop one onto this window.")
+        subtitle = QLabel(
+            "Open a labeled dataset to check it, fix its labels and train on it.\n"
+            "Folders, YOLO data.yaml and COCO JSON; drop one onto this window."
+        )
         subtitle.setWordWrap(True)
         head = QHBoxLayout()
         head.addWidget(icon)

@@ -77,8 +77,9 @@ class ThumbnailLoader(QObject):
 
     thumbnailReady = Signal(str)
 
-    def __init__(self, size: int = THUMB_SIZE, folder: Path | None = None, threads: int = 2,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, size: int = THUMB_SIZE, folder: Path | None = None, threads: int = 2, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.size = size
         self.folder = folder or (cache_dir() / "thumbnails")

@@ -106,8 +106,12 @@ class _Task(QRunnable):
             facts = scan_facts(ds, store.counts_per_record())
             result = ValidationResult(ds, store, facts)
         except Exception as e:  # noqa: BLE001 - a validator bug must become a message, not a dead thread
-            result = ValidationResult(ds, FindingsStore(ds, list(ds.findings)), RecordFacts.empty(len(ds.records)),
-                                      f"validation failed: {type(e).__name__}: {e}")
+            result = ValidationResult(
+                ds,
+                FindingsStore(ds, list(ds.findings)),
+                RecordFacts.empty(len(ds.records)),
+                f"validation failed: {type(e).__name__}: {e}",
+            )
         self._poster.done.emit(result)
 
 

@@ -42,8 +42,15 @@ def cache_path(ds: Dataset) -> Path:
 
 def config_fingerprint(ds: Dataset) -> str:
     """What, besides the files themselves, decides a record's findings."""
-    parts: list[Any] = [CACHE_VERSION, __version__, checks_digest(), ds.format, ds.classes, ds.declared_nc,
-                        str(ds.config_file) if ds.config_file else None]
+    parts: list[Any] = [
+        CACHE_VERSION,
+        __version__,
+        checks_digest(),
+        ds.format,
+        ds.classes,
+        ds.declared_nc,
+        str(ds.config_file) if ds.config_file else None,
+    ]
     if ds.keypoints is not None:
         parts += [ds.keypoints.num_keypoints, ds.keypoints.names, ds.keypoints.dims]
     if ds.config_file is not None:
@@ -150,6 +157,12 @@ class ValidationCache:
 
 def _finding_from_dict(d: dict[str, Any]) -> Finding:
     return Finding(
-        severity=Severity(d["severity"]), kind=d["kind"], message=d["message"], image=d.get("image"),
-        label_file=d.get("label_file"), line=d.get("line"), instance=d.get("instance"), fix=d.get("fix"),
+        severity=Severity(d["severity"]),
+        kind=d["kind"],
+        message=d["message"],
+        image=d.get("image"),
+        label_file=d.get("label_file"),
+        line=d.get("line"),
+        instance=d.get("instance"),
+        fix=d.get("fix"),
     )

@@ -97,12 +97,20 @@ def check_classes(ds: Dataset, per_image: list[RecordClasses]) -> list[Finding]:
                 if c not in rare:
                     continue
                 n = int(counts[c])
-                out.append(Finding(
-                    Severity.WARNING, "rare_class",
-                    f"class {c} ({ds.classes[c]}) has only {n} instance{'s' * (n != 1)} while the median "
-                    f"class has {median} (of {len(ids)} instances): check this label, a rare class id is "
-                    "often a typo", image=ds.rel(r.rec.path), label_file=ds.rel(r.label_path()), line=line,
-                    instance=i, fix={"action": "set_class", "safe": False}))
+                out.append(
+                    Finding(
+                        Severity.WARNING,
+                        "rare_class",
+                        f"class {c} ({ds.classes[c]}) has only {n} instance{'s' * (n != 1)} while the median "
+                        f"class has {median} (of {len(ids)} instances): check this label, a rare class id is "
+                        "often a typo",
+                        image=ds.rel(r.rec.path),
+                        label_file=ds.rel(r.label_path()),
+                        line=line,
+                        instance=i,
+                        fix={"action": "set_class", "safe": False},
+                    )
+                )
     cfg = ds.config_file.name if ds.config_file is not None else None
     empty = [int(c) for c in np.flatnonzero(counts == 0)]
     if empty:
@@ -111,9 +119,13 @@ def check_classes(ds: Dataset, per_image: list[RecordClasses]) -> list[Finding]:
         shown = ", ".join(f"class {c} ({ds.classes[c]})" for c in empty[:EMPTY_CLASSES_SHOWN])
         more = f" and {len(empty) - EMPTY_CLASSES_SHOWN} more" if len(empty) > EMPTY_CLASSES_SHOWN else ""
         verb = "has" if len(empty) == 1 else "have"
-        out.append(Finding(
-            Severity.INFO, "empty_class",
-            f"{shown}{more} in {config_name(ds)} {verb} no instances in any split: add examples "
-            "or remove unused classes from 'names' (a class never seen cannot be learned)",
-            label_file=cfg))
+        out.append(
+            Finding(
+                Severity.INFO,
+                "empty_class",
+                f"{shown}{more} in {config_name(ds)} {verb} no instances in any split: add examples "
+                "or remove unused classes from 'names' (a class never seen cannot be learned)",
+                label_file=cfg,
+            )
+        )
     return out

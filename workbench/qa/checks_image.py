@@ -40,16 +40,27 @@ def check_image(ds: Dataset, rec: ImageRecord) -> list[Finding]:
     """Findings about the image itself: too small to train on, or never labeled."""
     out: list[Finding] = []
     if rec.width is not None and rec.height is not None and min(rec.width, rec.height) < TINY_IMAGE_SIDE:
-        out.append(record_finding(
-            ds, rec, Severity.WARNING, "tiny_image",
-            f"image is only {rec.width}x{rec.height} pixels (under {TINY_IMAGE_SIDE} px on a side): "
-            "detectors downsample by 32, so use a larger image or exclude this one",
-            fix={"action": "exclude_image", "safe": False}))
+        out.append(
+            record_finding(
+                ds,
+                rec,
+                Severity.WARNING,
+                "tiny_image",
+                f"image is only {rec.width}x{rec.height} pixels (under {TINY_IMAGE_SIDE} px on a side): "
+                "detectors downsample by 32, so use a larger image or exclude this one",
+                fix={"action": "exclude_image", "safe": False},
+            )
+        )
     if not rec.has_labels and not rec.instances and rec.width is not None:
-        out.append(record_finding(
-            ds, rec, Severity.INFO, "unlabeled_image",
-            "image has no label file, so it trains as background (no objects): label it if it shows "
-            "objects"))
+        out.append(
+            record_finding(
+                ds,
+                rec,
+                Severity.INFO,
+                "unlabeled_image",
+                "image has no label file, so it trains as background (no objects): label it if it shows objects",
+            )
+        )
     return out
 
 
@@ -69,8 +80,11 @@ def check_instances(ds: Dataset, rec: ImageRecord) -> list[Finding]:
         box = inst.box.tolist()
         boxes.append(box)
         x1, y1, x2, y2 = box
-        if (x2 - x1 < MIN_BOX_SIDE or y2 - y1 < MIN_BOX_SIDE
-                or (sized and (x1 < -tol or y1 < -tol or x2 > right or y2 > bottom))):
+        if (
+            x2 - x1 < MIN_BOX_SIDE
+            or y2 - y1 < MIN_BOX_SIDE
+            or (sized and (x1 < -tol or y1 < -tol or x2 > right or y2 > bottom))
+        ):
             out.append(_box_finding(ds, rec, i, inst, x1, y1, x2, y2))
         if ds.keypoints is not None:
             out.extend(_check_keypoints(ds, rec, i, inst))
@@ -79,12 +93,21 @@ def check_instances(ds: Dataset, rec: ImageRecord) -> list[Finding]:
     return out
 
 
-def _at(ds: Dataset, rec: ImageRecord, i: int, inst: Instance, severity: Severity, kind: str, message: str,
-        fix: dict | None = None) -> Finding:
+def _at(
+    ds: Dataset,
+    rec: ImageRecord,
+    i: int,
+    inst: Instance,
+    severity: Severity,
+    kind: str,
+    message: str,
+    fix: dict | None = None,
+) -> Finding:
     if inst.source.line is None:
         message = _annotation_id(rec, i) + message
-    return record_finding(ds, rec, severity, kind, message, line=inst.source.line, instance=i,
-                          label_file=inst.source.label_file, fix=fix)
+    return record_finding(
+        ds, rec, severity, kind, message, line=inst.source.line, instance=i, label_file=inst.source.label_file, fix=fix
+    )
 
 
 def _annotation_id(rec: ImageRecord, i: int) -> str:
@@ -99,37 +122,60 @@ def _annotation_id(rec: ImageRecord, i: int) -> str:
 def _class_finding(ds: Dataset, rec: ImageRecord, i: int, inst: Instance) -> Finding:
     cfg = config_name(ds)
     if ds.nc == 0:
-        msg = (f"class id {inst.class_id} cannot be checked: {cfg} defines no classes; "
-               "add 'names' to the dataset config")
+        msg = f"class id {inst.class_id} cannot be checked: {cfg} defines no classes; add 'names' to the dataset config"
     else:
-        msg = (f"class id {inst.class_id} is outside 0..{ds.nc - 1} (nc={ds.nc} in {cfg}): "
-               f"change it to one of 0..{ds.nc - 1} or add the missing class to 'names'")
+        msg = (
+            f"class id {inst.class_id} is outside 0..{ds.nc - 1} (nc={ds.nc} in {cfg}): "
+            f"change it to one of 0..{ds.nc - 1} or add the missing class to 'names'"
+        )
     # With a single class there is only one id it can have meant; still not applied
     # automatically (a typo in a one-class dataset can also be a stray line).
     fix = {"action": "set_class", "value": 0, "safe": False} if ds.nc == 1 else None
     return _at(ds, rec, i, inst, Severity.ERROR, "class_out_of_range", msg, fix)
 
 
-def _box_finding(ds: Dataset, rec: ImageRecord, i: int, inst: Instance, x1: float, y1: float, x2: float,
-                 y2: float) -> Finding:
+def _box_finding(
+    ds: Dataset, rec: ImageRecord, i: int, inst: Instance, x1: float, y1: float, x2: float, y2: float
+) -> Finding:
     """A box with no area, or one reaching past the image (the caller saw one of the two)."""
     w, h = x2 - x1, y2 - y1
     if w < MIN_BOX_SIDE or h < MIN_BOX_SIDE:
-        return _at(ds, rec, i, inst, Severity.ERROR, "degenerate_box",
-                   f"box has no area (width {format_number(w)} px, height {format_number(h)} px): "
-                   "detectors such as Faster R-CNN crash on it; delete it or redraw it",
-                   {"action": "delete_instance", "safe": True})
+        return _at(
+            ds,
+            rec,
+            i,
+            inst,
+            Severity.ERROR,
+            "degenerate_box",
+            f"box has no area (width {format_number(w)} px, height {format_number(h)} px): "
+            "detectors such as Faster R-CNN crash on it; delete it or redraw it",
+            {"action": "delete_instance", "safe": True},
+        )
     assert rec.width is not None and rec.height is not None
     iw, ih = rec.width, rec.height
     cx1, cy1, cx2, cy2 = max(x1, 0.0), max(y1, 0.0), min(x2, float(iw)), min(y2, float(ih))
     if cx2 - cx1 < MIN_BOX_SIDE or cy2 - cy1 < MIN_BOX_SIDE:
-        return _at(ds, rec, i, inst, Severity.ERROR, "box_outside_image",
-                   f"box ({_xyxy(inst)}) lies entirely outside the {iw}x{ih} image: delete it or redraw it",
-                   {"action": "delete_instance", "safe": True})
+        return _at(
+            ds,
+            rec,
+            i,
+            inst,
+            Severity.ERROR,
+            "box_outside_image",
+            f"box ({_xyxy(inst)}) lies entirely outside the {iw}x{ih} image: delete it or redraw it",
+            {"action": "delete_instance", "safe": True},
+        )
     kept = (cx2 - cx1) * (cy2 - cy1) / (w * h)
-    return _at(ds, rec, i, inst, Severity.WARNING, "box_outside_image",
-               f"box ({_xyxy(inst)}) extends past the {iw}x{ih} image ({kept:.0%} of it is inside): "
-               "clip it to the image", {"action": "clip_box", "safe": True})
+    return _at(
+        ds,
+        rec,
+        i,
+        inst,
+        Severity.WARNING,
+        "box_outside_image",
+        f"box ({_xyxy(inst)}) extends past the {iw}x{ih} image ({kept:.0%} of it is inside): clip it to the image",
+        {"action": "clip_box", "safe": True},
+    )
 
 
 def _xyxy(inst: Instance) -> str:
@@ -140,13 +186,31 @@ def _check_keypoints(ds: Dataset, rec: ImageRecord, i: int, inst: Instance) -> l
     assert ds.keypoints is not None
     k = ds.keypoints.num_keypoints
     if inst.keypoints is None:
-        return [_at(ds, rec, i, inst, Severity.WARNING, "missing_keypoints",
-                    f"instance has a box but no keypoints in a {k}-keypoint dataset: add its keypoints "
-                    "(until then every point counts as missing)")]
+        return [
+            _at(
+                ds,
+                rec,
+                i,
+                inst,
+                Severity.WARNING,
+                "missing_keypoints",
+                f"instance has a box but no keypoints in a {k}-keypoint dataset: add its keypoints "
+                "(until then every point counts as missing)",
+            )
+        ]
     if inst.keypoints.shape[0] != k:
-        return [_at(ds, rec, i, inst, Severity.ERROR, "keypoint_count",
-                    f"instance has {inst.keypoints.shape[0]} keypoints, the dataset's schema has {k}: "
-                    "relabel it with the schema's keypoints")]
+        return [
+            _at(
+                ds,
+                rec,
+                i,
+                inst,
+                Severity.ERROR,
+                "keypoint_count",
+                f"instance has {inst.keypoints.shape[0]} keypoints, the dataset's schema has {k}: "
+                "relabel it with the schema's keypoints",
+            )
+        ]
     # Occluded points (v=1) are guessed, often beyond a box drawn around what is seen
     # (COCO's hips of a person cut off by a table); only a visible point must be inside.
     visible = inst.keypoints[:, 2] == 2
@@ -160,10 +224,19 @@ def _check_keypoints(ds: Dataset, rec: ImageRecord, i: int, inst: Instance) -> l
     names = ds.keypoints.names
     for j in np.flatnonzero(outside):
         name = names[j] if j < len(names) else str(j)
-        out.append(_at(ds, rec, i, inst, Severity.WARNING, "keypoint_outside_box",
-                       f"keypoint {j} ({name}) at ({xs[j]:.1f}, {ys[j]:.1f}) lies outside its box "
-                       f"({_xyxy(inst)}): move it, mark it missing, or enlarge the box",
-                       {"action": "mark_keypoint_missing", "keypoint": int(j), "safe": False}))
+        out.append(
+            _at(
+                ds,
+                rec,
+                i,
+                inst,
+                Severity.WARNING,
+                "keypoint_outside_box",
+                f"keypoint {j} ({name}) at ({xs[j]:.1f}, {ys[j]:.1f}) lies outside its box "
+                f"({_xyxy(inst)}): move it, mark it missing, or enlarge the box",
+                {"action": "mark_keypoint_missing", "keypoint": int(j), "safe": False},
+            )
+        )
     return out
 
 
@@ -174,25 +247,55 @@ def _check_duplicates(ds: Dataset, rec: ImageRecord, boxes: list[list[float]]) -
         first, inst = rec.instances[a], rec.instances[b]
         where = f"line {first.source.line}" if first.source.line is not None else f"instance {a}"
         if inst.same_as(first):
-            out.append(_at(ds, rec, b, inst, Severity.WARNING, "duplicate",
-                           f"exact duplicate of {where} (same class and box): delete this copy, it counts "
-                           "the object twice", {"action": "delete_instance", "safe": True, "duplicate_of": a}))
+            out.append(
+                _at(
+                    ds,
+                    rec,
+                    b,
+                    inst,
+                    Severity.WARNING,
+                    "duplicate",
+                    f"exact duplicate of {where} (same class and box): delete this copy, it counts the object twice",
+                    {"action": "delete_instance", "safe": True, "duplicate_of": a},
+                )
+            )
         else:
-            out.append(_at(ds, rec, b, inst, Severity.WARNING, "duplicate",
-                           f"almost the same box as {where} (IoU {iou:.2f}, same class): probably the "
-                           "same object labeled twice; delete one",
-                           {"action": "delete_instance", "safe": False, "duplicate_of": a}))
+            out.append(
+                _at(
+                    ds,
+                    rec,
+                    b,
+                    inst,
+                    Severity.WARNING,
+                    "duplicate",
+                    f"almost the same box as {where} (IoU {iou:.2f}, same class): probably the "
+                    "same object labeled twice; delete one",
+                    {"action": "delete_instance", "safe": False, "duplicate_of": a},
+                )
+            )
     if len(pairs) > MAX_DUPLICATE_FINDINGS:
         more = len(pairs) - MAX_DUPLICATE_FINDINGS
-        out.append(record_finding(
-            ds, rec, Severity.WARNING, "duplicate",
-            f"and {more} more duplicate boxes in this file (only the first {MAX_DUPLICATE_FINDINGS} are "
-            "listed): the file repeats boxes wholesale; regenerate it or remove the copies"))
+        out.append(
+            record_finding(
+                ds,
+                rec,
+                Severity.WARNING,
+                "duplicate",
+                f"and {more} more duplicate boxes in this file (only the first {MAX_DUPLICATE_FINDINGS} are "
+                "listed): the file repeats boxes wholesale; regenerate it or remove the copies",
+            )
+        )
     if not complete:
-        out.append(record_finding(
-            ds, rec, Severity.WARNING, "duplicate_check_incomplete",
-            f"{len(rec.instances)} boxes crowd the same places so densely that only exact duplicates were "
-            "looked for (near duplicates were not): check how this label file was made"))
+        out.append(
+            record_finding(
+                ds,
+                rec,
+                Severity.WARNING,
+                "duplicate_check_incomplete",
+                f"{len(rec.instances)} boxes crowd the same places so densely that only exact duplicates were "
+                "looked for (near duplicates were not): check how this label file was made",
+            )
+        )
     return out
 
 
@@ -210,11 +313,12 @@ _PAIR_CHUNK = 1_000_000
 # log() and the division cannot push two near duplicates two bins or cells apart.
 _BIN = math.log(1.0 / NEAR_DUPLICATE_IOU) * 1.01
 _CELL = (1.0 - NEAR_DUPLICATE_IOU) * 1.02
-_CELL_LIMIT = float(2 ** 50)
+_CELL_LIMIT = float(2**50)
 
 
-def _overlapping_pairs(instances: list[Instance],
-                       boxes: list[list[float]]) -> tuple[list[tuple[int, int, float]], bool]:
+def _overlapping_pairs(
+    instances: list[Instance], boxes: list[list[float]]
+) -> tuple[list[tuple[int, int, float]], bool]:
     """``(a, b, iou)`` for each box ``b`` that overlaps an earlier same-class box more than
     NEAR_DUPLICATE_IOU, ``a`` the earliest such box, sorted by ``b``; and whether the
     search was complete (False: only exact copies were looked for, see MAX_CANDIDATE_PAIRS).
@@ -223,8 +327,10 @@ def _overlapping_pairs(instances: list[Instance],
     if n < 2:
         return [], True
     if n > _PAIRWISE_LOOP_MAX:
-        return _grid_pairs(np.array([inst.class_id for inst in instances], dtype=np.int64),
-                           np.asarray(boxes, dtype=np.float64).reshape(-1, 4))
+        return _grid_pairs(
+            np.array([inst.class_id for inst in instances], dtype=np.int64),
+            np.asarray(boxes, dtype=np.float64).reshape(-1, 4),
+        )
     out = []
     flagged: set[int] = set()
     for a in range(n):
@@ -297,8 +403,7 @@ def _near_groups(uniq: np.ndarray, first: np.ndarray, partner: np.ndarray, partn
         return _near_groups_unchecked(uniq, first, partner, partner_iou)
 
 
-def _near_groups_unchecked(uniq: np.ndarray, first: np.ndarray, partner: np.ndarray,
-                           partner_iou: np.ndarray) -> bool:
+def _near_groups_unchecked(uniq: np.ndarray, first: np.ndarray, partner: np.ndarray, partner_iou: np.ndarray) -> bool:
     cls = uniq[:, 0].astype(np.int64)
     x1, y1, x2, y2 = uniq[:, 1], uniq[:, 2], uniq[:, 3], uniq[:, 4]
     bw = np.floor(np.log(x2 - x1) / _BIN).astype(np.int64)
@@ -343,8 +448,16 @@ def _near_groups_unchecked(uniq: np.ndarray, first: np.ndarray, partner: np.ndar
     return True
 
 
-def _compare(uniq: np.ndarray, first: np.ndarray, order: np.ndarray, qi: np.ndarray, lo: np.ndarray,
-             counts: np.ndarray, partner: np.ndarray, partner_iou: np.ndarray) -> None:
+def _compare(
+    uniq: np.ndarray,
+    first: np.ndarray,
+    order: np.ndarray,
+    qi: np.ndarray,
+    lo: np.ndarray,
+    counts: np.ndarray,
+    partner: np.ndarray,
+    partner_iou: np.ndarray,
+) -> None:
     """Exact IoU of query groups ``qi`` with the groups in their key spans; keep the earliest match."""
     i = np.repeat(qi, counts)
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -379,8 +492,12 @@ def _cell_key(cls: np.ndarray, bw: np.ndarray, bh: np.ndarray, cx: np.ndarray, c
     """One int64 per (class, size bins, cell): a hash, wrapping on overflow; a collision only adds comparisons."""
     with np.errstate(over="ignore"):
         key = cls.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        for part, mult in ((bw, 0xBF58476D1CE4E5B9), (bh, 0x94D049BB133111EB), (cx, 0xD6E8FEB86659FD93),
-                           (cy, 0xA0761D6478BD642F)):
+        for part, mult in (
+            (bw, 0xBF58476D1CE4E5B9),
+            (bh, 0x94D049BB133111EB),
+            (cx, 0xD6E8FEB86659FD93),
+            (cy, 0xA0761D6478BD642F),
+        ):
             key = (key ^ part.astype(np.uint64)) * np.uint64(mult)
             key ^= key >> np.uint64(29)
     return key.view(np.int64)

@@ -41,8 +41,7 @@ def apply_safe_fixes(ds: Dataset, findings: list[Finding] | None = None) -> list
         image = ds.rel(rec.path)
         if image not in wanted:
             continue
-        fresh = [f for f in validate_record(ds, rec)
-                 if is_safe_fix(f) and (f.kind, f.instance) in wanted[image]]
+        fresh = [f for f in validate_record(ds, rec) if is_safe_fix(f) and (f.kind, f.instance) in wanted[image]]
         changes.extend(_apply(ds, rec, fresh))
     return changes
 

@@ -103,14 +103,25 @@ class Suspect:
 
     def to_finding(self) -> Finding:
         """The same suspect as a finding, so the findings panel can list both side by side."""
-        return Finding(Severity.WARNING, self.kind, f"{self.message} (QC score {self.score:.2f})",
-                       image=self.image, label_file=self.label_file, line=self.line,
-                       instance=self.instance, fix=dict(self.suggestion, safe=False))
+        return Finding(
+            Severity.WARNING,
+            self.kind,
+            f"{self.message} (QC score {self.score:.2f})",
+            image=self.image,
+            label_file=self.label_file,
+            line=self.line,
+            instance=self.instance,
+            fix=dict(self.suggestion, safe=False),
+        )
 
 
-def find_label_issues(ds: Dataset, predictions: dict[Path, list[Prediction]], *,
-                      records: Iterable[ImageRecord] | None = None,
-                      options: QCOptions | None = None) -> list[Suspect]:
+def find_label_issues(
+    ds: Dataset,
+    predictions: dict[Path, list[Prediction]],
+    *,
+    records: Iterable[ImageRecord] | None = None,
+    options: QCOptions | None = None,
+) -> list[Suspect]:
     """Suspects over the records that have predictions, most likely wrong first.
 
     ``predictions`` maps image paths (as in ``ImageRecord.path``) to everything the
@@ -172,11 +183,21 @@ class _ImageQC:
         path = inst.source.label_file if inst is not None and inst.source.label_file else self.rec.label_path
         return self.ds.rel(path)
 
-    def suspect(self, kind: str, i: int | None, score: float, suggestion: dict[str, Any], message: str,
-                evidence: dict[str, Any]) -> Suspect:
+    def suspect(
+        self, kind: str, i: int | None, score: float, suggestion: dict[str, Any], message: str, evidence: dict[str, Any]
+    ) -> Suspect:
         inst = self.gt[i] if i is not None else None
-        return Suspect(kind, self.image, self.label_file(inst), inst.source.line if inst is not None else None,
-                       i, float(np.clip(score, 0.0, 1.0)), suggestion, message, evidence)
+        return Suspect(
+            kind,
+            self.image,
+            self.label_file(inst),
+            inst.source.line if inst is not None else None,
+            i,
+            float(np.clip(score, 0.0, 1.0)),
+            suggestion,
+            message,
+            evidence,
+        )
 
     # ------------------------------------------------------------------ rules
 
@@ -203,14 +224,28 @@ class _ImageQC:
         p_label = float(np.max(self.p_score[same] * self.weight[same])) if len(same) else 0.0
         score = float(np.max(support)) * (1.0 - p_label)
         k = int(self.p_cls[j])
-        message = (f"labeled {self.class_name(inst.class_id)} but the model sees {self.class_name(k)} here "
-                   f"with {self.p_score[j]:.2f} (IoU {self.owner_iou[j]:.2f}); "
-                   f"{self.class_name(inst.class_id)} scores {p_label:.2f}")
-        return [self.suspect("class_swap", i, score, {"action": "set_class", "value": k}, message, {
-            "labeled_class": inst.class_id, "predicted_class": k, "predicted_score": round(float(self.p_score[j]), 4),
-            "iou": round(float(self.owner_iou[j]), 4), "labeled_class_score": round(p_label, 4),
-            "prediction_box": _rounded(self.p_boxes[j]),
-        })]
+        message = (
+            f"labeled {self.class_name(inst.class_id)} but the model sees {self.class_name(k)} here "
+            f"with {self.p_score[j]:.2f} (IoU {self.owner_iou[j]:.2f}); "
+            f"{self.class_name(inst.class_id)} scores {p_label:.2f}"
+        )
+        return [
+            self.suspect(
+                "class_swap",
+                i,
+                score,
+                {"action": "set_class", "value": k},
+                message,
+                {
+                    "labeled_class": inst.class_id,
+                    "predicted_class": k,
+                    "predicted_score": round(float(self.p_score[j]), 4),
+                    "iou": round(float(self.owner_iou[j]), 4),
+                    "labeled_class_score": round(p_label, 4),
+                    "prediction_box": _rounded(self.p_boxes[j]),
+                },
+            )
+        ]
 
     def bad_box(self, i: int, inst: Instance, mine: np.ndarray) -> list[Suspect]:
         same = mine[self.p_cls[mine] == inst.class_id]
@@ -224,12 +259,26 @@ class _ImageQC:
         p_well = float(np.max(self.p_score[well])) if len(well) else 0.0
         score = float(self.p_score[j]) * (1.0 - float(self.weight[j])) * (1.0 - p_well)
         box = _rounded(self.p_boxes[j])
-        message = (f"the model boxes this {self.class_name(inst.class_id)} elsewhere with {self.p_score[j]:.2f}: "
-                   f"IoU {iou:.2f} with the label; model box {box}")
-        return [self.suspect("bad_box", i, score, {"action": "set_box", "box": box}, message, {
-            "predicted_score": round(float(self.p_score[j]), 4), "iou": round(iou, 4),
-            "well_placed_score": round(p_well, 4), "label_box": _rounded(inst.box), "prediction_box": box,
-        })]
+        message = (
+            f"the model boxes this {self.class_name(inst.class_id)} elsewhere with {self.p_score[j]:.2f}: "
+            f"IoU {iou:.2f} with the label; model box {box}"
+        )
+        return [
+            self.suspect(
+                "bad_box",
+                i,
+                score,
+                {"action": "set_box", "box": box},
+                message,
+                {
+                    "predicted_score": round(float(self.p_score[j]), 4),
+                    "iou": round(iou, 4),
+                    "well_placed_score": round(p_well, 4),
+                    "label_box": _rounded(inst.box),
+                    "prediction_box": box,
+                },
+            )
+        ]
 
     def landmarks_off(self, i: int, inst: Instance, mine: np.ndarray) -> list[Suspect]:
         schema = self.ds.keypoints
@@ -254,19 +303,29 @@ class _ImageQC:
             xy = _rounded(pk[q, :2])
             dist = float(np.hypot(*(gk[q, :2] - pk[q, :2])))
             name = _kp_name(schema, q)
-            message = (f"{name} is {dist:.1f} px from where the model puts it ({xy}, point score "
-                       f"{pk[q, 2]:.2f}, box {self.p_score[j]:.2f})")
+            message = (
+                f"{name} is {dist:.1f} px from where the model puts it ({xy}, point score "
+                f"{pk[q, 2]:.2f}, box {self.p_score[j]:.2f})"
+            )
             evidence: dict[str, Any] = {
-                "keypoint": q, "name": name, "label_xy": _rounded(gk[q, :2]), "predicted_xy": xy,
-                "distance_px": round(dist, 2), "similarity": round(float(sim[q]), 4),
-                "point_score": round(float(pk[q, 2]), 4), "predicted_score": round(float(self.p_score[j]), 4),
+                "keypoint": q,
+                "name": name,
+                "label_xy": _rounded(gk[q, :2]),
+                "predicted_xy": xy,
+                "distance_px": round(dist, 2),
+                "similarity": round(float(sim[q]), 4),
+                "point_score": round(float(pk[q, 2]), 4),
+                "predicted_score": round(float(self.p_score[j]), 4),
             }
             twin = _flip_twin(schema, q, gk, pk, confident, inst.box, sigmas, self.opts)
             if twin is not None:
                 message += f"; it sits where the model puts {_kp_name(schema, twin)}: left/right swapped?"
                 evidence["swapped_with"] = twin
-            out.append(self.suspect("landmark_off", i, score,
-                                    {"action": "move_keypoint", "keypoint": q, "xy": xy}, message, evidence))
+            out.append(
+                self.suspect(
+                    "landmark_off", i, score, {"action": "move_keypoint", "keypoint": q, "xy": xy}, message, evidence
+                )
+            )
         return out
 
     def spurious(self, i: int, inst: Instance, mine: np.ndarray) -> list[Suspect]:
@@ -274,10 +333,20 @@ class _ImageQC:
         score = self.opts.spurious_weight * max(0.0, 1.0 - trace / _TRACE_SCORE)
         if score <= 0:
             return []
-        message = (f"the model finds no trace of this {self.class_name(inst.class_id)}: best overlapping "
-                   f"prediction scores {trace:.2f}; delete it if nothing is there")
-        return [self.suspect("spurious_label", i, score, {"action": "delete_instance"}, message,
-                             {"best_overlapping_score": round(trace, 4)})]
+        message = (
+            f"the model finds no trace of this {self.class_name(inst.class_id)}: best overlapping "
+            f"prediction scores {trace:.2f}; delete it if nothing is there"
+        )
+        return [
+            self.suspect(
+                "spurious_label",
+                i,
+                score,
+                {"action": "delete_instance"},
+                message,
+                {"best_overlapping_score": round(trace, 4)},
+            )
+        ]
 
     def missing(self) -> list[Suspect]:
         free = np.flatnonzero(self.owner_iou < self.opts.cover_iou)
@@ -292,15 +361,32 @@ class _ImageQC:
             p = self.preds[j]
             k = int(p.class_id)
             box = _rounded(p.box)
-            suggestion: dict[str, Any] = {"action": "add_instance", "class_id": k, "box": box,
-                                          "keypoints": _as_label_keypoints(p.keypoints, self.opts.kp_conf)}
+            suggestion: dict[str, Any] = {
+                "action": "add_instance",
+                "class_id": k,
+                "box": box,
+                "keypoints": _as_label_keypoints(p.keypoints, self.opts.kp_conf),
+            }
             best = float(self.owner_iou[j])
-            message = (f"the model sees {self.class_name(k)} at {box} with {self.p_score[j]:.2f} and no label "
-                       f"overlaps it (best IoU {best:.2f}): add it")
-            out.append(self.suspect("missing_label", None, float(self.p_score[j]), suggestion, message, {
-                "predicted_class": k, "predicted_score": round(float(self.p_score[j]), 4),
-                "best_label_iou": round(best, 4), "prediction_box": box,
-            }))
+            message = (
+                f"the model sees {self.class_name(k)} at {box} with {self.p_score[j]:.2f} and no label "
+                f"overlaps it (best IoU {best:.2f}): add it"
+            )
+            out.append(
+                self.suspect(
+                    "missing_label",
+                    None,
+                    float(self.p_score[j]),
+                    suggestion,
+                    message,
+                    {
+                        "predicted_class": k,
+                        "predicted_score": round(float(self.p_score[j]), 4),
+                        "best_label_iou": round(best, 4),
+                        "prediction_box": box,
+                    },
+                )
+            )
         return out
 
 
@@ -313,8 +399,16 @@ def _kp_name(schema: KeypointSchema, q: int) -> str:
     return schema.names[q] if q < len(schema.names) else f"keypoint {q}"
 
 
-def _flip_twin(schema: KeypointSchema, q: int, gk: np.ndarray, pk: np.ndarray, confident: np.ndarray,
-               box: np.ndarray, sigmas: np.ndarray, opts: QCOptions) -> int | None:
+def _flip_twin(
+    schema: KeypointSchema,
+    q: int,
+    gk: np.ndarray,
+    pk: np.ndarray,
+    confident: np.ndarray,
+    box: np.ndarray,
+    sigmas: np.ndarray,
+    opts: QCOptions,
+) -> int | None:
     """The mirror point whose prediction sits on label point ``q``, if any (a left/right mix-up)."""
     t = schema.flip_idx[q] if q < len(schema.flip_idx) else q
     if t == q or not confident[t]:

@@ -45,8 +45,14 @@ class MatchResult:
         return "tp" if self.pred_gt[i] >= 0 else "fp"
 
 
-def match(gt_boxes: np.ndarray, gt_classes: np.ndarray, pred_boxes: np.ndarray, pred_classes: np.ndarray,
-          pred_scores: np.ndarray, iou: float = 0.5) -> MatchResult:
+def match(
+    gt_boxes: np.ndarray,
+    gt_classes: np.ndarray,
+    pred_boxes: np.ndarray,
+    pred_classes: np.ndarray,
+    pred_scores: np.ndarray,
+    iou: float = 0.5,
+) -> MatchResult:
     """Greedy one-to-one matching of predictions to labels of the same class (see the module doc)."""
     gt_boxes = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
     pred_boxes = np.asarray(pred_boxes, dtype=np.float64).reshape(-1, 4)
@@ -68,11 +74,14 @@ def match(gt_boxes: np.ndarray, gt_classes: np.ndarray, pred_boxes: np.ndarray, 
 
 def match_instances(instances: Sequence[Instance], preds: Sequence[Prediction], iou: float = 0.5) -> MatchResult:
     """:func:`match` for an image's labels and a model's predictions on it."""
-    return match(np.array([inst.box for inst in instances]).reshape(-1, 4),
-                 np.array([inst.class_id for inst in instances], dtype=np.int64),
-                 np.array([p.box for p in preds]).reshape(-1, 4),
-                 np.array([p.class_id for p in preds], dtype=np.int64),
-                 np.array([p.score for p in preds], dtype=np.float64), iou)
+    return match(
+        np.array([inst.box for inst in instances]).reshape(-1, 4),
+        np.array([inst.class_id for inst in instances], dtype=np.int64),
+        np.array([p.box for p in preds]).reshape(-1, 4),
+        np.array([p.class_id for p in preds], dtype=np.int64),
+        np.array([p.score for p in preds], dtype=np.float64),
+        iou,
+    )
 
 
 def unlabeled(instances: Sequence[Instance], preds: Sequence[Prediction], iou: float = 0.5) -> list[int]:

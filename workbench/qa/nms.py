@@ -42,8 +42,10 @@ def classwise_nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, io
     """NMS within each class (a face and a robot may overlap); kept indices, best score first."""
     classes = np.asarray(classes).reshape(-1)
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
-    kept = [np.flatnonzero(classes == c)[nms(np.asarray(boxes)[classes == c], scores[classes == c], iou)]
-            for c in np.unique(classes)]
+    kept = [
+        np.flatnonzero(classes == c)[nms(np.asarray(boxes)[classes == c], scores[classes == c], iou)]
+        for c in np.unique(classes)
+    ]
     if not kept:
         return np.zeros(0, dtype=np.int64)
     idx = np.concatenate(kept)

@@ -31,8 +31,9 @@ CHUNKS_PER_WORKER = 4
 _forked: tuple[Dataset, Callable[[Dataset, int], Any]] | None = None
 
 
-def map_records(ds: Dataset, fn: Callable[[Dataset, int], T], indices: list[int],
-                workers: int | None = None) -> list[T]:
+def map_records(
+    ds: Dataset, fn: Callable[[Dataset, int], T], indices: list[int], workers: int | None = None
+) -> list[T]:
     """``[fn(ds, i) for i in indices]``, in forked worker processes when that pays.
 
     ``fn`` must be a module-level function returning something picklable. Records
@@ -44,7 +45,7 @@ def map_records(ds: Dataset, fn: Callable[[Dataset, int], T], indices: list[int]
             return [fn(ds, i) for i in indices]
     global _forked
     size = -(-len(indices) // (n * CHUNKS_PER_WORKER))
-    chunks = [indices[k:k + size] for k in range(0, len(indices), size)]
+    chunks = [indices[k : k + size] for k in range(0, len(indices), size)]
     _forked = (ds, fn)
     try:
         with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -90,7 +91,9 @@ def worker_count(workers: int | None, n_records: int) -> int:
 def _fork_is_safe() -> bool:
     """Only a single-threaded process without Qt forks: a fork copies locks held by other
     threads (Qt's pool threads are invisible to ``threading``) and the child can hang on them."""
-    return ("fork" in multiprocessing.get_all_start_methods()
-            and threading.current_thread() is threading.main_thread()
-            and threading.active_count() == 1
-            and not any(name.startswith(("PySide6", "PyQt")) for name in sys.modules))
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and threading.current_thread() is threading.main_thread()
+        and threading.active_count() == 1
+        and not any(name.startswith(("PySide6", "PyQt")) for name in sys.modules)
+    )

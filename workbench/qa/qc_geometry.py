@@ -28,7 +28,7 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return _box_iou_block(a, b)
     out = np.empty((len(a), len(b)))
     for start in range(0, len(a), rows):
-        out[start:start + rows] = _box_iou_block(a[start:start + rows], b)
+        out[start : start + rows] = _box_iou_block(a[start : start + rows], b)
     return out
 
 
@@ -47,8 +47,9 @@ def _box_iou_block(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(union > 0, inter / union, 0.0)
 
 
-def keypoint_similarity(gt_xy: np.ndarray, pred_xy: np.ndarray, box: np.ndarray, sigmas: np.ndarray,
-                        tolerance: float = 1.0) -> np.ndarray:
+def keypoint_similarity(
+    gt_xy: np.ndarray, pred_xy: np.ndarray, box: np.ndarray, sigmas: np.ndarray, tolerance: float = 1.0
+) -> np.ndarray:
     """Per-point OKS term ``exp(-d^2 / (2 s^2 (2 sigma)^2))`` for matching rows of two (K, 2) arrays.
 
     ``s^2`` is the object's area estimated from its box; ``tolerance`` widens every

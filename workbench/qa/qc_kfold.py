@@ -33,9 +33,16 @@ def kfold_splits(records: Sequence[ImageRecord], k: int, seed: int = 0) -> list[
     return [[records[int(i)] for i in part] for part in np.array_split(order, k)]
 
 
-def kfold_predictions(ds: Dataset, k: int, train_fn: TrainFn, predict_fn: PredictFn, *,
-                      records: Sequence[ImageRecord] | None = None, seed: int = 0,
-                      progress: ProgressFn | None = None) -> dict[Path, list[Prediction]]:
+def kfold_predictions(
+    ds: Dataset,
+    k: int,
+    train_fn: TrainFn,
+    predict_fn: PredictFn,
+    *,
+    records: Sequence[ImageRecord] | None = None,
+    seed: int = 0,
+    progress: ProgressFn | None = None,
+) -> dict[Path, list[Prediction]]:
     """Predictions for every record, each made by a model trained on the other folds.
 
     ``train_fn(train_records) -> model`` and ``predict_fn(model, held_out) ->
@@ -52,8 +59,10 @@ def kfold_predictions(ds: Dataset, k: int, train_fn: TrainFn, predict_fn: Predic
         got = predict_fn(model, held_out)
         stray = [p for p in got if Path(p) not in held]
         if stray:
-            raise ValueError(f"predict_fn returned predictions for {stray[0]}, which is not in the held-out fold "
-                             f"{n + 1}/{k}: it must predict only the images it is given")
+            raise ValueError(
+                f"predict_fn returned predictions for {stray[0]}, which is not in the held-out fold "
+                f"{n + 1}/{k}: it must predict only the images it is given"
+            )
         merged.update({Path(p): v for p, v in got.items()})
         if progress is not None:
             progress(n + 1, k)

@@ -20,8 +20,17 @@ from workbench.qa.parallel import map_records
 
 # Reader findings about the image or the whole file stay true after an edit; those
 # about a parsed line are superseded by the in-memory checks once the user edits.
-_FILE_LEVEL = frozenset({"corrupt_image", "image_too_large", "missing_image", "unreadable_label", "not_utf8",
-                         "label_file_too_large", "image_size_mismatch"})
+_FILE_LEVEL = frozenset(
+    {
+        "corrupt_image",
+        "image_too_large",
+        "missing_image",
+        "unreadable_label",
+        "not_utf8",
+        "label_file_too_large",
+        "image_size_mismatch",
+    }
+)
 
 
 def validate_record(ds: Dataset, rec: ImageRecord) -> list[Finding]:
@@ -33,8 +42,9 @@ def validate_record(ds: Dataset, rec: ImageRecord) -> list[Finding]:
     return sort_findings(out)
 
 
-def validate_dataset(ds: Dataset, *, check_images: bool = True, workers: int | None = None,
-                     cache: bool = False) -> list[Finding]:
+def validate_dataset(
+    ds: Dataset, *, check_images: bool = True, workers: int | None = None, cache: bool = False
+) -> list[Finding]:
     """Every finding about ``ds``, errors first, then by file and line.
 
     ``check_images=False`` skips the image checks that cost a read beyond the header
@@ -71,8 +81,9 @@ def _validate_dataset(ds: Dataset, check_images: bool, workers: int | None, cach
     return sort_findings(findings)
 
 
-def _check_records(ds: Dataset, check_images: bool, workers: int | None, store: ValidationCache | None,
-                   stamps: list) -> tuple[list[Finding], list[RecordClasses]]:
+def _check_records(
+    ds: Dataset, check_images: bool, workers: int | None, store: ValidationCache | None, stamps: list
+) -> tuple[list[Finding], list[RecordClasses]]:
     """Reader and per-image findings of every record, from the cache where it is still valid."""
     findings: list[Finding] = list(ds.findings)
     per_image: list[RecordClasses] = []
@@ -108,25 +119,36 @@ def check_no_labels(ds: Dataset, per_image: list[RecordClasses]) -> list[Finding
     with_files = sum(1 for r in per_image if r.rec.has_labels)
     images = f"{n} image{'s' * (n != 1)}"
     if ds.format.startswith("yolo"):
-        where = ("YOLO looks for each image's labels in a .txt file at the same place under labels/ "
-                 "(images/train/a.jpg -> labels/train/a.txt): put the label files in labels/ beside images/, "
-                 "or check the dataset layout")
+        where = (
+            "YOLO looks for each image's labels in a .txt file at the same place under labels/ "
+            "(images/train/a.jpg -> labels/train/a.txt): put the label files in labels/ beside images/, "
+            "or check the dataset layout"
+        )
     else:
         where = f"check that the {ds.format.upper()} annotations belong to these images (file names, layout)"
     if with_files:
-        what = (f"the dataset has {images} and {with_files} label file{'s' * (with_files != 1)}, "
-                "but not one object is labeled")
+        what = (
+            f"the dataset has {images} and {with_files} label file{'s' * (with_files != 1)}, "
+            "but not one object is labeled"
+        )
         where = "label the images, or fix the unreadable label lines reported above"
     else:
         what = f"the dataset has {images} but no labels at all"
-    return [Finding(Severity.ERROR, "no_labels", f"{what}: {where}",
-                    label_file=ds.config_file.name if ds.config_file is not None else None)]
+    return [
+        Finding(
+            Severity.ERROR,
+            "no_labels",
+            f"{what}: {where}",
+            label_file=ds.config_file.name if ds.config_file is not None else None,
+        )
+    ]
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
     """Errors first, then warnings, then info; within a severity by file, line and instance."""
-    return sorted(findings, key=lambda f: (
-        f.severity.rank, f.label_file or f.image or "", f.line or 0, f.instance or 0, f.kind))
+    return sorted(
+        findings, key=lambda f: (f.severity.rank, f.label_file or f.image or "", f.line or 0, f.instance or 0, f.kind)
+    )
 
 
 def _check_record(ds: Dataset, index: int) -> tuple[list[Finding], list]:
@@ -142,8 +164,10 @@ def _reader_findings(rec: ImageRecord) -> list[Finding]:
     # gone or moved; a line the reader could not parse is still there while it is in
     # extra_lines, and findings about the image or the file as a whole still hold.
     extra = set(rec.extra_lines)
-    return [f for f in rec.findings
-            if f.kind in _FILE_LEVEL or (f.line is None and f.instance is None)
-            or (f.fix is not None and f.fix.get("text") in extra)]
-
-
+    return [
+        f
+        for f in rec.findings
+        if f.kind in _FILE_LEVEL
+        or (f.line is None and f.instance is None)
+        or (f.fix is not None and f.fix.get("text") in extra)
+    ]

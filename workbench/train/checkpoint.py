@@ -26,12 +26,23 @@ class CheckpointError(RuntimeError):
     """A file that is not a readable checkpoint; the message names it."""
 
 
-def make_checkpoint(*, model_state: dict[str, torch.Tensor], model_name: str, classes: list[str],
-                    keypoints: dict[str, Any] | None, imgsz: int, frozen_bn: bool, epoch: int,
-                    model_options: dict[str, Any] | None,
-                    best_fitness: float | None, config: dict[str, Any], metrics: dict[str, float] | None = None,
-                    optimizer: dict[str, Any] | None = None, scheduler: dict[str, Any] | None = None,
-                    scaler: dict[str, Any] | None = None) -> dict[str, Any]:
+def make_checkpoint(
+    *,
+    model_state: dict[str, torch.Tensor],
+    model_name: str,
+    classes: list[str],
+    keypoints: dict[str, Any] | None,
+    imgsz: int,
+    frozen_bn: bool,
+    epoch: int,
+    model_options: dict[str, Any] | None,
+    best_fitness: float | None,
+    config: dict[str, Any],
+    metrics: dict[str, float] | None = None,
+    optimizer: dict[str, Any] | None = None,
+    scheduler: dict[str, Any] | None = None,
+    scaler: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The checkpoint dict; ``epoch`` is the last completed epoch (0-based)."""
     return {
         "format": FORMAT,
@@ -69,8 +80,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not p.is_file():
         raise CheckpointError(f"{p}: no such checkpoint file")
     if not zipfile.is_zipfile(p):  # every torch.save since PyTorch 1.6 writes a zip archive
-        raise CheckpointError(f"{p}: not a readable PyTorch file (not a torch.save archive); "
-                              f"pass a .pt written by torch.save or by `workbench train`")
+        raise CheckpointError(
+            f"{p}: not a readable PyTorch file (not a torch.save archive); "
+            f"pass a .pt written by torch.save or by `workbench train`"
+        )
     try:
         return torch.load(p, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
@@ -91,8 +104,10 @@ def read_checkpoint(path: str | Path) -> dict[str, Any]:
     """A Workbench checkpoint, or CheckpointError saying what the file is instead."""
     data = load_checkpoint(path)
     if not is_checkpoint(data):
-        raise CheckpointError(f"{path}: not a Workbench checkpoint (a plain state_dict has no class names; "
-                              f"use it as --weights for training instead)")
+        raise CheckpointError(
+            f"{path}: not a Workbench checkpoint (a plain state_dict has no class names; "
+            f"use it as --weights for training instead)"
+        )
     check_checkpoint(data, path)
     return data
 
@@ -106,15 +121,19 @@ def check_checkpoint(data: dict[str, Any], path: str | Path) -> None:
     from workbench.train.model_specs import MODELS
 
     def bad(what: str) -> CheckpointError:
-        return CheckpointError(f"{path}: damaged Workbench checkpoint: {what}; use a checkpoint as "
-                               "`workbench train` wrote it (best.pt / last.pt)")
+        return CheckpointError(
+            f"{path}: damaged Workbench checkpoint: {what}; use a checkpoint as "
+            "`workbench train` wrote it (best.pt / last.pt)"
+        )
 
     name = data.get("model_name")
     if not isinstance(name, str) or not name:
         raise bad("no model_name")
     if name not in MODELS:
-        raise CheckpointError(f"{path}: unknown model '{name}' (this version knows {', '.join(MODELS)}); "
-                              "a newer Workbench may have written it")
+        raise CheckpointError(
+            f"{path}: unknown model '{name}' (this version knows {', '.join(MODELS)}); "
+            "a newer Workbench may have written it"
+        )
     state = data.get("model")
     if not isinstance(state, dict) or not state or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise bad("no model weights (the 'model' entry is missing or not a dict of tensors)")
@@ -125,8 +144,10 @@ def check_checkpoint(data: dict[str, Any], path: str | Path) -> None:
     if kp is not None and not (isinstance(kp, dict) and isinstance(kp.get("names"), list) and kp["names"]):
         raise bad("the 'keypoints' entry has no list of keypoint names")
     if MODELS[name].keypoints != (kp is not None):
-        raise bad(f"{name} is {'a keypoint' if MODELS[name].keypoints else 'a box'} model but the file "
-                  f"{'has no' if kp is None else 'has a'} keypoint schema")
+        raise bad(
+            f"{name} is {'a keypoint' if MODELS[name].keypoints else 'a box'} model but the file "
+            f"{'has no' if kp is None else 'has a'} keypoint schema"
+        )
     imgsz = data.get("imgsz", 640)
     if isinstance(imgsz, bool) or not isinstance(imgsz, int) or imgsz < 1:
         raise bad(f"imgsz {imgsz!r} is not a positive whole number")

@@ -16,7 +16,6 @@ class ConfigError(ValueError):
     """An option no run can use (``epochs 0``, ``lr nan``); the message names the option and the value."""
 
 
-
 @dataclass
 class TrainConfig:
     """Options of one run; defaults suit fine-tuning a pretrained detector on a small dataset.
@@ -76,18 +75,36 @@ class TrainConfig:
         every other caller (the GUI's train panel, k-fold QC, Python), checked before any
         work starts. ``lr`` 0 keeps its meaning "the optimizer's default".
         """
-        ints = {"epochs": 1, "imgsz": 1, "batch": 1, "accumulate": 1, "workers": 0, "freeze_backbone_epochs": 0,
-                "val_every": 1, "max_iterations_per_epoch": 0}
+        ints = {
+            "epochs": 1,
+            "imgsz": 1,
+            "batch": 1,
+            "accumulate": 1,
+            "workers": 0,
+            "freeze_backbone_epochs": 0,
+            "val_every": 1,
+            "max_iterations_per_epoch": 0,
+        }
         for name, least in ints.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ConfigError(f"{name} = {value!r}: must be a whole number >= {least}")
-        floats = {"lr": 0.0, "warmup_epochs": 0.0, "clip_grad": 0.0, "momentum": 0.0, "weight_decay": 0.0,
-                  "lr_final": 0.0}
+        floats = {
+            "lr": 0.0,
+            "warmup_epochs": 0.0,
+            "clip_grad": 0.0,
+            "momentum": 0.0,
+            "weight_decay": 0.0,
+            "lr_final": 0.0,
+        }
         for name, least in floats.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-                    or value < least:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < least
+            ):
                 raise ConfigError(f"{name} = {value!r}: must be a finite number >= {least:g}")
 
     def to_dict(self) -> dict[str, Any]:

@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-_SHORT = {"loss_classifier": "cls", "loss_box_reg": "box", "loss_objectness": "obj", "loss_rpn_box_reg": "rpn",
-          "loss_keypoint": "kpt", "classification": "cls", "bbox_regression": "box", "bbox_ctrness": "ctr"}
+_SHORT = {
+    "loss_classifier": "cls",
+    "loss_box_reg": "box",
+    "loss_objectness": "obj",
+    "loss_rpn_box_reg": "rpn",
+    "loss_keypoint": "kpt",
+    "classification": "cls",
+    "bbox_regression": "box",
+    "bbox_ctrness": "ctr",
+}
 
 
 class TrainProgress:
@@ -35,8 +43,10 @@ class TrainProgress:
         if not self.tty:
             return
         parts = " ".join(f"{_SHORT.get(k, k)} {v:.3f}" for k, v in event.losses.items() if k != "loss")
-        line = (f"epoch {event.epoch + 1} {event.iteration + 1}/{event.iterations}  loss {event.losses['loss']:.3f}"
-                f" ({parts})  lr {event.lr:.2e}  {event.images_per_s:.1f} img/s")
+        line = (
+            f"epoch {event.epoch + 1} {event.iteration + 1}/{event.iterations}  loss {event.losses['loss']:.3f}"
+            f" ({parts})  lr {event.lr:.2e}  {event.images_per_s:.1f} img/s"
+        )
         self.stream.write("\r" + line[:160].ljust(100))
         self.stream.flush()
         self._open_line = True

@@ -80,18 +80,27 @@ class DetectionDataset(Dataset):
     target is the record's position, so predictions map back to records.
     """
 
-    def __init__(self, records: list[ImageRecord], schema: KeypointSchema | None, label_offset: int,
-                 train: bool, augment: bool = True, num_classes: int | None = None) -> None:
+    def __init__(
+        self,
+        records: list[ImageRecord],
+        schema: KeypointSchema | None,
+        label_offset: int,
+        train: bool,
+        augment: bool = True,
+        num_classes: int | None = None,
+    ) -> None:
         self.records = records
         self.num_classes = num_classes
         self.schema = schema
         self.label_offset = label_offset
         flip = [HorizontalFlip(schema.flip_idx if schema else None)] if (train and augment) else []
         self.flip = flip[0] if flip else None
-        self.finish = v2.Compose([
-            v2.ToDtype(torch.float32, scale=True),
-            v2.SanitizeBoundingBoxes(min_size=1.0, labels_getter=_sanitized_fields),
-        ])
+        self.finish = v2.Compose(
+            [
+                v2.ToDtype(torch.float32, scale=True),
+                v2.SanitizeBoundingBoxes(min_size=1.0, labels_getter=_sanitized_fields),
+            ]
+        )
 
     def __len__(self) -> int:
         return len(self.records)

@@ -22,8 +22,10 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "cuda":
         count = torch.cuda.device_count()
         if count == 0:
-            raise DeviceError(f"device '{name}' asked for, but this machine has no usable CUDA GPU "
-                              f"(torch {torch.__version__}); use --device cpu")
+            raise DeviceError(
+                f"device '{name}' asked for, but this machine has no usable CUDA GPU "
+                f"(torch {torch.__version__}); use --device cpu"
+            )
         if (device.index or 0) >= count:
             raise DeviceError(f"device '{name}' asked for, but only {count} GPU(s) exist: use cuda:0..cuda:{count - 1}")
     return device

@@ -102,12 +102,21 @@ class Run:
 
 # Bad input, not bugs: they end the run with their message (which names the file) instead
 # of a traceback.
-_SETUP_ERRORS: tuple[type[Exception], ...] = (TrainSetupError, ModelError, WeightsError, DeviceError,
-                                              CheckpointError, DatasetError, ImageReadError, ValueError)
+_SETUP_ERRORS: tuple[type[Exception], ...] = (
+    TrainSetupError,
+    ModelError,
+    WeightsError,
+    DeviceError,
+    CheckpointError,
+    DatasetError,
+    ImageReadError,
+    ValueError,
+)
 
 
-def train(config: TrainConfig, callbacks: Iterable[Any] | None = None,
-          should_stop: Callable[[], bool] | None = None) -> RunResult:
+def train(
+    config: TrainConfig, callbacks: Iterable[Any] | None = None, should_stop: Callable[[], bool] | None = None
+) -> RunResult:
     """Train (or resume) as ``config`` says; events go to ``callbacks`` (see ``events.emit``).
 
     ``should_stop`` is polled every iteration: a GUI's stop button ends the run cleanly,
@@ -125,8 +134,13 @@ def train(config: TrainConfig, callbacks: Iterable[Any] | None = None,
     except _SETUP_ERRORS as e:
         result = RunResult(run.run_dir if run else None, "error", str(e))
     except Exception as e:
-        _emit_main(dinfo, cbs, EndEvent("error", f"{e.__class__.__name__}: {e}\n{traceback.format_exc()}",
-                                        str(run.run_dir) if run else ""))
+        _emit_main(
+            dinfo,
+            cbs,
+            EndEvent(
+                "error", f"{e.__class__.__name__}: {e}\n{traceback.format_exc()}", str(run.run_dir) if run else ""
+            ),
+        )
         raise
     finally:
         ddp.cleanup(dinfo)
@@ -176,8 +190,9 @@ def _select(ds: Dataset, images: list[str], data: str) -> list[ImageRecord]:
         else:
             picked.append(rec)
     if missing:
-        raise TrainSetupError(f"{data}: {len(missing)} of the {len(images)} listed images are not in this dataset "
-                              f"(e.g. {missing[0]})")
+        raise TrainSetupError(
+            f"{data}: {len(missing)} of the {len(images)} listed images are not in this dataset (e.g. {missing[0]})"
+        )
     return picked
 
 
@@ -208,15 +223,19 @@ def _resumed_config(config: TrainConfig, checkpoint: dict[str, Any]) -> TrainCon
     missing = [k for k in ("config", "optimizer", "scheduler") if not checkpoint.get(k)]
     missing += [] if isinstance(checkpoint.get("epoch"), int) else ["epoch"]
     if missing or not isinstance(checkpoint["config"], dict):
-        raise TrainSetupError(f"cannot resume from {last}: it holds no {', '.join(missing) or 'config'} (a "
-                              "checkpoint for predicting only?); pass the run folder whose last.pt `workbench "
-                              "train` wrote, or use the file as --weights for a new run")
+        raise TrainSetupError(
+            f"cannot resume from {last}: it holds no {', '.join(missing) or 'config'} (a "
+            "checkpoint for predicting only?); pass the run folder whose last.pt `workbench "
+            "train` wrote, or use the file as --weights for a new run"
+        )
     resumed = TrainConfig.from_dict(checkpoint["config"])
     stored = resumed.data
     if config.data and stored and not _same_dataset(config.data, stored):
         if Path(stored).expanduser().exists():
-            raise TrainSetupError(f"cannot resume {last.parent} with {config.data}: that run trains on {stored}; "
-                                  f"pass {stored} as DATA, or start a new run (without --resume) on {config.data}")
+            raise TrainSetupError(
+                f"cannot resume {last.parent} with {config.data}: that run trains on {stored}; "
+                f"pass {stored} as DATA, or start a new run (without --resume) on {config.data}"
+            )
         # The run's dataset is not where it was (moved, or an older run that stored it relative to
         # another working directory): the given one takes its place; the class check below still
         # refuses a dataset of other classes.
@@ -247,32 +266,43 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
     model_name = config.model or default_model(ds.keypoints is not None)
     spec = get_spec(model_name)
     if spec.keypoints and ds.keypoints is None:
-        raise ModelError(f"{model_name} predicts keypoints but {config.data} has none (no kpt_shape); "
-                         f"choose a box model such as {default_model(False)}")
+        raise ModelError(
+            f"{model_name} predicts keypoints but {config.data} has none (no kpt_shape); "
+            f"choose a box model such as {default_model(False)}"
+        )
     schema = ds.keypoints if spec.keypoints else None
-    if schema is not None and config.augment and schema.flip_idx \
-            and sorted(schema.flip_idx) != list(range(schema.num_keypoints)):
-        raise TrainSetupError(f"{config.data}: flip_idx {list(schema.flip_idx)} is not a permutation of "
-                              f"0..{schema.num_keypoints - 1} (one entry per keypoint: the index of its mirror "
-                              "image); fix flip_idx in the dataset's config, or train with --no-augment (no flips)")
+    if (
+        schema is not None
+        and config.augment
+        and schema.flip_idx
+        and sorted(schema.flip_idx) != list(range(schema.num_keypoints))
+    ):
+        raise TrainSetupError(
+            f"{config.data}: flip_idx {list(schema.flip_idx)} is not a permutation of "
+            f"0..{schema.num_keypoints - 1} (one entry per keypoint: the index of its mirror "
+            "image); fix flip_idx in the dataset's config, or train with --no-augment (no flips)"
+        )
     train_records = _select(ds, config.train_images, config.data) or ds.split(config.train_split)
     if not train_records:
         raise TrainSetupError(f"{config.data}: no images in the '{config.train_split}' split")
     if not _learnable_instances(train_records, len(classes)):
-        raise NoLabelsError(f"{config.data}: no labeled instances in the {len(train_records)} training image(s), "
-                            "nothing to learn; label some objects first (workbench open) or check that the "
-                            "label files sit where the format expects them")
+        raise NoLabelsError(
+            f"{config.data}: no labeled instances in the {len(train_records)} training image(s), "
+            "nothing to learn; label some objects first (workbench open) or check that the "
+            "label files sit where the format expects them"
+        )
     val_records = _select(ds, config.val_images, config.data) or ds.split(config.val_split)
     if not val_records:
         val_records = train_records
-        _emit_main(dinfo, cbs, LogEvent(f"no '{config.val_split}' split: validating on the training images",
-                                        "warning"))
+        _emit_main(dinfo, cbs, LogEvent(f"no '{config.val_split}' split: validating on the training images", "warning"))
 
     if resume_ckpt is not None:
         run_dir = _resume_checkpoint(config.resume).parent
         if list(resume_ckpt["classes"]) != classes:
-            raise TrainSetupError(f"cannot resume {run_dir}: it was trained on classes {resume_ckpt['classes']} "
-                                  f"but {config.data} has {classes}")
+            raise TrainSetupError(
+                f"cannot resume {run_dir}: it was trained on classes {resume_ckpt['classes']} "
+                f"but {config.data} has {classes}"
+            )
         model = model_from_checkpoint(resume_ckpt)
         frozen_bn = bool(resume_ckpt.get("frozen_bn", False))
     else:
@@ -282,27 +312,63 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         config = absolute_paths(config)
     model.to(device)
 
-    dataset = DetectionDataset(train_records, schema, spec.label_offset, True, config.augment,
-                               num_classes=len(classes))
+    dataset = DetectionDataset(train_records, schema, spec.label_offset, True, config.augment, num_classes=len(classes))
     outside = _count_outside(train_records + val_records, len(classes))
     if outside:
-        _emit_main(dinfo, cbs, LogEvent(
-            f"{outside} label(s) have a class id outside 0..{len(classes) - 1} and are left out of training "
-            "and evaluation: `workbench validate` lists them with file and line", "warning"))
-    sampler = (DistributedSampler(dataset, seed=config.seed) if dinfo.enabled
-               else RandomSampler(dataset, generator=torch.Generator().manual_seed(config.seed)))
-    loader = DataLoader(dataset, batch_size=config.batch, sampler=sampler, num_workers=config.workers,
-                        collate_fn=collate, pin_memory=device.type == "cuda", persistent_workers=config.workers > 0)
+        _emit_main(
+            dinfo,
+            cbs,
+            LogEvent(
+                f"{outside} label(s) have a class id outside 0..{len(classes) - 1} and are left out of training "
+                "and evaluation: `workbench validate` lists them with file and line",
+                "warning",
+            ),
+        )
+    sampler = (
+        DistributedSampler(dataset, seed=config.seed)
+        if dinfo.enabled
+        else RandomSampler(dataset, generator=torch.Generator().manual_seed(config.seed))
+    )
+    loader = DataLoader(
+        dataset,
+        batch_size=config.batch,
+        sampler=sampler,
+        num_workers=config.workers,
+        collate_fn=collate,
+        pin_memory=device.type == "cuda",
+        persistent_workers=config.workers > 0,
+    )
 
     use_amp = config.amp and device.type == "cuda"
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = make_optimizer(params, config.optimizer, config.base_lr, config.momentum, config.weight_decay)
-    scheduler = make_scheduler(optimizer, epochs=config.epochs, steps_per_epoch=_steps_per_epoch(config, loader),
-                               warmup_epochs=config.warmup_epochs, kind=config.scheduler, final=config.lr_final,
-                               step_epochs=config.step_epochs)
+    scheduler = make_scheduler(
+        optimizer,
+        epochs=config.epochs,
+        steps_per_epoch=_steps_per_epoch(config, loader),
+        warmup_epochs=config.warmup_epochs,
+        kind=config.scheduler,
+        final=config.lr_final,
+        step_epochs=config.step_epochs,
+    )
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp)
-    run = Run(config, run_dir, device, dinfo, spec, classes, schema, model, frozen_bn, loader, val_records,
-              optimizer, scheduler, scaler, use_amp)
+    run = Run(
+        config,
+        run_dir,
+        device,
+        dinfo,
+        spec,
+        classes,
+        schema,
+        model,
+        frozen_bn,
+        loader,
+        val_records,
+        optimizer,
+        scheduler,
+        scaler,
+        use_amp,
+    )
     if resume_ckpt is not None:
         optimizer.load_state_dict(resume_ckpt["optimizer"])
         scheduler.load_state_dict(resume_ckpt["scheduler"])
@@ -311,20 +377,34 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         run.start_epoch = int(resume_ckpt["epoch"]) + 1
         run.best_fitness = resume_ckpt.get("best_fitness")
         run.rows = [r for r in read_results(run_dir) if int(r.get("epoch", 0)) <= run.start_epoch]
-        _emit_main(dinfo, cbs, LogEvent(
-            f"resuming {run_dir} at epoch {run.start_epoch + 1}/{config.epochs}" if run.start_epoch < config.epochs
-            else f"{run_dir} has already finished its {config.epochs} epochs; nothing to resume"))
+        _emit_main(
+            dinfo,
+            cbs,
+            LogEvent(
+                f"resuming {run_dir} at epoch {run.start_epoch + 1}/{config.epochs}"
+                if run.start_epoch < config.epochs
+                else f"{run_dir} has already finished its {config.epochs} epochs; nothing to resume"
+            ),
+        )
     elif dinfo.is_main:
         write_config(run_dir, config.to_dict())
-    _emit_main(dinfo, cbs, LogEvent(
-        f"{model_name} on {device}: {len(train_records)} training / {len(val_records)} validation images, "
-        f"{len(classes)} classes" + (f", {schema.num_keypoints} keypoints" if schema else "")
-        + (f", {dinfo.world_size} processes" if dinfo.enabled else "") + f"; run folder {run_dir}"))
+    _emit_main(
+        dinfo,
+        cbs,
+        LogEvent(
+            f"{model_name} on {device}: {len(train_records)} training / {len(val_records)} validation images, "
+            f"{len(classes)} classes"
+            + (f", {schema.num_keypoints} keypoints" if schema else "")
+            + (f", {dinfo.world_size} processes" if dinfo.enabled else "")
+            + f"; run folder {run_dir}"
+        ),
+    )
     return run
 
 
-def _initial_model(config: TrainConfig, spec: ModelSpec, nc: int, schema: KeypointSchema | None,
-                   dinfo: ddp.DistInfo, cbs: list[Any]) -> tuple[nn.Module, bool]:
+def _initial_model(
+    config: TrainConfig, spec: ModelSpec, nc: int, schema: KeypointSchema | None, dinfo: ddp.DistInfo, cbs: list[Any]
+) -> tuple[nn.Module, bool]:
     """The model with its starting weights, and whether its BatchNorm is frozen."""
     k = schema.num_keypoints if schema else None
     weights = (config.weights or "default").strip()
@@ -342,8 +422,7 @@ def _initial_model(config: TrainConfig, spec: ModelSpec, nc: int, schema: Keypoi
     if not report.loaded:
         raise WeightsError(f"{source}: no tensor fits {spec.name} (is it a checkpoint of another architecture?)")
     lines = report.summary_lines()
-    _emit_main(dinfo, cbs, LogEvent(lines[0], details=lines[1:] + [f"loaded: {p}" for p in
-                                                                    _short(report.loaded)]))
+    _emit_main(dinfo, cbs, LogEvent(lines[0], details=lines[1:] + [f"loaded: {p}" for p in _short(report.loaded)]))
     return model, frozen
 
 
@@ -385,26 +464,41 @@ def _fit(run: Run, cbs: list[Any], should_stop: Callable[[], bool] | None) -> Ru
             last_metrics = _end_of_epoch(run, epoch, losses, cbs)
             if should_stop is not None and ddp.any_rank(run.dist, [should_stop()], run.device)[0]:
                 if epoch + 1 < cfg.epochs:
-                    raise StopTraining("stopped", f"stopped after epoch {epoch + 1}/{cfg.epochs}; "
-                                                  f"`--resume {run.run_dir}` continues from epoch {epoch + 2}")
+                    raise StopTraining(
+                        "stopped",
+                        f"stopped after epoch {epoch + 1}/{cfg.epochs}; "
+                        f"`--resume {run.run_dir}` continues from epoch {epoch + 2}",
+                    )
     except StopTraining as e:
         return RunResult(run.run_dir, e.reason, e.message, run.best_fitness, len(run.rows), last_metrics)
     except torch.OutOfMemoryError:
         if run.device.type == "cuda":
             torch.cuda.empty_cache()
         smaller = max(1, cfg.batch // 2)
-        return RunResult(run.run_dir, "oom",
-                         f"out of GPU memory at epoch {epoch + 1} with batch {cfg.batch} at imgsz {cfg.imgsz}: "
-                         f"try --batch {smaller}" + (" or a smaller --imgsz" if cfg.batch == 1 else "")
-                         + f" (or --accumulate {max(1, cfg.accumulate) * 2} to keep the effective batch)",
-                         run.best_fitness, len(run.rows), last_metrics)
-    return RunResult(run.run_dir, "finished", f"finished {cfg.epochs} epochs; best fitness "
-                     f"{(run.best_fitness or 0.0):.4f}; weights in {run.run_dir / BEST}",
-                     run.best_fitness, len(run.rows), last_metrics)
+        return RunResult(
+            run.run_dir,
+            "oom",
+            f"out of GPU memory at epoch {epoch + 1} with batch {cfg.batch} at imgsz {cfg.imgsz}: "
+            f"try --batch {smaller}"
+            + (" or a smaller --imgsz" if cfg.batch == 1 else "")
+            + f" (or --accumulate {max(1, cfg.accumulate) * 2} to keep the effective batch)",
+            run.best_fitness,
+            len(run.rows),
+            last_metrics,
+        )
+    return RunResult(
+        run.run_dir,
+        "finished",
+        f"finished {cfg.epochs} epochs; best fitness {(run.best_fitness or 0.0):.4f}; weights in {run.run_dir / BEST}",
+        run.best_fitness,
+        len(run.rows),
+        last_metrics,
+    )
 
 
-def train_one_epoch(model: nn.Module, run: Run, epoch: int, cbs: list[Any],
-                    should_stop: Callable[[], bool] | None) -> dict[str, float]:
+def train_one_epoch(
+    model: nn.Module, run: Run, epoch: int, cbs: list[Any], should_stop: Callable[[], bool] | None
+) -> dict[str, float]:
     """One pass over the training data; returns the mean of each loss component."""
     cfg, device, optimizer = run.config, run.device, run.optimizer
     n_iter = _iterations_per_epoch(cfg, run.train_loader)
@@ -417,8 +511,9 @@ def train_one_epoch(model: nn.Module, run: Run, epoch: int, cbs: list[Any],
         if i >= n_iter:
             break
         images = [im.to(device, non_blocking=True) for im in images]
-        targets = [{k: v.to(device, non_blocking=True) for k, v in t.items() if isinstance(v, torch.Tensor)}
-                   for t in targets]
+        targets = [
+            {k: v.to(device, non_blocking=True) for k, v in t.items() if isinstance(v, torch.Tensor)} for t in targets
+        ]
         lr = optimizer.param_groups[0]["lr"]
 
         with torch.autocast(device.type, enabled=run.use_amp):
@@ -457,17 +552,24 @@ def train_one_epoch(model: nn.Module, run: Run, epoch: int, cbs: list[Any],
 def _nan_message(run: Run, epoch: int, i: int, loss_dict: dict[str, torch.Tensor]) -> str:
     parts = ", ".join(f"{k}={float(v.detach()):.4g}" for k, v in loss_dict.items())
     last = run.run_dir / LAST
-    kept = (f"the last good checkpoint is {last} (epoch {len(run.rows)})" if last.is_file()
-            else "no checkpoint had been written yet")
-    return (f"loss is not finite at epoch {epoch + 1}, iteration {i + 1} ({parts}); training stopped and "
-            f"{kept}. Try a lower --lr (now {run.config.base_lr:g}), more warmup, or check the labels.")
+    kept = (
+        f"the last good checkpoint is {last} (epoch {len(run.rows)})"
+        if last.is_file()
+        else "no checkpoint had been written yet"
+    )
+    return (
+        f"loss is not finite at epoch {epoch + 1}, iteration {i + 1} ({parts}); training stopped and "
+        f"{kept}. Try a lower --lr (now {run.config.base_lr:g}), more warmup, or check the labels."
+    )
 
 
 def _stopped_message(run: Run, epoch: int) -> str:
     done = len(run.rows)
     if done:
-        return (f"stopped during epoch {epoch + 1}; {run.run_dir / LAST} holds epoch {done}, "
-                f"`--resume {run.run_dir}` continues from epoch {done + 1}")
+        return (
+            f"stopped during epoch {epoch + 1}; {run.run_dir / LAST} holds epoch {done}, "
+            f"`--resume {run.run_dir}` continues from epoch {done + 1}"
+        )
     return f"stopped during epoch {epoch + 1}, before any epoch completed; nothing was saved"
 
 
@@ -477,8 +579,9 @@ def _end_of_epoch(run: Run, epoch: int, losses: dict[str, float], cbs: list[Any]
     metrics: dict[str, float] = {}
     if run.dist.is_main:
         if (epoch + 1) % max(1, cfg.val_every) == 0 or epoch + 1 == cfg.epochs:
-            result = evaluate_model(run.model, run.spec, run.val_records, run.classes, run.schema, run.device,
-                                    cfg.batch, 0)
+            result = evaluate_model(
+                run.model, run.spec, run.val_records, run.classes, run.schema, run.device, cfg.batch, 0
+            )
             metrics = result["metrics"]
         fit = fitness(metrics, run.schema is not None) if metrics else None
         is_best = fit is not None and (run.best_fitness is None or fit > run.best_fitness)
@@ -490,16 +593,33 @@ def _end_of_epoch(run: Run, epoch: int, losses: dict[str, float], cbs: list[Any]
         row.update({f"val/{k}": v for k, v in metrics.items()})
         run.rows.append(row)
         ckpt = make_checkpoint(
-            model_state=run.model.state_dict(), model_name=run.spec.name, classes=run.classes,
-            keypoints=run.schema.to_dict() if run.schema else None, imgsz=cfg.imgsz, frozen_bn=run.frozen_bn,
+            model_state=run.model.state_dict(),
+            model_name=run.spec.name,
+            classes=run.classes,
+            keypoints=run.schema.to_dict() if run.schema else None,
+            imgsz=cfg.imgsz,
+            frozen_bn=run.frozen_bn,
             model_options=cfg.model_options,
-            epoch=epoch, best_fitness=run.best_fitness, config=cfg.to_dict(), metrics=metrics,
-            optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
-            scaler=run.scaler.state_dict() if run.use_amp else None)
+            epoch=epoch,
+            best_fitness=run.best_fitness,
+            config=cfg.to_dict(),
+            metrics=metrics,
+            optimizer=run.optimizer.state_dict(),
+            scheduler=run.scheduler.state_dict(),
+            scaler=run.scaler.state_dict() if run.use_amp else None,
+        )
         best = [run.run_dir / BEST] if is_best or not (run.run_dir / BEST).exists() else []
         save_checkpoint(run.run_dir / LAST, ckpt, *best)
         write_results(run.run_dir, run.rows)
-        emit(cbs, EpochEvent(epoch, cfg.epochs, {**{f"train/{k}": v for k, v in losses.items()}, **metrics},
-                             run.best_fitness, is_best))
+        emit(
+            cbs,
+            EpochEvent(
+                epoch,
+                cfg.epochs,
+                {**{f"train/{k}": v for k, v in losses.items()}, **metrics},
+                run.best_fitness,
+                is_best,
+            ),
+        )
     ddp.barrier(run.dist)
     return metrics

@@ -20,15 +20,27 @@ EVAL_CONF = 0.001  # COCO AP needs the low-score tail of the precision/recall cu
 
 
 @torch.inference_mode()
-def predict_records(model: nn.Module, spec: ModelSpec, records: list[ImageRecord], schema: KeypointSchema | None,
-                    device: torch.device, batch: int = 4, workers: int = 0) -> list[list[Prediction]]:
+def predict_records(
+    model: nn.Module,
+    spec: ModelSpec,
+    records: list[ImageRecord],
+    schema: KeypointSchema | None,
+    device: torch.device,
+    batch: int = 4,
+    workers: int = 0,
+) -> list[list[Prediction]]:
     """Predictions for each record, in order."""
     was_training = model.training
     model.eval()
     set_score_threshold(model, EVAL_CONF)
-    loader = DataLoader(DetectionDataset(records, schema, spec.label_offset, train=False), batch_size=batch,
-                        shuffle=False, num_workers=workers, collate_fn=collate,
-                        pin_memory=device.type == "cuda")
+    loader = DataLoader(
+        DetectionDataset(records, schema, spec.label_offset, train=False),
+        batch_size=batch,
+        shuffle=False,
+        num_workers=workers,
+        collate_fn=collate,
+        pin_memory=device.type == "cuda",
+    )
     out: list[list[Prediction]] = [[] for _ in records]
     for images, targets in loader:
         outputs = model([im.to(device, non_blocking=True) for im in images])
@@ -38,9 +50,16 @@ def predict_records(model: nn.Module, spec: ModelSpec, records: list[ImageRecord
     return out
 
 
-def evaluate_model(model: nn.Module, spec: ModelSpec, records: list[ImageRecord], classes: list[str],
-                   schema: KeypointSchema | None, device: torch.device, batch: int = 4,
-                   workers: int = 0) -> dict[str, Any]:
+def evaluate_model(
+    model: nn.Module,
+    spec: ModelSpec,
+    records: list[ImageRecord],
+    classes: list[str],
+    schema: KeypointSchema | None,
+    device: torch.device,
+    batch: int = 4,
+    workers: int = 0,
+) -> dict[str, Any]:
     """``{"metrics": {...}, "per_class": {...}}`` as ``metrics.evaluate`` returns it."""
     preds = predict_records(model, spec, records, schema, device, batch, workers)
     return evaluate(records, preds, classes, schema)

@@ -62,9 +62,18 @@ class EngineFolds:
     fold; ``log`` one line per fold step.
     """
 
-    def __init__(self, base: TrainConfig, pool: Sequence[ImageRecord], root: Path, k: int, *,
-                 conf: float = DEFAULT_CONF, callbacks: Iterable[Any] = (), log: LogFn | None = None,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        base: TrainConfig,
+        pool: Sequence[ImageRecord],
+        root: Path,
+        k: int,
+        *,
+        conf: float = DEFAULT_CONF,
+        callbacks: Iterable[Any] = (),
+        log: LogFn | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
         self.base = base
         self.pool = list(pool)
         self.root = Path(root)
@@ -82,17 +91,30 @@ class EngineFolds:
         learned = {r.path for r in records}
         held_out = [r for r in self.pool if r.path not in learned]
         config = dataclasses.replace(
-            self.base, out=str(self.root), name=f"fold{n}", resume="",
-            train_images=[str(r.path) for r in records], val_images=[str(r.path) for r in held_out],
-            model_options=dict(self.base.model_options), step_epochs=list(self.base.step_epochs))
+            self.base,
+            out=str(self.root),
+            name=f"fold{n}",
+            resume="",
+            train_images=[str(r.path) for r in records],
+            val_images=[str(r.path) for r in held_out],
+            model_options=dict(self.base.model_options),
+            step_epochs=list(self.base.step_epochs),
+        )
         self.log(f"fold {n}/{self.k}: training on {len(records)} images, {len(held_out)} held out")
         tick = time.perf_counter()
         result = train(config, self.callbacks, self.should_stop)
         if result.reason != "finished":
-            raise FoldTrainingError(result.reason, f"fold {n}/{self.k}: training ended ({result.reason}): "
-                                                   f"{result.message}")
-        model = FoldModel(n, Path(result.run_dir), [r.path for r in records], [r.path for r in held_out],
-                          dict(result.metrics), time.perf_counter() - tick)
+            raise FoldTrainingError(
+                result.reason, f"fold {n}/{self.k}: training ended ({result.reason}): {result.message}"
+            )
+        model = FoldModel(
+            n,
+            Path(result.run_dir),
+            [r.path for r in records],
+            [r.path for r in held_out],
+            dict(result.metrics),
+            time.perf_counter() - tick,
+        )
         self.models.append(model)
         return model
 
@@ -102,9 +124,11 @@ class EngineFolds:
         out = predictor.predict_paths([r.path for r in records], batch_size=self.base.batch)
         self.failed.update(predictor.failed)
         scores = ", ".join(f"{k} {model.metrics[k]:.3f}" for k in ("mAP50", "kpt_AP") if k in model.metrics)
-        self.log(f"fold {model.fold}/{self.k}: trained in {model.seconds:.0f} s"
-                 + (f" ({scores} on the held-out images)" if scores else "")
-                 + f"; predicted the {len(out)} held-out images with {model.weights}")
+        self.log(
+            f"fold {model.fold}/{self.k}: trained in {model.seconds:.0f} s"
+            + (f" ({scores} on the held-out images)" if scores else "")
+            + f"; predicted the {len(out)} held-out images with {model.weights}"
+        )
         return out
 
 
@@ -118,10 +142,18 @@ class KFoldResult:
     failed: dict[Path, str]
 
 
-def kfold_engine_predictions(ds: Dataset, k: int, base: TrainConfig, *,
-                             records: Sequence[ImageRecord] | None = None, conf: float = DEFAULT_CONF,
-                             name: str = "qc_kfold", callbacks: Iterable[Any] = (), log: LogFn | None = None,
-                             should_stop: Callable[[], bool] | None = None) -> KFoldResult:
+def kfold_engine_predictions(
+    ds: Dataset,
+    k: int,
+    base: TrainConfig,
+    *,
+    records: Sequence[ImageRecord] | None = None,
+    conf: float = DEFAULT_CONF,
+    name: str = "qc_kfold",
+    callbacks: Iterable[Any] = (),
+    log: LogFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> KFoldResult:
     """Train ``k`` fold models like ``base`` and predict each image with the one that never saw it.
 
     ``base.data`` must be the dataset ``ds`` was opened from (each fold run reopens it). The

@@ -24,8 +24,9 @@ BBOX_KEYS = ("mAP50-95", "mAP50", "mAP75", "mAP_small", "mAP_medium", "mAP_large
 KPT_KEYS = ("kpt_AP", "kpt_AP50", "kpt_AP75")
 
 
-def coco_ground_truth(records: Sequence[ImageRecord], classes: Sequence[str],
-                      schema: KeypointSchema | None) -> dict[str, Any]:
+def coco_ground_truth(
+    records: Sequence[ImageRecord], classes: Sequence[str], schema: KeypointSchema | None
+) -> dict[str, Any]:
     """A COCO-format ground-truth dict for ``records`` (keypoint fields when ``schema``)."""
     k = schema.num_keypoints if schema else None
     images, annotations = [], []
@@ -36,8 +37,11 @@ def coco_ground_truth(records: Sequence[ImageRecord], classes: Sequence[str],
         for row in range(len(arrays.boxes)):
             x1, y1, x2, y2 = (float(v) for v in arrays.boxes[row])
             ann: dict[str, Any] = {
-                "id": len(annotations) + 1, "image_id": i, "category_id": int(arrays.classes[row]) + 1,
-                "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1),
+                "id": len(annotations) + 1,
+                "image_id": i,
+                "category_id": int(arrays.classes[row]) + 1,
+                "bbox": [x1, y1, x2 - x1, y2 - y1],
+                "area": (x2 - x1) * (y2 - y1),
                 "iscrowd": int(crowd[row]),
             }
             if arrays.keypoints is not None:
@@ -60,8 +64,12 @@ def coco_detections(predictions: Sequence[Sequence[Prediction]], with_keypoints:
     for i, preds in enumerate(predictions, start=1):
         for p in preds:
             x1, y1, x2, y2 = (float(v) for v in p.box)
-            det: dict[str, Any] = {"image_id": i, "category_id": int(p.class_id) + 1,
-                                   "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(p.score)}
+            det: dict[str, Any] = {
+                "image_id": i,
+                "category_id": int(p.class_id) + 1,
+                "bbox": [x1, y1, x2 - x1, y2 - y1],
+                "score": float(p.score),
+            }
             if with_keypoints and p.keypoints is not None:
                 kp = np.asarray(p.keypoints, dtype=np.float64).copy()
                 kp[:, 2] = 1.0  # COCO results carry a score slot per point; OKS ignores it
@@ -70,8 +78,9 @@ def coco_detections(predictions: Sequence[Sequence[Prediction]], with_keypoints:
     return out
 
 
-def _run_cocoeval(gt: dict[str, Any], dets: list[dict[str, Any]], iou_type: str,
-                  sigmas: Sequence[float] | None = None) -> Any:
+def _run_cocoeval(
+    gt: dict[str, Any], dets: list[dict[str, Any]], iou_type: str, sigmas: Sequence[float] | None = None
+) -> Any:
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 
@@ -100,8 +109,12 @@ def per_class_ap(ev: Any) -> list[float]:
     return out
 
 
-def evaluate(records: Sequence[ImageRecord], predictions: Sequence[Sequence[Prediction]],
-             classes: Sequence[str], schema: KeypointSchema | None = None) -> dict[str, Any]:
+def evaluate(
+    records: Sequence[ImageRecord],
+    predictions: Sequence[Sequence[Prediction]],
+    classes: Sequence[str],
+    schema: KeypointSchema | None = None,
+) -> dict[str, Any]:
     """bbox mAP50-95 / mAP50 / mAP75 (+ per-class AP) and, with ``schema``, keypoint OKS AP.
 
     Returns plain floats: ``metrics`` keys from BBOX_KEYS and KPT_KEYS, and ``per_class``

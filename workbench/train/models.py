@@ -25,8 +25,14 @@ from workbench.train.model_specs import (  # noqa: F401 - re-exported
 )
 
 
-def build_model(name: str, nc: int, num_keypoints: int | None = None, imgsz: int = 640,
-                frozen_bn: bool = False, options: dict[str, Any] | None = None) -> nn.Module:
+def build_model(
+    name: str,
+    nc: int,
+    num_keypoints: int | None = None,
+    imgsz: int = 640,
+    frozen_bn: bool = False,
+    options: dict[str, Any] | None = None,
+) -> nn.Module:
     """An untrained model with heads for ``nc`` classes (and K keypoints for keypoint models).
 
     ``options`` are extra keyword arguments of the torchvision constructor (plain values,
@@ -58,8 +64,9 @@ def build_model(name: str, nc: int, num_keypoints: int | None = None, imgsz: int
     except TypeError as e:
         raise ModelError(f"{name} does not take these options {sorted(options or {})}: {e}") from e
     if layers:
-        model.roi_heads.keypoint_head, model.roi_heads.keypoint_predictor = _keypoint_head(list(layers),
-                                                                                           num_keypoints or 0)
+        model.roi_heads.keypoint_head, model.roi_heads.keypoint_predictor = _keypoint_head(
+            list(layers), num_keypoints or 0
+        )
     if frozen_bn:
         freeze_batchnorm(model.backbone)
     return model
@@ -111,13 +118,13 @@ def _keypointrcnn_mobilenet(num_classes: int, k: int, kw: dict[str, Any]) -> nn.
     from torchvision.models.detection.backbone_utils import mobilenet_backbone
     from torchvision.models.detection.keypoint_rcnn import KeypointRCNN
 
-    backbone = mobilenet_backbone(backbone_name="mobilenet_v3_large", weights=None, fpn=True,
-                                  norm_layer=nn.BatchNorm2d, trainable_layers=6)
+    backbone = mobilenet_backbone(
+        backbone_name="mobilenet_v3_large", weights=None, fpn=True, norm_layer=nn.BatchNorm2d, trainable_layers=6
+    )
     anchor_sizes = ((32, 64, 128, 256, 512),) * 3
     anchors = AnchorGenerator(anchor_sizes, ((0.5, 1.0, 2.0),) * len(anchor_sizes))
     kw.setdefault("rpn_score_thresh", 0.05)  # as fasterrcnn_mobilenet_v3_large_fpn
-    return KeypointRCNN(backbone, num_classes=num_classes, rpn_anchor_generator=anchors,
-                        num_keypoints=k, **kw)
+    return KeypointRCNN(backbone, num_classes=num_classes, rpn_anchor_generator=anchors, num_keypoints=k, **kw)
 
 
 # Models torchvision builds by their own name; the rest have a builder here.

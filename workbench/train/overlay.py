@@ -18,8 +18,13 @@ def _bgr(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     return rgb[2], rgb[1], rgb[0]
 
 
-def draw_predictions(image_bgr: np.ndarray, predictions: Sequence[Prediction], classes: Sequence[str],
-                     schema: KeypointSchema | None = None, keypoint_conf: float = 0.5) -> np.ndarray:
+def draw_predictions(
+    image_bgr: np.ndarray,
+    predictions: Sequence[Prediction],
+    classes: Sequence[str],
+    schema: KeypointSchema | None = None,
+    keypoint_conf: float = 0.5,
+) -> np.ndarray:
     """A copy of ``image_bgr`` with the predictions drawn (lowest score first, best on top)."""
     out = image_bgr.copy()
     scale = max(out.shape[:2]) / 640.0
@@ -40,8 +45,7 @@ def draw_predictions(image_bgr: np.ndarray, predictions: Sequence[Prediction], c
     return out
 
 
-def _draw_keypoints(out: np.ndarray, kps: np.ndarray, schema: KeypointSchema | None, conf: float,
-                    thick: int) -> None:
+def _draw_keypoints(out: np.ndarray, kps: np.ndarray, schema: KeypointSchema | None, conf: float, thick: int) -> None:
     shown = kps[:, 2] >= conf
     if schema is not None:
         for a, b in schema.skeleton:

@@ -80,9 +80,13 @@ class Predictor:
         """Detections on one BGR image (as OpenCV decodes it), best first."""
         return self.predict_batch([image_bgr], conf)[0]
 
-    def predict_paths(self, paths: Iterable[str | Path], batch_size: int = 4,
-                      progress: Callable[[int, int], Any] | None = None,
-                      conf: float | None = None) -> dict[Path, list[Prediction]]:
+    def predict_paths(
+        self,
+        paths: Iterable[str | Path],
+        batch_size: int = 4,
+        progress: Callable[[int, int], Any] | None = None,
+        conf: float | None = None,
+    ) -> dict[Path, list[Prediction]]:
         """Predictions per image file; ``progress(done, total)`` after each batch.
 
         An image that cannot be decoded gets no entry; ``failed`` maps it to the reason.
@@ -94,7 +98,7 @@ class Predictor:
         out: dict[Path, list[Prediction]] = {}
         for start in range(0, len(paths), max(1, batch_size)):
             chunk, images = [], []
-            for p in paths[start:start + batch_size]:
+            for p in paths[start : start + batch_size]:
                 try:
                     images.append(read_image_bgr(p))
                     chunk.append(p)

@@ -15,8 +15,15 @@ import torch
 WARMUP_START = 0.001  # warmup starts at this fraction of the base lr
 
 
-def lr_factor(step: int, total_steps: int, warmup_steps: int, kind: str = "cosine", final: float = 0.01,
-              steps_per_epoch: int = 1, step_epochs: Sequence[int] = ()) -> float:
+def lr_factor(
+    step: int,
+    total_steps: int,
+    warmup_steps: int,
+    kind: str = "cosine",
+    final: float = 0.01,
+    steps_per_epoch: int = 1,
+    step_epochs: Sequence[int] = (),
+) -> float:
     """Multiplier of the base lr at optimizer step ``step`` (0-based)."""
     if kind == "step":
         epoch = step // max(1, steps_per_epoch)
@@ -34,20 +41,36 @@ def lr_factor(step: int, total_steps: int, warmup_steps: int, kind: str = "cosin
     return decay
 
 
-def make_scheduler(optimizer: torch.optim.Optimizer, *, epochs: int, steps_per_epoch: int, warmup_epochs: float,
-                   kind: str, final: float, step_epochs: Sequence[int]) -> torch.optim.lr_scheduler.LambdaLR:
+def make_scheduler(
+    optimizer: torch.optim.Optimizer,
+    *,
+    epochs: int,
+    steps_per_epoch: int,
+    warmup_epochs: float,
+    kind: str,
+    final: float,
+    step_epochs: Sequence[int],
+) -> torch.optim.lr_scheduler.LambdaLR:
     total = max(1, epochs * steps_per_epoch)
     # Warmup never takes more than a third of a short run.
     warmup = min(int(round(warmup_epochs * steps_per_epoch)), total // 3)
     if kind == "step" and not step_epochs:
         step_epochs = [int(epochs * 0.7), int(epochs * 0.9)]
-    fn = partial(lr_factor, total_steps=total, warmup_steps=warmup, kind=kind, final=final,
-                 steps_per_epoch=steps_per_epoch, step_epochs=tuple(step_epochs))
+    fn = partial(
+        lr_factor,
+        total_steps=total,
+        warmup_steps=warmup,
+        kind=kind,
+        final=final,
+        steps_per_epoch=steps_per_epoch,
+        step_epochs=tuple(step_epochs),
+    )
     return torch.optim.lr_scheduler.LambdaLR(optimizer, fn)
 
 
-def make_optimizer(params: list[torch.nn.Parameter], name: str, lr: float, momentum: float,
-                   weight_decay: float) -> torch.optim.Optimizer:
+def make_optimizer(
+    params: list[torch.nn.Parameter], name: str, lr: float, momentum: float, weight_decay: float
+) -> torch.optim.Optimizer:
     name = name.lower()
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)

@@ -38,8 +38,12 @@ class LoadReport:
         return lines
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "loaded": list(self.loaded), "reset": list(self.reset),
-                "unused": list(self.unused)}
+        return {
+            "source": self.source,
+            "loaded": list(self.loaded),
+            "reset": list(self.reset),
+            "unused": list(self.unused),
+        }
 
 
 def group_prefixes(keys: list[str], depth: int = 3) -> list[str]:
@@ -134,14 +138,21 @@ def model_from_checkpoint(checkpoint: dict[str, Any]) -> nn.Module:
     from workbench.train.models import build_model
 
     kp = checkpoint.get("keypoints")
-    model = build_model(checkpoint["model_name"], len(checkpoint["classes"]),
-                        len(kp["names"]) if kp else None, int(checkpoint.get("imgsz", 640)),
-                        frozen_bn=bool(checkpoint.get("frozen_bn", False)), options=checkpoint.get("model_options"))
+    model = build_model(
+        checkpoint["model_name"],
+        len(checkpoint["classes"]),
+        len(kp["names"]) if kp else None,
+        int(checkpoint.get("imgsz", 640)),
+        frozen_bn=bool(checkpoint.get("frozen_bn", False)),
+        options=checkpoint.get("model_options"),
+    )
     state = {k: v for k, v in checkpoint["model"].items() if not k.endswith(_IGNORED_SUFFIXES)}
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith(_IGNORED_SUFFIXES)]
     if missing or unexpected:
-        raise WeightsError(f"checkpoint does not fit {checkpoint['model_name']}: "
-                           f"{len(missing)} missing and {len(unexpected)} unexpected tensors "
-                           f"(first: {(missing + unexpected)[0]})")
+        raise WeightsError(
+            f"checkpoint does not fit {checkpoint['model_name']}: "
+            f"{len(missing)} missing and {len(unexpected)} unexpected tensors "
+            f"(first: {(missing + unexpected)[0]})"
+        )
     return model

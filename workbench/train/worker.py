@@ -123,9 +123,16 @@ def read_iterations(run_dir: str | Path) -> list[IterationEvent]:
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             d = json.loads(line)
-            out.append(IterationEvent(int(d["epoch"]), int(d["iteration"]), int(d["iterations"]),
-                                      {str(k): float(v) for k, v in d["losses"].items()}, float(d["lr"]),
-                                      float(d.get("images_per_s", 0.0))))
+            out.append(
+                IterationEvent(
+                    int(d["epoch"]),
+                    int(d["iteration"]),
+                    int(d["iterations"]),
+                    {str(k): float(v) for k, v in d["losses"].items()},
+                    float(d["lr"]),
+                    float(d.get("images_per_s", 0.0)),
+                )
+            )
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
     return out
@@ -165,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--stop-file" in args:
         i = args.index("--stop-file")
         stop_file = Path(args[i + 1])
-        del args[i:i + 2]
+        del args[i : i + 2]
     if len(args) != 1:
         print("usage: python -m workbench.train.worker CONFIG_JSON [--stop-file PATH]", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -153,8 +153,7 @@ class DrawDrag(Drag):
         self._class_id = class_id
 
     def _box(self) -> np.ndarray:
-        return box_from_corners(self._start.x(), self._start.y(), self._end.x(), self._end.y(),
-                                self._host.bounds())
+        return box_from_corners(self._start.x(), self._start.y(), self._end.x(), self._end.y(), self._host.bounds())
 
     def move(self, scene: QPointF, view: QPointF) -> None:
         self._end = QPointF(scene)

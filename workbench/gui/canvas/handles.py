@@ -25,7 +25,8 @@ class HandlesItem(ScreenSizedItem):
 
     def set_box(self, box: np.ndarray | None) -> None:
         if (box is None and not len(self._points)) or (
-                box is not None and len(self._points) and np.array_equal(handle_points(box), self._points)):
+            box is not None and len(self._points) and np.array_equal(handle_points(box), self._points)
+        ):
             return
         self.prepareGeometryChange()
         if box is None:

@@ -61,16 +61,18 @@ class ImageView(QGraphicsView):
         """Show decoded pixels (possibly reduced) stretched over the image size; zoom is kept."""
         h, w = int(image.shape[0]), int(image.shape[1])
         self._pixmap.setPixmap(to_pixmap(image))
-        self._pixmap.setTransform(QTransform.fromScale(self._image_size[0] / max(w, 1),
-                                                       self._image_size[1] / max(h, 1)))
+        self._pixmap.setTransform(
+            QTransform.fromScale(self._image_size[0] / max(w, 1), self._image_size[1] / max(h, 1))
+        )
         self._update_pixmap_filter()
 
     def _update_pixmap_filter(self) -> None:
         """Nearest-neighbour when a decoded pixel covers several screen pixels (you label
         pixels), smooth when the image is shrunk."""
         on_screen = self.zoom() * self._pixmap.transform().m11()
-        self._pixmap.setTransformationMode(Qt.TransformationMode.FastTransformation if on_screen >= 1
-                                           else Qt.TransformationMode.SmoothTransformation)
+        self._pixmap.setTransformationMode(
+            Qt.TransformationMode.FastTransformation if on_screen >= 1 else Qt.TransformationMode.SmoothTransformation
+        )
 
     # ------------------------------------------------------------------ zoom and scroll
 
@@ -128,7 +130,7 @@ class ImageView(QGraphicsView):
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 (Qt API)
         delta = event.angleDelta().y()
         if delta:
-            self.zoom_at(self.zoom() * WHEEL_STEP ** delta, event.position())
+            self.zoom_at(self.zoom() * WHEEL_STEP**delta, event.position())
         event.accept()
 
     def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 (Qt API)

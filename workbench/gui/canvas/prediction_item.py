@@ -24,8 +24,7 @@ KEYPOINT_SCORE_MIN = 0.5  # points a model is less sure of than this are not dra
 class PredictionItem(ScreenSizedItem):
     margin_px = style.BOX_PEN_PX
 
-    def __init__(self, pred: Prediction, name: str, skeleton: list[tuple[int, int]],
-                 pixel_size: float = 1.0) -> None:
+    def __init__(self, pred: Prediction, name: str, skeleton: list[tuple[int, int]], pixel_size: float = 1.0) -> None:
         super().__init__(pixel_size)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         self.setZValue(4)
@@ -59,5 +58,10 @@ class PredictionItem(ScreenSizedItem):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawRect(self._rect)
         # Inside the bottom-left corner: never on top of the label's tag above a matching box.
-        self.tag.paint(painter, self._rect.bottomLeft(), style.class_qcolor(self._class_id),
-                       style.label_text_color(self._class_id), above=True)
+        self.tag.paint(
+            painter,
+            self._rect.bottomLeft(),
+            style.class_qcolor(self._class_id),
+            style.label_text_color(self._class_id),
+            above=True,
+        )

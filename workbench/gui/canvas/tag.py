@@ -36,8 +36,9 @@ class Tag:
         self.height = metrics.height() + 2 * style.LABEL_PAD_PX
         return True
 
-    def paint(self, painter: QPainter, anchor: QPointF, background: QColor | QBrush, color: QColor,
-              above: bool) -> None:
+    def paint(
+        self, painter: QPainter, anchor: QPointF, background: QColor | QBrush, color: QColor, above: bool
+    ) -> None:
         """Draw with the tag's bottom-left (``above``) or top-left at the scene point ``anchor``."""
         world = painter.worldTransform()
         p = world.map(anchor)

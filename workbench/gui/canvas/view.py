@@ -101,9 +101,14 @@ CANVAS_KEYS: tuple[tuple[str, str], ...] = (
 
 _DIGITS = {getattr(Qt.Key, f"Key_{d}"): (d - 1) % 10 for d in range(10)}  # key 1 -> 0, ..., key 0 -> 9
 _HANDLE_CURSORS = (
-    Qt.CursorShape.SizeFDiagCursor, Qt.CursorShape.SizeVerCursor, Qt.CursorShape.SizeBDiagCursor,
-    Qt.CursorShape.SizeHorCursor, Qt.CursorShape.SizeFDiagCursor, Qt.CursorShape.SizeVerCursor,
-    Qt.CursorShape.SizeBDiagCursor, Qt.CursorShape.SizeHorCursor,
+    Qt.CursorShape.SizeFDiagCursor,
+    Qt.CursorShape.SizeVerCursor,
+    Qt.CursorShape.SizeBDiagCursor,
+    Qt.CursorShape.SizeHorCursor,
+    Qt.CursorShape.SizeFDiagCursor,
+    Qt.CursorShape.SizeVerCursor,
+    Qt.CursorShape.SizeBDiagCursor,
+    Qt.CursorShape.SizeHorCursor,
 )
 
 
@@ -416,8 +421,11 @@ class AnnotationCanvas(ImageView):
             return None
         if self._picker is not None:
             self._picker.close()
-        current = self._rec.instances[self._selected].class_id if self._selected is not None and self._rec \
+        current = (
+            self._rec.instances[self._selected].class_id
+            if self._selected is not None and self._rec
             else self._current_class
+        )
         picker = ClassPicker(self.dataset().classes, current, self)
         picker.picked.connect(self._apply_class)
         picker.addRequested.connect(self._add_and_apply_class)
@@ -447,8 +455,10 @@ class AnnotationCanvas(ImageView):
             return
         nc = self._ds.nc
         if not 0 <= class_id < nc:
-            self.statusMessage.emit(f"no class {class_id}: the dataset has {nc} classes (C opens the picker, "
-                                    "where typing a new name adds one)")
+            self.statusMessage.emit(
+                f"no class {class_id}: the dataset has {nc} classes (C opens the picker, "
+                "where typing a new name adds one)"
+            )
             return
         self.set_current_class(class_id)
         sel = self._selected
@@ -551,8 +561,7 @@ class AnnotationCanvas(ImageView):
         if self._rec is None:
             return NO_HIT
         px = self.pixel_size()
-        return self._hits.at(pos.x(), pos.y(), self._selected, style.HANDLE_GRAB_PX * px,
-                             style.KEYPOINT_GRAB_PX * px)
+        return self._hits.at(pos.x(), pos.y(), self._selected, style.HANDLE_GRAB_PX * px, style.KEYPOINT_GRAB_PX * px)
 
     # ------------------------------------------------------------------ mouse
 
@@ -696,8 +705,9 @@ class AnnotationCanvas(ImageView):
     def _handle_key(self, event: QKeyEvent) -> bool:
         key = event.key()
         mods = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
-                   | Qt.KeyboardModifier.MetaModifier):
+        if mods & (
+            Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
+        ):
             return False  # the main window's shortcuts
         if key == Qt.Key.Key_Space:
             if not event.isAutoRepeat():

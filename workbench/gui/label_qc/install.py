@@ -26,8 +26,14 @@ def install_label_qc(window: QMainWindow) -> LabelQCPanel:
     ``datasetOpened``, ``jump_to``, ``docks["findings"]`` and ``statusBar()``.
     """
     panel = LabelQCPanel(window.prediction_viewer, window.undo_stack, window.notifier)
-    dock = add_tool_dock(window, "Label QC", DOCK_NAME, panel, Qt.DockWidgetArea.RightDockWidgetArea,
-                         tabify_with=window.docks.get("findings"))
+    dock = add_tool_dock(
+        window,
+        "Label QC",
+        DOCK_NAME,
+        panel,
+        Qt.DockWidgetArea.RightDockWidgetArea,
+        tabify_with=window.docks.get("findings"),
+    )
 
     window.datasetOpened.connect(lambda ds: panel.set_dataset(ds, window.dataset_path))
     if window.ds is not None:

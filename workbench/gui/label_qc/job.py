@@ -24,8 +24,9 @@ from workbench.qa.label_qc import QCOptions, Suspect, find_label_issues
 SLICE_MS = 12
 
 
-def judge_record(ds: Dataset, rec: ImageRecord, preds: list[Prediction],
-                 options: QCOptions | None = None) -> list[Suspect]:
+def judge_record(
+    ds: Dataset, rec: ImageRecord, preds: list[Prediction], options: QCOptions | None = None
+) -> list[Suspect]:
     """The suspects of one image (``find_label_issues`` on just this image's predictions).
 
     Passing the single entry matters: ``find_label_issues`` resolves every key of the
@@ -109,8 +110,10 @@ class QCJob(QObject):
         classes = getattr(predictor, "classes", None)
         if not self._predicting or self.ds is None or classes is None or len(classes) == self.ds.nc:
             return
-        self._error = (f"The model knows {len(classes)} classes but the dataset has {self.ds.nc}: QC needs a "
-                       "model trained on this dataset's classes")
+        self._error = (
+            f"The model knows {len(classes)} classes but the dataset has {self.ds.nc}: QC needs a "
+            "model trained on this dataset's classes"
+        )
         self.runner.cancel()
 
     def _on_predicted(self, found: dict[Path, list[Prediction]]) -> None:

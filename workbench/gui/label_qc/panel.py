@@ -50,8 +50,9 @@ class LabelQCPanel(QWidget):
     jumpRequested = Signal(int, int)
     message = Signal(str)
 
-    def __init__(self, viewer: PredictionViewer, undo_stack: QUndoStack, notifier: EditNotifier,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, viewer: PredictionViewer, undo_stack: QUndoStack, notifier: EditNotifier, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.viewer, self.undo_stack, self.notifier = viewer, undo_stack, notifier
         self.ds: Dataset | None = None
@@ -80,8 +81,10 @@ class LabelQCPanel(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("")
-        self.summary = QLabel("Choose a checkpoint and press Find suspects: the model's predictions point at "
-                              "labels that are probably wrong.")
+        self.summary = QLabel(
+            "Choose a checkpoint and press Find suspects: the model's predictions point at "
+            "labels that are probably wrong."
+        )
         self.summary.setWordWrap(True)
         self.kind_filter = QComboBox()
         self.show_ignored = QCheckBox("Show ignored")
@@ -202,8 +205,9 @@ class LabelQCPanel(QWidget):
         if self.ds is None:
             return False
         if weights is None or not weights.is_file():
-            self.summary.setText("Choose a checkpoint first: a run's best.pt (train one in the Train panel), "
-                                 "or … to browse.")
+            self.summary.setText(
+                "Choose a checkpoint first: a run's best.pt (train one in the Train panel), or … to browse."
+            )
             return False
         indices = self.scope_indices(scope)
         if not indices:
@@ -282,8 +286,9 @@ class LabelQCPanel(QWidget):
         if r >= 0:
             self._restoring = True
             self.table.selectionModel().setCurrentIndex(
-                self.model.index(r, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows)
+                self.model.index(r, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+            )
             self._restoring = False
         self.summary.setText(self._summary_text())
         self._update_buttons()
@@ -300,8 +305,10 @@ class LabelQCPanel(QWidget):
         ignored = sum(1 for row in self.rows.rows if row.ignored)
         kinds = ", ".join(f"{kind_title(k)} {n}" for k, n in sorted(counts.items()))
         extra = "".join([f" · {fixed} fixed" if fixed else "", f" · {ignored} ignored" if ignored else ""])
-        return (f"{sum(counts.values())} suspects in {len(self.job.predictions)} images"
-                f"{' (' + kinds + ')' if kinds else ''}{extra}")
+        return (
+            f"{sum(counts.values())} suspects in {len(self.job.predictions)} images"
+            f"{' (' + kinds + ')' if kinds else ''}{extra}"
+        )
 
     def _fill_kind_filter(self) -> None:
         current = self.kind_filter.currentData()
@@ -346,8 +353,10 @@ class LabelQCPanel(QWidget):
             return
         s = row.suspect
         state = "Fixed. " if row.fixed else "Ignored. " if row.ignored else ""
-        self.detail.setText(f"{state}<b>{kind_title(s.kind)}</b> at {html.escape(s.location())} "
-                            f"(score {s.score:.2f}): {html.escape(s.message)}")
+        self.detail.setText(
+            f"{state}<b>{kind_title(s.kind)}</b> at {html.escape(s.location())} "
+            f"(score {s.score:.2f}): {html.escape(s.message)}"
+        )
 
     def _fix_title(self, row: SuspectRow | None) -> str | None:
         if row is None or row.fixed or self.ds is None:
@@ -395,4 +404,3 @@ class LabelQCPanel(QWidget):
         if self.current_row() is None and self.model.rowCount():
             self.table.selectRow(min(r, self.model.rowCount() - 1))  # the next suspect
         return True
-

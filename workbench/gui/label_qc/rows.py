@@ -87,8 +87,9 @@ class SuspectList:
         (self.ignored.add if ignored else self.ignored.discard)(row.key)
 
     def visible(self, kind: str | None = None, show_ignored: bool = False) -> list[SuspectRow]:
-        return [row for row in self.rows if (kind is None or row.suspect.kind == kind)
-                and (show_ignored or not row.ignored)]
+        return [
+            row for row in self.rows if (kind is None or row.suspect.kind == kind) and (show_ignored or not row.ignored)
+        ]
 
     def counts(self) -> dict[str, int]:
         """Open suspects (neither fixed nor ignored) by kind."""

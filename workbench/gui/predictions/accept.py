@@ -18,14 +18,14 @@ from workbench.gui.commands import EditNotifier, InstancesEdit
 KEYPOINT_ACCEPT_SCORE = 0.5
 
 
-def prediction_to_instance(pred: Prediction, ds: Dataset, rec: ImageRecord,
-                           keypoint_score: float = KEYPOINT_ACCEPT_SCORE) -> Instance:
+def prediction_to_instance(
+    pred: Prediction, ds: Dataset, rec: ImageRecord, keypoint_score: float = KEYPOINT_ACCEPT_SCORE
+) -> Instance:
     box = np.asarray(pred.box, dtype=np.float64).copy()
     if rec.width is not None and rec.height is not None:
         box = np.clip(box, 0, [rec.width, rec.height, rec.width, rec.height])
     kps = None
-    if ds.keypoints is not None and pred.keypoints is not None \
-            and len(pred.keypoints) == ds.keypoints.num_keypoints:
+    if ds.keypoints is not None and pred.keypoints is not None and len(pred.keypoints) == ds.keypoints.num_keypoints:
         kps = np.zeros((len(pred.keypoints), 3))
         sure = pred.keypoints[:, 2] >= keypoint_score
         kps[sure, :2] = pred.keypoints[sure, :2]
@@ -33,8 +33,9 @@ def prediction_to_instance(pred: Prediction, ds: Dataset, rec: ImageRecord,
     return Instance(int(pred.class_id), box, kps)
 
 
-def accept_predictions(ds: Dataset, rec: ImageRecord, preds: Sequence[Prediction],
-                       notifier: EditNotifier) -> InstancesEdit:
+def accept_predictions(
+    ds: Dataset, rec: ImageRecord, preds: Sequence[Prediction], notifier: EditNotifier
+) -> InstancesEdit:
     """One undo step appending ``preds`` to ``rec``'s labels."""
     before = list(rec.ensure_loaded().instances)
     added = [prediction_to_instance(p, ds, rec) for p in preds]

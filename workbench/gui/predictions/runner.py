@@ -24,8 +24,13 @@ CACHE_IMAGES = 20000
 class PredictorLike(Protocol):
     classes: list[str]
 
-    def predict_paths(self, paths: Any, batch_size: int = ..., conf: float | None = ...,
-                      progress: Callable[[int, int], Any] | None = ...) -> dict[Path, list[Prediction]]: ...
+    def predict_paths(
+        self,
+        paths: Any,
+        batch_size: int = ...,
+        conf: float | None = ...,
+        progress: Callable[[int, int], Any] | None = ...,
+    ) -> dict[Path, list[Prediction]]: ...
 
 
 PredictorFactory = Callable[[Path], PredictorLike]
@@ -88,7 +93,7 @@ class _Job(QRunnable):
             for start in range(0, len(self._paths), BATCH):
                 if self.cancelled:
                     break
-                chunk = self._paths[start:start + BATCH]
+                chunk = self._paths[start : start + BATCH]
                 found = predictor.predict_paths(chunk, batch_size=BATCH)
                 failed.update(getattr(predictor, "failed", {}) or {})
                 poster.batch.emit(self._key, found)

@@ -60,10 +60,15 @@ class PredictionViewer(QWidget):
 
     message = Signal(str)
 
-    def __init__(self, canvas: AnnotationCanvas, undo_stack: QUndoStack, notifier: EditNotifier,
-                 factory: PredictorFactory | None = None,
-                 list_records: Callable[[], list[ImageRecord]] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        canvas: AnnotationCanvas,
+        undo_stack: QUndoStack,
+        notifier: EditNotifier,
+        factory: PredictorFactory | None = None,
+        list_records: Callable[[], list[ImageRecord]] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.canvas, self.undo_stack, self.notifier = canvas, undo_stack, notifier
         self.list_records = list_records
@@ -162,7 +167,7 @@ class PredictionViewer(QWidget):
         self.scope.addItem("Current image", "current")
         if self.list_records is not None:
             self.scope.addItem("Images in the list", "list")
-        for split in (ds.splits if ds is not None else {}):
+        for split in ds.splits if ds is not None else {}:
             self.scope.addItem(f"Split: {split}", f"split:{split}")
         self.refresh_checkpoints()
         self._rec = None
@@ -186,8 +191,9 @@ class PredictionViewer(QWidget):
         p = str(Path(path))
         i = self.weights.findData(p)
         if i < 0:
-            self.weights.addItem(Path(p).name if Path(p).parent == Path() else f"{Path(p).parent.name}/"
-                                 f"{Path(p).name}", p)
+            self.weights.addItem(
+                Path(p).name if Path(p).parent == Path() else f"{Path(p).parent.name}/{Path(p).name}", p
+            )
             i = self.weights.count() - 1
         self.weights.setCurrentIndex(i)
         self.redraw()
@@ -296,13 +302,18 @@ class PredictionViewer(QWidget):
         self.list.setCurrentRow(min(row, self.list.count() - 1) if row >= 0 else -1)
         self.list.blockSignals(False)
         if rec is None or not have:
-            self.summary.setText("No predictions for this image yet: press Run." if rec is not None
-                                 and self.weights_path() else "Choose a checkpoint and press Run.")
+            self.summary.setText(
+                "No predictions for this image yet: press Run."
+                if rec is not None and self.weights_path()
+                else "Choose a checkpoint and press Run."
+            )
         else:
             fn = len(self._missed)
             tp = sum(1 for s in status if s == "tp")
-            self.summary.setText(f"{len(self._shown)} predictions at score ≥ {self.score():.2f}: "
-                                 f"TP {tp} · FP {len(self._shown) - tp} · FN {fn} (IoU {MATCH_IOU:.1f})")
+            self.summary.setText(
+                f"{len(self._shown)} predictions at score ≥ {self.score():.2f}: "
+                f"TP {tp} · FP {len(self._shown) - tp} · FN {fn} (IoU {MATCH_IOU:.1f})"
+            )
         self.accept_button.setEnabled(bool(self._shown))
         self.accept_all_button.setEnabled(bool(self._shown))
 

@@ -30,9 +30,11 @@ from workbench.gui.training.history import default_runs_folder
 from workbench.train.config import TrainConfig
 from workbench.train.model_specs import MODELS, default_model
 
-WEIGHTS = [("pretrained", "default", "Pretrained (torchvision COCO weights)"),
-           ("none", "none", "None (train from scratch)"),
-           ("file", "", "From a checkpoint file…")]
+WEIGHTS = [
+    ("pretrained", "default", "Pretrained (torchvision COCO weights)"),
+    ("none", "none", "None (train from scratch)"),
+    ("file", "", "From a checkpoint file…"),
+]
 
 
 class TrainForm(QWidget):
@@ -156,11 +158,20 @@ class TrainForm(QWidget):
         key = self.weights.currentData()
         weights = {"pretrained": "default", "none": "none"}.get(key, self.weights_file.text().strip())
         out = self.out.text().strip() or str(default_runs_folder(data))
-        return TrainConfig(data=data, model=self.model.currentData() or "", epochs=self.epochs.value(),
-                           imgsz=self.imgsz.value(), batch=self.batch.value(),
-                           device=self.device.currentData() or "auto", weights=weights, out=out,
-                           lr=self.lr.value(), warmup_epochs=self.warmup.value(),
-                           freeze_backbone_epochs=self.freeze.value(), workers=self.workers.value())
+        return TrainConfig(
+            data=data,
+            model=self.model.currentData() or "",
+            epochs=self.epochs.value(),
+            imgsz=self.imgsz.value(),
+            batch=self.batch.value(),
+            device=self.device.currentData() or "auto",
+            weights=weights,
+            out=out,
+            lr=self.lr.value(),
+            warmup_epochs=self.warmup.value(),
+            freeze_backbone_epochs=self.freeze.value(),
+            workers=self.workers.value(),
+        )
 
     def set_config(self, cfg: TrainConfig) -> None:
         """Fill the form from a config (e.g. the last run's), leaving unknown values as they are."""

@@ -149,21 +149,35 @@ class RunHistory(QWidget):
             style = Qt.PenStyle.SolidLine if r == 0 else Qt.PenStyle.DashLine
             rows = read_results(run)
             for i, key in enumerate(METRICS):
-                self._line(self.metric_plot, rows, f"val/{key}", series_pen(i * 3, 2.0, style=style),
-                           f"{run.name} {METRICS[key]}")
+                self._line(
+                    self.metric_plot,
+                    rows,
+                    f"val/{key}",
+                    series_pen(i * 3, 2.0, style=style),
+                    f"{run.name} {METRICS[key]}",
+                )
             losses = [k for k in (rows[0] if rows else {}) if k.startswith("train/")]
             for i, key in enumerate(losses):
-                self._line(self.loss_plot, rows, key, series_pen(i, 2.0, style=style),
-                           f"{run.name} {loss_name(key.removeprefix('train/'))}")
+                self._line(
+                    self.loss_plot,
+                    rows,
+                    key,
+                    series_pen(i, 2.0, style=style),
+                    f"{run.name} {loss_name(key.removeprefix('train/'))}",
+                )
 
     @staticmethod
     def _line(plot: Any, rows: list[dict[str, Any]], key: str, pen: Any, name: str) -> None:
-        pts = [(r["epoch"], r[key]) for r in rows
-               if isinstance(r.get("epoch"), int) and isinstance(r.get(key), (int, float))]
+        pts = [
+            (r["epoch"], r[key])
+            for r in rows
+            if isinstance(r.get("epoch"), int) and isinstance(r.get(key), (int, float))
+        ]
         if pts:
             xs, ys = zip(*pts, strict=True)
-            plot.getPlotItem().plot(list(xs), list(ys), pen=pen, name=name, symbol="o", symbolSize=5,
-                                    symbolBrush=pen.color())
+            plot.getPlotItem().plot(
+                list(xs), list(ys), pen=pen, name=name, symbol="o", symbolSize=5, symbolBrush=pen.color()
+            )
 
     def _resume(self) -> None:
         runs = self.selected_runs()

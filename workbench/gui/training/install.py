@@ -36,8 +36,11 @@ def install_train_panel(window: QMainWindow, query_devices: bool = True) -> Trai
     show.setText("&Train Panel")
     show.setShortcut("Ctrl+T")
     menu.addAction(show)
-    for text, slot in (("&Start Training", panel.start), ("S&top Training", panel.stop),
-                       ("&Resume Last Run", lambda: panel.resume())):
+    for text, slot in (
+        ("&Start Training", panel.start),
+        ("S&top Training", panel.stop),
+        ("&Resume Last Run", lambda: panel.resume()),
+    ):
         action = QAction(text, window)
         action.triggered.connect(lambda _checked=False, slot=slot: (dock.show(), dock.raise_(), slot()))
         menu.addAction(action)

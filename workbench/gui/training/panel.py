@@ -92,8 +92,9 @@ class Progress:
         self.epoch = self.completed = ev.epoch
         self.total = self.epochs * ev.iterations
         self.done = ev.epoch * ev.iterations + ev.iteration + 1
-        self.images_per_s = ev.images_per_s if self.images_per_s == 0 else (
-            0.8 * self.images_per_s + 0.2 * ev.images_per_s)
+        self.images_per_s = (
+            ev.images_per_s if self.images_per_s == 0 else (0.8 * self.images_per_s + 0.2 * ev.images_per_s)
+        )
 
     def on_epoch(self, ev: EpochEvent, now: float) -> None:
         self.epochs = max(1, ev.epochs)
@@ -129,8 +130,9 @@ class TrainPanel(QWidget):
     message = Signal(str)  # one-line news for the status bar
     runEnded = Signal(object)  # EndEvent
 
-    def __init__(self, save: Callable[[], bool] | None = None, parent: QWidget | None = None,
-                 query_devices: bool = True) -> None:
+    def __init__(
+        self, save: Callable[[], bool] | None = None, parent: QWidget | None = None, query_devices: bool = True
+    ) -> None:
         super().__init__(parent)
         self.ds: Dataset | None = None
         self.data_path: str | None = None
@@ -278,8 +280,11 @@ class TrainPanel(QWidget):
             return False
         if self.ds.dirty_records() or self.ds.meta.get("classes_dirty"):
             if self._save is None or not self._save():
-                self.show_banner("The dataset has unsaved edits that could not be saved; the training "
-                                 "process reads the label files, so save them first.", "error")
+                self.show_banner(
+                    "The dataset has unsaved edits that could not be saved; the training "
+                    "process reads the label files, so save them first.",
+                    "error",
+                )
                 return False
             self.log.appendPlainText("saved the unsaved edits before training")
         self._pending = self.config()
@@ -306,13 +311,19 @@ class TrainPanel(QWidget):
         warnings = [f for f in findings if f.severity == Severity.WARNING]
         self._list_findings(errors + warnings)
         if errors:
-            self.show_banner(f"Training blocked: validation found {count_noun(len(errors), 'error')}"
-                             + (f" and {count_noun(len(warnings), 'warning')}" if warnings else "")
-                             + ". Fix the errors (click one to jump to it), then press Start again.", "error")
+            self.show_banner(
+                f"Training blocked: validation found {count_noun(len(errors), 'error')}"
+                + (f" and {count_noun(len(warnings), 'warning')}" if warnings else "")
+                + ". Fix the errors (click one to jump to it), then press Start again.",
+                "error",
+            )
             self._update_buttons()
             return
-        note = (f" Validation found {count_noun(len(warnings), 'warning')} (listed below); they do not block."
-                if warnings else "")
+        note = (
+            f" Validation found {count_noun(len(warnings), 'warning')} (listed below); they do not block."
+            if warnings
+            else ""
+        )
         self._launch(cfg, f"Training {Path(cfg.data).name}…{note}")
 
     def resume(self, run_dir: str | Path | None = None) -> bool:
@@ -321,8 +332,9 @@ class TrainPanel(QWidget):
             return False
         target = Path(run_dir) if run_dir else self.resume_target()
         if target is None or not (target / LAST).is_file():
-            self.show_banner("Nothing to resume: no run folder with a last.pt (a run saves one after each "
-                             "completed epoch).", "error")
+            self.show_banner(
+                "Nothing to resume: no run folder with a last.pt (a run saves one after each completed epoch).", "error"
+            )
             return False
         form = self.form.config(self.data_path or "")
         cfg = TrainConfig(resume=str(target), device=form.device, workers=form.workers)
@@ -398,8 +410,13 @@ class TrainPanel(QWidget):
 
     def _on_end(self, ev: EndEvent) -> None:
         tone = _END_TONE.get(ev.reason, "error")
-        title = {"finished": "Training finished", "stopped": "Training stopped", "nan": "Training diverged",
-                 "oom": "Out of memory", "error": "Training failed"}.get(ev.reason, ev.reason)
+        title = {
+            "finished": "Training finished",
+            "stopped": "Training stopped",
+            "nan": "Training diverged",
+            "oom": "Out of memory",
+            "error": "Training failed",
+        }.get(ev.reason, ev.reason)
         message = ev.message.strip() or ev.reason
         self.show_banner(f"{title}: {message}", tone)
         self.log.appendPlainText(f"--- {ev.reason}: {message}")
@@ -415,8 +432,9 @@ class TrainPanel(QWidget):
     # ------------------------------------------------------------------ widgets
     def show_banner(self, text: str, tone: str = "info") -> None:
         self.banner.setText(text)
-        self.banner.setStyleSheet(f"QLabel {{ color: white; background: {_BANNER[tone]}; padding: 6px; "
-                                  f"border-radius: 3px; }}")
+        self.banner.setStyleSheet(
+            f"QLabel {{ color: white; background: {_BANNER[tone]}; padding: 6px; border-radius: 3px; }}"
+        )
         self.banner.show()
 
     def banner_text(self) -> str:
@@ -451,7 +469,10 @@ class TrainPanel(QWidget):
 
 def _epoch_line(ev: EpochEvent) -> str:
     m = ev.metrics
-    parts = [f"{loss_name(k.removeprefix('train/'))} {v:.3f}" for k, v in m.items()
-             if k.startswith("train/") and isinstance(v, float)]
+    parts = [
+        f"{loss_name(k.removeprefix('train/'))} {v:.3f}"
+        for k, v in m.items()
+        if k.startswith("train/") and isinstance(v, float)
+    ]
     parts += [f"{k} {m[k]:.3f}" for k in ("mAP50", "mAP50-95", "kpt_AP") if isinstance(m.get(k), float)]
     return f"epoch {ev.epoch + 1}/{ev.epochs}: " + ", ".join(parts) + (" (best)" if ev.is_best else "")

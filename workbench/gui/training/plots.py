@@ -25,9 +25,17 @@ EMA_SMOOTHING = 0.9  # TensorBoard-style: each point keeps 90% of the smoothed v
 REDRAW_MS = 100
 # Validation metrics drawn per epoch: event/results key -> legend name.
 METRICS = {"mAP50": "mAP50", "mAP50-95": "mAP50-95", "kpt_AP": "keypoint AP"}
-_SHORT = {"loss": "total", "loss_classifier": "cls", "loss_box_reg": "box", "loss_objectness": "objectness",
-          "loss_rpn_box_reg": "rpn box", "loss_keypoint": "keypoints", "classification": "cls",
-          "bbox_regression": "box", "bbox_ctrness": "centerness"}
+_SHORT = {
+    "loss": "total",
+    "loss_classifier": "cls",
+    "loss_box_reg": "box",
+    "loss_objectness": "objectness",
+    "loss_rpn_box_reg": "rpn box",
+    "loss_keypoint": "keypoints",
+    "classification": "cls",
+    "bbox_regression": "box",
+    "bbox_ctrness": "centerness",
+}
 
 
 def loss_name(key: str) -> str:
@@ -151,15 +159,20 @@ class TrainPlots(QWidget):
     def point_counts(self) -> dict[str, int]:
         """How many points each plot holds (losses: of the total loss), for tests and status."""
         total = self.losses.get("loss") or self.epoch_losses.get("loss") or Series()
-        return {"loss": len(total.x), "lr": len(self.lr.x),
-                "metrics": max((len(s.x) for s in self.metrics.values()), default=0)}
+        return {
+            "loss": len(total.x),
+            "lr": len(self.lr.x),
+            "metrics": max((len(s.x) for s in self.metrics.values()), default=0),
+        }
 
-    def _curve(self, plot: pg.PlotWidget, key: tuple[str, str], pen: Any, name: str | None,
-               symbol: str | None = None) -> pg.PlotDataItem:
+    def _curve(
+        self, plot: pg.PlotWidget, key: tuple[str, str], pen: Any, name: str | None, symbol: str | None = None
+    ) -> pg.PlotDataItem:
         curve = self._curves.get(key)
         if curve is None:
-            curve = plot.getPlotItem().plot([], [], pen=pen, name=name, symbol=symbol, symbolSize=6,
-                                            symbolBrush=pen.color() if symbol else None)
+            curve = plot.getPlotItem().plot(
+                [], [], pen=pen, name=name, symbol=symbol, symbolSize=6, symbolBrush=pen.color() if symbol else None
+            )
             self._curves[key] = curve
         return curve
 
@@ -184,16 +197,17 @@ class TrainPlots(QWidget):
             for i, (key, s) in enumerate(source.items()):
                 if self.losses:
                     self._curve(self.loss_plot, ("raw", key), series_pen(i, 1.0, 70), None).setData(s.x, s.y)
-                    self._curve(self.loss_plot, ("ema", key), series_pen(i, 2.0), loss_name(key)).setData(s.x,
-                                                                                                         s.ema)
+                    self._curve(self.loss_plot, ("ema", key), series_pen(i, 2.0), loss_name(key)).setData(s.x, s.ema)
                 else:
-                    self._curve(self.loss_plot, ("epoch", key), series_pen(i, 2.0), loss_name(key),
-                                "o").setData(s.x, s.y)
+                    self._curve(self.loss_plot, ("epoch", key), series_pen(i, 2.0), loss_name(key), "o").setData(
+                        s.x, s.y
+                    )
         elif name == "lr":
             self._curve(self.lr_plot, ("lr", "lr"), series_pen(5, 2.0), None).setData(self.lr.x, self.lr.y)
         else:
             for i, key in enumerate(METRICS):
                 s = self.metrics.get(key)
                 if s is not None:
-                    self._curve(self.metric_plot, ("metric", key), series_pen(i * 3, 2.0), METRICS[key],
-                                "o").setData(s.x, s.y)
+                    self._curve(self.metric_plot, ("metric", key), series_pen(i * 3, 2.0), METRICS[key], "o").setData(
+                        s.x, s.y
+                    )

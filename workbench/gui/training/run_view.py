@@ -106,8 +106,9 @@ def _show_label_qc(window: QMainWindow, weights: Path) -> Callable[[], bool]:
     return ready
 
 
-def schedule_run_view(window: QMainWindow, run: str | Path, view: str, screenshot: str | Path | None = None,
-                      timeout_s: float = 120.0) -> QTimer:
+def schedule_run_view(
+    window: QMainWindow, run: str | Path, view: str, screenshot: str | Path | None = None, timeout_s: float = 120.0
+) -> QTimer:
     """Apply the view once the window is ready; with ``screenshot``, save the window then quit."""
     from workbench.gui.screenshot import SCREENSHOT_SIZE, dialog_refusal, save_window_png
 
@@ -146,8 +147,10 @@ def schedule_run_view(window: QMainWindow, run: str | Path, view: str, screensho
         timer.stop()
         ok = not timed_out and save_window_png(window, Path(str(screenshot)))
         if timed_out:
-            print(f"workbench: the {view} view of {run} was not ready after {timeout_s:.0f} s; "
-                  "screenshot not taken", file=sys.stderr)
+            print(
+                f"workbench: the {view} view of {run} was not ready after {timeout_s:.0f} s; screenshot not taken",
+                file=sys.stderr,
+            )
         QApplication.instance().exit(0 if ok else 1)
 
     timer.timeout.connect(tick)

@@ -165,8 +165,11 @@ class TrainingSupervisor(QObject):
 
     def _on_error(self, error: QProcess.ProcessError) -> None:
         if error == QProcess.ProcessError.FailedToStart and self._proc is not None:
-            self._deliver(EndEvent("error", f"could not start the training process ({sys.executable}): "
-                                            f"{self._proc.errorString()}"))
+            self._deliver(
+                EndEvent(
+                    "error", f"could not start the training process ({sys.executable}): {self._proc.errorString()}"
+                )
+            )
             self._finish()
 
     def _on_finished(self, exit_code: int, status: QProcess.ExitStatus) -> None:
@@ -185,8 +188,11 @@ class TrainingSupervisor(QObject):
         run_dir = self.last_run_dir if self.config is not None and self.config.resume else ""
         kept = "the last completed epoch's checkpoint (last.pt) in the run folder is kept"
         if self._killed_after_stop:
-            return EndEvent("stopped", f"the training process did not stop within "
-                                       f"{self.stop_grace_ms / 1000:.0f} s and was killed; {kept}", run_dir)
+            return EndEvent(
+                "stopped",
+                f"the training process did not stop within {self.stop_grace_ms / 1000:.0f} s and was killed; {kept}",
+                run_dir,
+            )
         if status == QProcess.ExitStatus.CrashExit:
             how = "was killed or crashed"
             if sys.platform != "win32" and exit_code in (9, 137):
@@ -194,8 +200,12 @@ class TrainingSupervisor(QObject):
         else:
             how = f"exited with code {exit_code} without reporting why"
         tail = "\n".join(self._stderr_tail)
-        return EndEvent("error", f"the training process {how}; {kept}. Your labels are untouched."
-                                 + (f"\nLast output:\n{tail}" if tail else ""), run_dir)
+        return EndEvent(
+            "error",
+            f"the training process {how}; {kept}. Your labels are untouched."
+            + (f"\nLast output:\n{tail}" if tail else ""),
+            run_dir,
+        )
 
     def _finish(self) -> None:
         assert self._end is not None
