@@ -589,15 +589,11 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
     )
     k_of = _keypoint_counts(ds)  # as the annotations were read, before any class edit
     categories = _categories(ds) if classes_changed else []
+    before = {key: _dump(files[key], ds.meta.get("coco_indent", {}).get(key)) for key in touched}
     for key in touched:
         data = files[key]
         mine = [r for r in recs if str(r.label_path) == key]
-        dirty_ids = {r.meta["coco_image_id"] for r in mine}
-        kept = [
-            a
-            for a in data.get("annotations") or []
-            if not (isinstance(a, dict) and _as_id(a.get("image_id")) in dirty_ids)
-        ]
+        replaced: dict[int | str, list[Any]] = {}
         for rec in mine:
             image = rec.meta.get("coco_image")
             if isinstance(image, dict) and rec.width is not None and rec.height is not None:
@@ -611,14 +607,28 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
                     next_id += 1
                 new_anns.append(orig)
             rec.meta["coco_anns"] = new_anns
-            kept.extend(new_anns)
-            kept.extend(rec.meta["coco_unparsed"])
+            replaced[rec.meta["coco_image_id"]] = new_anns + list(rec.meta["coco_unparsed"])
+        # An edited image's annotations take the place of its old ones, so the rest of the file
+        # keeps its order: an edit and its undo give the same text, and a diff shows the edit only.
+        kept: list[Any] = []
+        mine_ids = set(replaced)
+        for a in data.get("annotations") or []:
+            iid = _as_id(a.get("image_id")) if isinstance(a, dict) else None
+            if iid in replaced:
+                kept.extend(replaced.pop(iid))
+            elif iid not in mine_ids:
+                kept.append(a)
+        for anns in replaced.values():  # images that had no annotation before
+            kept.extend(anns)
         data["annotations"] = kept
         if classes_changed:
             data["categories"] = categories
     written = []
     for key in sorted(touched):
-        atomic_write_text(key, _dump(files[key], ds.meta.get("coco_indent", {}).get(key)))
+        text = _dump(files[key], ds.meta.get("coco_indent", {}).get(key))
+        if text == before[key]:
+            continue  # the same annotations as read (an edit and its undo): the file stays as it is
+        atomic_write_text(key, text)
         written.append(Path(key))
     for rec in recs:
         rec.dirty = False

@@ -428,9 +428,17 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
         rec.ensure_loaded()
         base = rec.meta.get("voc_tree")
         originals = [(inst, obj) for inst, obj in _reread(ds, rec)]
+        matched = match_originals(rec.instances, originals)
+        if (
+            "voc_broken" not in rec.meta
+            and len(matched) == len(originals)
+            and all(m is o for m, (_, o) in zip(matched, originals, strict=True))
+        ):
+            rec.dirty = False  # the same objects in the same order (an edit and its undo): nothing to write
+            continue
         root = _annotation_root(rec, rec.path.name, rec.path.parent.name, base)
         objects = []
-        for inst, orig in zip(rec.instances, match_originals(rec.instances, originals), strict=True):
+        for inst, orig in zip(rec.instances, matched, strict=True):
             objects.append(copy.deepcopy(orig) if orig is not None else _object_element(inst, ds.classes))
         root.extend(objects + [copy.deepcopy(o) for o in rec.meta.get("voc_unparsed", [])])
         broken = rec.meta.pop("voc_broken", None)
@@ -446,10 +454,16 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
         written.append(rec.label_path)
     if ds.meta.get("classes_dirty"):
         path = ds.config_file or ds.root / "classes.txt"
-        atomic_write_text(path, "".join(c + "\n" for c in ds.classes))
-        ds.config_file = path
+        text = "".join(c + "\n" for c in ds.classes)
         ds.meta["classes_dirty"] = False
-        written.append(path)
+        try:
+            same = path.is_file() and read_regular_text(path, errors="replace") == text
+        except OSError:
+            same = False
+        if not same:
+            atomic_write_text(path, text)
+            ds.config_file = path
+            written.append(path)
     return written
 
 
