@@ -102,7 +102,7 @@ def test_failed_save_keeps_edits_and_says_why(qtbot):
 
 _CHILD = """
 import sys
-from workbench.formats import open_dataset
+from workbench.formats import open_dataset, save_dataset
 ds = open_dataset(sys.argv[1])
 rec = ds.records[0].ensure_loaded()
 a = [i.copy() for i in rec.instances]
