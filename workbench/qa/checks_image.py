@@ -246,33 +246,15 @@ def _check_duplicates(ds: Dataset, rec: ImageRecord, boxes: list[list[float]]) -
     for a, b, iou in pairs[:MAX_DUPLICATE_FINDINGS]:
         first, inst = rec.instances[a], rec.instances[b]
         where = f"line {first.source.line}" if first.source.line is not None else f"instance {a}"
-        if inst.same_as(first):
-            out.append(
-                _at(
-                    ds,
-                    rec,
-                    b,
-                    inst,
-                    Severity.WARNING,
-                    "duplicate",
-                    f"exact duplicate of {where} (same class and box): delete this copy, it counts the object twice",
-                    {"action": "delete_instance", "safe": True, "duplicate_of": a},
-                )
-            )
-        else:
-            out.append(
-                _at(
-                    ds,
-                    rec,
-                    b,
-                    inst,
-                    Severity.WARNING,
-                    "duplicate",
-                    f"almost the same box as {where} (IoU {iou:.2f}, same class): probably the "
-                    "same object labeled twice; delete one",
-                    {"action": "delete_instance", "safe": False, "duplicate_of": a},
-                )
-            )
+        exact = inst.same_as(first)
+        message = (
+            f"exact duplicate of {where} (same class and box): delete this copy, it counts the object twice"
+            if exact
+            else f"almost the same box as {where} (IoU {iou:.2f}, same class): probably the "
+            "same object labeled twice; delete one"
+        )
+        fix = {"action": "delete_instance", "safe": exact, "duplicate_of": a}
+        out.append(_at(ds, rec, b, inst, Severity.WARNING, "duplicate", message, fix))
     if len(pairs) > MAX_DUPLICATE_FINDINGS:
         more = len(pairs) - MAX_DUPLICATE_FINDINGS
         out.append(
