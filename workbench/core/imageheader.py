@@ -66,22 +66,26 @@ def too_large_problem(width: int, height: int) -> str | None:
     )
 
 
-def not_regular_problem(mode: int) -> str | None:
-    """Why a path is not an image file (a FIFO would block the reader forever), or None."""
+def not_regular_kind(mode: int) -> str | None:
+    """What a non-regular file is ("a FIFO (named pipe)"), or None for a regular file.
+
+    A FIFO or a device would block its reader forever; every reader refuses them by this.
+    """
     if stat.S_ISREG(mode):
         return None
-    what = (
-        "a directory"
-        if stat.S_ISDIR(mode)
-        else "a FIFO (named pipe)"
-        if stat.S_ISFIFO(mode)
-        else "a device"
-        if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-        else "a socket"
-        if stat.S_ISSOCK(mode)
-        else "not a regular file"
-    )
-    return f"cannot be read: it is {what}, not an image file"
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+
+
+def not_regular_problem(mode: int) -> str | None:
+    """Why a path is not an image file, or None."""
+    what = not_regular_kind(mode)
+    return None if what is None else f"cannot be read: it is {what}, not an image file"
 
 
 def is_image_file(path: str | os.PathLike[str]) -> bool:

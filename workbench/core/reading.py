@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import os
 
-from workbench.core.imageheader import not_regular_problem
+from workbench.core.imageheader import not_regular_kind
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 
@@ -19,12 +19,10 @@ _FLAGS = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
 def open_regular(path: str | os.PathLike[str]) -> int:
     """A file descriptor for ``path``; OSError when it is not a regular file."""
     fd = os.open(path, _FLAGS)
-    problem = not_regular_problem(os.fstat(fd).st_mode)
-    if problem:
+    what = not_regular_kind(os.fstat(fd).st_mode)
+    if what:
         os.close(fd)
-        raise OSError(
-            errno.EINVAL, problem.removeprefix("cannot be read: ").replace(", not an image file", ""), str(path)
-        )
+        raise OSError(errno.EINVAL, f"it is {what}", str(path))
     return fd
 
 
