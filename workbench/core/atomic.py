@@ -7,17 +7,41 @@ itself survives a power cut.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
 
+# Characters of the target's name kept in the temporary name: 16 (at most 64 bytes) plus
+# mkstemp's 8 random characters stay far below the 255-byte limit, and still say whose it is.
+TEMP_NAME_CHARS = 16
+
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data`` whole, or leave it as it was and raise ``OSError``.
+
+    A file the user made read-only is refused rather than replaced (the rename would
+    succeed in a writable folder and quietly drop the protection). Every failure, a full
+    disk or a read-only folder, names ``path`` in ``filename``, not the temporary sibling,
+    so a message names the file the user knows.
+    """
     path = Path(path)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, "the file is read-only", str(path))
+    try:
+        _replace_with(path, data)
+    except OSError as e:
+        if e.filename == str(path):
+            raise
+        raise type(e)(e.errno, e.strerror or str(e), str(path)) from e
+
+
+def _replace_with(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, ``os.replace``, fsync the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The temporary name must fit the file system's 255-byte limit even when the target's
-    # own name nearly fills it: 40 characters (at most 160 bytes) of it are recognisable enough.
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:40]}.", suffix=".tmp", dir=path.parent)
+    # A short temporary name: the target's own name may nearly fill the file system's
+    # 255-byte limit, so only its first characters are kept (at most 4 bytes each).
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:TEMP_NAME_CHARS]}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
