@@ -75,7 +75,7 @@ def test_validate_fix_that_cannot_write_is_one_line_exit_2(tmp_path, monkeypatch
     def refuse(path, data):
         raise OSError(err, os.strerror(err), str(path))
 
-    monkeypatch.setattr("workbench.formats.yolo.atomic_write_text", lambda p, t: refuse(p, t))
+    monkeypatch.setattr("workbench.formats.yolo.atomic_write_bytes", refuse)
     assert main(["validate", str(root), "--fix"]) == 2
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1 and "a.txt" in lines[0] and os.strerror(err) in lines[0]

@@ -1,13 +1,23 @@
-"""A save writes only what changed, in every format: an edit and its undo leave the files as they are."""
+"""A write changes only what the user changed: lines, files, data.yaml, COCO json, VOC xml, --fix.
+
+An edit and its undo leave the files as they are, in every format.
+"""
 
 from __future__ import annotations
 
+import errno
+import json
+import os
+import time
 from pathlib import Path
 
 import pytest
 from _dataset_builders import coco_json, voc_xml, write_image
 
+from workbench.cli.main import main
+from workbench.core.annotation import Instance
 from workbench.formats import open_dataset, save_dataset
+from workbench.formats.yolo_labels import LabelLayout, minimal_label_text, parse_label_text
 
 
 def _coco(tmp_path: Path) -> Path:
@@ -56,3 +66,241 @@ def test_edit_and_undo_writes_nothing_and_a_real_edit_writes(tmp_path, make, lab
     assert save_dataset(ds) == [path]
     again = open_dataset(make.__name__ == "_coco" and path or tmp_path / "voc").records[0].ensure_loaded()
     assert again.instances[0].same_as(edited[0])
+
+
+# 64x48 images; line 2 is unparseable, line 4 blank, CRLF endings, no final newline.
+CRLF_TEXT = (
+    b"0 0.756420 0.500000 0.200000 0.200000\r\nthis line is broken\r\n1 0.300000 0.3 0.1 0.1\r\n\r\n0 0.1 0.1 0.05 0.05"
+)
+YAML_TEXT = (
+    "# thermal set, do not reorder\n"
+    "path:   # empty on purpose: relative to this file\n"
+    "train: images/train\n"
+    "val: images/train\n"
+    "nc: 2\n"
+    "names: [cat, dog]  # ids are fixed\n"
+    "custom_tool_key: {keep: me}\n"
+)
+
+
+def _dataset(root: Path, labels: dict[str, bytes | None], yaml_text: str = YAML_TEXT) -> Path:
+    for stem, data in labels.items():
+        write_image(root / "images" / "train" / f"{stem}.png")
+        if data is not None:
+            (root / "labels" / "train").mkdir(parents=True, exist_ok=True)
+            (root / "labels" / "train" / f"{stem}.txt").write_bytes(data)
+    (root / "data.yaml").write_text(yaml_text)
+    return root / "data.yaml"
+
+
+def _age(*paths: Path) -> dict[Path, int]:
+    """Set the files' mtime into the past; returns it, to see later which files were touched."""
+    past = time.time() - 1000
+    for p in paths:
+        os.utime(p, (past, past))
+    return {p: p.stat().st_mtime_ns for p in paths}
+
+
+def _record(ds, stem: str):
+    return next(r for r in ds if r.path.stem == stem).ensure_loaded()
+
+
+def test_an_edit_rewrites_only_its_line_keeping_crlf_final_newline_and_unparsed_lines(tmp_path):
+    yaml = _dataset(tmp_path, {"a": CRLF_TEXT})
+    ds = open_dataset(yaml)
+    rec = _record(ds, "a")
+    edited = rec.instances[1].copy()
+    edited.class_id = 0
+    rec.set_instances([rec.instances[0], edited, rec.instances[2]])
+    assert save_dataset(ds) == [rec.label_path]
+    lines = rec.label_path.read_bytes().split(b"\r\n")
+    assert lines == [
+        b"0 0.756420 0.500000 0.200000 0.200000",  # untouched: not "0.75642"
+        b"this line is broken",  # still line 2
+        b"0 0.3 0.3 0.1 0.1",  # the edited line, in its place
+        b"",
+        b"0 0.1 0.1 0.05 0.05",
+    ]  # still no final newline
+    assert b"\n" not in rec.label_path.read_bytes().replace(b"\r\n", b"")  # CRLF throughout
+
+
+def test_new_box_goes_after_the_last_line_and_a_deleted_one_takes_only_its_line(tmp_path):
+    text = "0 0.5 0.5 0.2 0.2\n1 0.300000 0.3 0.1 0.1\nbroken\n"
+    layout, (w, h), label = LabelLayout("det"), (64, 48), tmp_path / "a.txt"
+    parsed = parse_label_text(text, layout, w, h, label)
+    a, b = parsed.instances
+    out = minimal_label_text([b, Instance(1, [1, 1, 5, 5])], parsed.extra_lines, layout, w, h, label, text)
+    assert out == "1 0.300000 0.3 0.1 0.1\nbroken\n1 0.046875 0.0625 0.0625 0.083333\n"
+    # the unparsed line deleted (the quick fix), the rest byte for byte
+    assert minimal_label_text([a, b], [], layout, w, h, label, text) == "0 0.5 0.5 0.2 0.2\n1 0.300000 0.3 0.1 0.1\n"
+
+
+def test_undecodable_bytes_in_an_unparsed_line_go_back_unchanged(tmp_path):
+    raw = b"0 0.5 0.5 0.2 0.2\nnot \xff utf8\n"
+    yaml = _dataset(tmp_path, {"a": raw})
+    ds = open_dataset(yaml)
+    rec = _record(ds, "a")
+    rec.set_instances(rec.instances + [Instance(0, [1, 1, 5, 5])])
+    save_dataset(ds)
+    assert rec.label_path.read_bytes().startswith(raw)
+
+
+def test_an_edit_undone_or_a_record_marked_for_nothing_writes_nothing(tmp_path):
+    yaml = _dataset(tmp_path, {"a": CRLF_TEXT, "b": b"0 0.5 0.5 0.2 0.2\n", "empty": None})
+    ds = open_dataset(yaml)
+    labels = [r.label_path for r in ds if r.has_labels]
+    before = _age(*labels, yaml)
+    for rec in ds:
+        rec.ensure_loaded()
+        original = [i.copy() for i in rec.instances]
+        moved = [i.copy() for i in original]
+        for i in moved:
+            i.box += 2
+        rec.set_instances(moved)
+        rec.set_instances(original)  # undo
+    assert ds.dirty_records() == list(ds)
+    assert save_dataset(ds) == []
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    assert not (tmp_path / "labels" / "train" / "empty.txt").exists()  # no empty file for an unlabeled image
+    assert ds.dirty_records() == []
+
+
+def test_class_added_then_removed_leaves_data_yaml_alone(tmp_path):
+    yaml = _dataset(tmp_path, {"a": b"0 0.5 0.5 0.2 0.2\n"})
+    before = _age(yaml)
+    ds = open_dataset(yaml)
+    ds.classes.append("bird")
+    ds.classes.pop()
+    ds.meta["classes_dirty"] = True  # what the add and undo commands leave behind
+    assert save_dataset(ds) == []
+    assert yaml.stat().st_mtime_ns == before[yaml] and yaml.read_text() == YAML_TEXT
+
+
+@pytest.mark.parametrize(
+    "names_line, expected",
+    [
+        ("names: [cat, dog]  # ids are fixed", "names: [cat, dog, bird] # ids are fixed"),
+        ("names:\n  0: cat\n  1: dog", "names:\n  0: cat\n  1: dog\n  2: bird"),
+    ],
+)
+def test_added_class_changes_only_names_and_nc_in_data_yaml(tmp_path, names_line, expected):
+    text = YAML_TEXT.replace("names: [cat, dog]  # ids are fixed", names_line)
+    yaml = _dataset(tmp_path, {"a": b"0 0.5 0.5 0.2 0.2\n"}, text)
+    ds = open_dataset(yaml)
+    ds.classes.append("bird")
+    ds.meta["classes_dirty"] = True
+    assert save_dataset(ds) == [yaml]
+    assert yaml.read_text() == text.replace("nc: 2", "nc: 3").replace(names_line, expected)
+    assert "null" not in yaml.read_text()
+    assert open_dataset(yaml).classes == ["cat", "dog", "bird"]
+
+
+def test_classes_txt_written_only_when_the_names_differ(tmp_path):
+    (tmp_path / "images").mkdir()
+    write_image(tmp_path / "images" / "a.png")
+    classes = tmp_path / "classes.txt"
+    classes.write_text("cat\ndog\n")
+    before = _age(classes)
+    ds = open_dataset(tmp_path)
+    ds.meta["classes_dirty"] = True
+    assert save_dataset(ds) == [] and classes.stat().st_mtime_ns == before[classes]
+    ds.classes.append("bird")
+    ds.meta["classes_dirty"] = True
+    assert save_dataset(ds) == [classes] and classes.read_text() == "cat\ndog\nbird\n"
+
+
+def _coco_interleaved(tmp_path: Path) -> Path:
+    """Two images whose annotations interleave (1, 2, 1), as other tools write them."""
+    for name in ("a.png", "b.png"):
+        write_image(tmp_path / name)
+    images = [
+        {"id": 1, "file_name": "a.png", "width": 64, "height": 48},
+        {"id": 2, "file_name": "b.png", "width": 64, "height": 48},
+    ]
+    anns = [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10], "iscrowd": 0, "area": 100},
+        {"id": 2, "image_id": 2, "category_id": 1, "bbox": [2, 2, 10, 10], "iscrowd": 0, "tool": "kept"},
+        {"id": 3, "image_id": 1, "category_id": 1, "bbox": [20, 20, 5, 5], "iscrowd": 0},
+    ]
+    return coco_json(tmp_path / "instances_val.json", images, anns, [{"id": 1, "name": "thing"}])
+
+
+def test_coco_unchanged_json_is_not_rewritten_and_an_edit_keeps_the_order(tmp_path):
+    path = _coco_interleaved(tmp_path)
+    before = _age(path)
+    ds = open_dataset(path)
+    for rec in ds:
+        rec.ensure_loaded()
+        rec.set_instances([i.copy() for i in rec.instances])  # marked dirty, same labels
+    ds.meta["classes_dirty"] = True
+    assert save_dataset(ds) == [] and path.stat().st_mtime_ns == before[path]
+    rec = next(r for r in ds if r.path.name == "a.png")
+    moved = rec.instances[1].copy()
+    moved.box = moved.box + 1
+    rec.set_instances([rec.instances[0], moved])
+    assert save_dataset(ds) == [path]
+    anns = json.loads(path.read_text())["annotations"]
+    assert [a["id"] for a in anns] == [1, 4, 2]  # the moved box follows its image's kept one; b's stays put
+    assert anns[0] == {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10], "iscrowd": 0, "area": 100}
+    assert {"id": 2, "image_id": 2, "category_id": 1, "bbox": [2, 2, 10, 10], "iscrowd": 0, "tool": "kept"} in anns
+    assert next(a for a in anns if a["image_id"] == 1 and a["id"] != 1)["bbox"] == [21, 21, 5, 5]
+
+
+# --------------------------------------------------------------------------- failures
+
+
+def _fail_writes(monkeypatch, code: int) -> None:
+    def refuse(path, data):
+        raise OSError(code, os.strerror(code), f"{path}.tmp-sibling")
+
+    monkeypatch.setattr("workbench.core.atomic._replace_with", refuse)
+
+
+def _make_read_only(monkeypatch, path: Path) -> None:
+    """chmod the file read-only; as root (which ignores permissions) simulate the refusal instead."""
+    if os.geteuid() == 0:
+        _fail_writes(monkeypatch, errno.EACCES)
+    else:
+        path.chmod(0o444)
+
+
+@pytest.mark.parametrize("failure", ["read-only", "disk full"])
+def test_a_failed_write_names_the_label_file_and_keeps_it_intact(tmp_path, monkeypatch, failure):
+    yaml = _dataset(tmp_path, {"a": b"0 0.5 0.5 0.2 0.2\n"})
+    ds = open_dataset(yaml)
+    rec = _record(ds, "a")
+    if failure == "read-only":
+        _make_read_only(monkeypatch, rec.label_path)
+    else:
+        _fail_writes(monkeypatch, errno.ENOSPC)
+    rec.set_instances([])
+    with pytest.raises(OSError) as info:
+        save_dataset(ds)
+    assert info.value.filename == str(rec.label_path)
+    assert rec.label_path.read_bytes() == b"0 0.5 0.5 0.2 0.2\n" and rec.dirty
+
+
+def test_fix_changes_only_fixed_lines_and_reports_true_line_numbers(tmp_path, capsys):
+    text = (
+        b"0 0.5 0.5 0.25 0.25\n"  # 1 kept
+        b"0 0.250000 0.25 0.1 0.1\n"  # 2 kept, six decimals stay
+        b"0 0.95 0.5 0.2 0.2\n"  # 3 clipped
+        b"garbage line\n"  # 4 unparseable: stays
+        b"0 0.5 0.5 0 0.2\n"  # 5 zero area: deleted
+        b"0 0.1 0.1 0.1 0.1\n"  # 6 kept
+        b"7 0.7 0.7 0.1 0.1\n"
+    )  # 7 wrong class: reported, never guessed
+    yaml = _dataset(tmp_path, {"a": text, "b": b"0 0.5 0.5 0.2 0.2\n"})
+    b_label = tmp_path / "labels" / "train" / "b.txt"
+    before = _age(b_label)
+    assert main(["validate", str(yaml), "--fix"]) == 1
+    out = capsys.readouterr().out
+    assert "labels/train/a.txt:3: clipped box" in out and "labels/train/a.txt:5: deleted box with no area" in out
+    assert "saved 1 changed file (labels/train/a.txt); line numbers above are the lines before the fix" in out
+    lines = (tmp_path / "labels" / "train" / "a.txt").read_bytes().splitlines()
+    assert lines[:2] == text.splitlines()[:2] and lines[3] == b"garbage line"
+    assert lines[2] != text.splitlines()[2] and lines[4:] == text.splitlines()[5:]
+    # The remaining findings name the saved file's lines: the wrong class is now on line 6.
+    assert lines[5].startswith(b"7 ") and "labels/train/a.txt:6: class id 7" in out
+    assert "labels/train/a.txt:4:" in out  # the garbage line, still line 4
+    assert b_label.stat().st_mtime_ns == before[b_label]

@@ -67,7 +67,13 @@ def run(args: argparse.Namespace) -> int:
                     "changed in that file: make it writable or free disk space, then run "
                     "--fix again"
                 ) from None
-            changes.append(f"saved {len(written)} changed file{'s' * (len(written) != 1)}")
+            names = ", ".join(ds.rel(p) or str(p) for p in written)
+            changes.append(
+                f"saved {count_noun(len(written), 'changed file')}"
+                + (f" ({names}); line numbers above are the lines before the fix" if written else "")
+            )
+            # Re-read what was saved, so the remaining findings name the lines as they are now.
+            ds = open_dataset(args.data)
             findings = validate_dataset(ds, check_images=check_images, cache=args.cache)
     summary = summarize(findings)
     try:

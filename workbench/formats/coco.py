@@ -573,9 +573,13 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
     """
     files: dict[str, dict[str, Any]] = ds.meta.get("coco_files") or {}
     recs = [r for r in (records if records is not None else ds.dirty_records()) if str(r.label_path) in files]
-    classes_changed = bool(ds.meta.get("classes_dirty")) or ds.nc > len(ds.meta.get("coco_category_ids", []))
+    read_ids = ds.meta.get("coco_category_ids", [])
+    read_names = [ds.meta.get("coco_categories", {}).get(cid, {}).get("name") for cid in read_ids]
+    # A class added and removed again (add, undo) leaves the categories as they were read.
+    classes_changed = (bool(ds.meta.get("classes_dirty")) or ds.nc > len(read_ids)) and list(ds.classes) != read_names
     touched = set(files) if classes_changed else {str(r.label_path) for r in recs}
     if not touched:
+        ds.meta["classes_dirty"] = False
         return []
     ids = category_ids(ds)
     next_id = 1 + max(
@@ -608,19 +612,7 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
                 new_anns.append(orig)
             rec.meta["coco_anns"] = new_anns
             replaced[rec.meta["coco_image_id"]] = new_anns + list(rec.meta["coco_unparsed"])
-        # An edited image's annotations take the place of its old ones, so the rest of the file
-        # keeps its order: an edit and its undo give the same text, and a diff shows the edit only.
-        kept: list[Any] = []
-        mine_ids = set(replaced)
-        for a in data.get("annotations") or []:
-            iid = _as_id(a.get("image_id")) if isinstance(a, dict) else None
-            if iid in replaced:
-                kept.extend(replaced.pop(iid))
-            elif iid not in mine_ids:
-                kept.append(a)
-        for anns in replaced.values():  # images that had no annotation before
-            kept.extend(anns)
-        data["annotations"] = kept
+        data["annotations"] = _merged_annotations(data.get("annotations") or [], replaced)
         if classes_changed:
             data["categories"] = categories
     written = []
@@ -636,8 +628,35 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
         ds.meta["coco_category_ids"] = ids
         ds.meta["coco_categories"] = {c["id"]: c for c in categories}
         ds.meta["coco_class_of"] = {c: i for i, c in enumerate(ids)}
-        ds.meta["classes_dirty"] = False
+    ds.meta["classes_dirty"] = False  # written, or the same names as the file's
     return written
+
+
+def _merged_annotations(old: list[Any], replaced: dict[int | str, list[Any]]) -> list[Any]:
+    """The file's annotation list with the edited images' annotations swapped in, order kept.
+
+    Every annotation that survives stays where it was, even between other images' (files
+    written by other tools interleave them); an image's new annotations follow its last
+    kept one, or go at the end. So an edit and its undo give the same list, and a diff
+    shows the edit only.
+    """
+    survivors = {id(a) for anns in replaced.values() for a in anns}
+    merged: list[Any] = []
+    placed: set[int] = set()
+    after: dict[int | str, int] = {}  # image id -> index just past its last kept annotation
+    for a in old:
+        iid = _as_id(a.get("image_id")) if isinstance(a, dict) else None
+        if iid not in replaced:
+            merged.append(a)
+        elif id(a) in survivors and id(a) not in placed:
+            merged.append(a)
+            placed.add(id(a))
+            after[iid] = len(merged)
+    # Insert from the back, so the positions still to use do not move.
+    for iid in sorted(replaced, key=lambda i: after.get(i, len(merged)), reverse=True):
+        at = after.get(iid, len(merged))
+        merged[at:at] = [a for a in replaced[iid] if id(a) not in placed]
+    return merged
 
 
 def _keypoint_counts(ds: Dataset) -> dict[Any, int]:

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from workbench.core.annotation import Dataset, ImageRecord
-from workbench.core.atomic import atomic_write_text
+from workbench.core.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.findings import Finding, Severity
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
@@ -37,6 +37,7 @@ from workbench.formats.yolo_labels import (
     label_file_limit_problem,
     minimal_label_text,
     parse_label_text,
+    replace_undecodable,
 )
 
 SPLIT_KEYS = ("train", "val", "test")
@@ -694,10 +695,13 @@ def save_yolo(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
             continue
         old = _current_text(rec.label_path)
         text = minimal_label_text(rec.instances, rec.extra_lines, layout, rec.width, rec.height, rec.label_path, old)
-        rec.dirty = False
-        if text == old:
-            continue  # back to what is on disk (an edit and its undo): nothing to write
-        atomic_write_text(rec.label_path, text)
+        if text == old or (old is None and not text and not rec.label_path.exists()):
+            # Back to what is on disk (an edit and its undo), or still no labels for an image
+            # that never had a label file (YOLO reads a missing file as "no objects"): nothing to write.
+            rec.dirty = False
+            continue
+        atomic_write_bytes(rec.label_path, text.encode("utf-8", "surrogateescape"))
+        rec.dirty = False  # only once written: a failed save leaves the edit to save again
         rec.has_labels = True
         written.append(rec.label_path)
     if ds.config_file is not None and ds.meta.get("classes_dirty"):
@@ -709,12 +713,16 @@ def save_yolo(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
 
 
 def _current_text(path: Path) -> str | None:
-    """The label file as it is on disk, or None when it cannot be kept line by line."""
+    """The label file as it is on disk, or None when it cannot be kept line by line.
+
+    Bytes that are not UTF-8 (a Latin-1 comment line) decode as ``surrogateescape``
+    characters, so an untouched line goes back byte for byte when the file is written.
+    """
     try:
         if not path.is_file() or path.stat().st_size > MAX_LABEL_BYTES:
             return None
-        return path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+        return path.read_bytes().decode("utf-8", "surrogateescape")
+    except OSError:
         return None
 
 
@@ -747,13 +755,18 @@ def _save_class_names(ds: Dataset) -> Path | None:
     rt = YAML()  # round-trip mode
     rt.preserve_quotes = True
     text = _current_text(path)
-    if text is None:
-        raise DatasetError(f"{path}: cannot be read back to update its class names")
+    if text is None or replace_undecodable(text) != text:
+        raise DatasetError(
+            f"{path}: cannot be read back as UTF-8 to update its class names; "
+            "save it as UTF-8 (or edit names: by hand) and save again"
+        )
     doc = rt.load(text)
     if isinstance(doc.get("names"), dict):
         doc["names"] = (
             dict(enumerate(ds.classes)) if not isinstance(names, dict) else _updated_dict(doc["names"], ds.classes)
         )
+    elif isinstance(doc.get("names"), list):
+        doc["names"] = _updated_list(doc["names"], ds.classes)
     else:
         doc["names"] = list(ds.classes)
     if "nc" in doc:
@@ -772,6 +785,17 @@ def _updated_dict(mapping: Any, classes: list[str]) -> Any:
         if mapping.get(i) != name:
             mapping[i] = name
     return mapping
+
+
+def _updated_list(seq: Any, classes: list[str]) -> Any:
+    """The ``names`` list edited in place: a flow list ``[cat, dog]`` stays on its line with its comment."""
+    for i, name in enumerate(classes):
+        if i >= len(seq):
+            seq.append(name)
+        elif seq[i] != name:
+            seq[i] = name
+    del seq[len(classes) :]
+    return seq
 
 
 def write_yolo(ds: Dataset, out: Path, fmt: str = "yolo") -> Path:

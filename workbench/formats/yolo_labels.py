@@ -397,6 +397,11 @@ def _same_values(a: Instance, b: Instance) -> bool:
     return a.keypoints.shape == b.keypoints.shape and bool(np.array_equal(a.keypoints, b.keypoints))
 
 
+def replace_undecodable(line: str) -> str:
+    """A line as the reader saw it: bytes that are not UTF-8 (kept as surrogates) become U+FFFD."""
+    return line.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def minimal_label_text(
     instances: list[Instance],
     extra_lines: list[str],
@@ -412,7 +417,9 @@ def minimal_label_text(
     unparseable lines stay where they were), so a save after an edit and its undo writes
     nothing, line numbers in reports stay true, and a git diff shows only the real edit.
     An instance owns the line it was read from (``source.line``); edited, its new text takes
-    that line's place; new instances are appended.
+    that line's place; new instances are appended. ``old_text`` may hold bytes that are not
+    UTF-8 as ``surrogateescape`` characters: such a line is kept as it was (the reader saw it
+    with U+FFFD in their place, which is how ``extra_lines`` names it).
     """
     if old_text is None:
         return format_label_text(instances, layout, width, height, extra_lines)
@@ -443,8 +450,8 @@ def minimal_label_text(
                 out.append(format_label_line(inst, layout, width, height) + (ending or newline))
         elif not raw.strip():
             out.append(raw)
-        elif raw.strip() in extras:
-            extras.remove(raw.strip())
+        elif (as_read := replace_undecodable(raw.strip())) in extras:
+            extras.remove(as_read)
             out.append(raw)
         # else: an unparseable line the user deleted
     tail = [format_label_line(inst, layout, width, height) for inst in added] + extras
