@@ -98,6 +98,67 @@ def test_failed_save_keeps_edits_and_says_why(qtbot):
     assert not stack.isClean()
 
 
+def _snapshot(paths: list[Path]) -> dict[Path, tuple[bytes, int]]:
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in paths}
+
+
+def _dataset_files(w) -> list[Path]:
+    labels = [r.label_path for r in w.ds.records if r.label_path is not None and r.label_path.exists()]
+    return [*labels, w.ds.config_file]
+
+
+def test_discard_undoes_to_the_saved_state_and_the_timer_under_the_prompt_writes_nothing(
+    qtbot, monkeypatch, tmp_path, gui_sample
+):
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    files = _dataset_files(w)
+    before = _snapshot(files)
+    rec = w.ds.records[0]
+    read_class = rec.instances[0].class_id
+    _edit_class(w)
+    w.saver.timer.setInterval(10)
+
+    def slow_prompt(*a, **k):
+        qtbot.wait(300)  # the user reads the prompt; the event loop (and the timer) keep running
+        return QMessageBox.StandardButton.Discard
+
+    monkeypatch.setattr(QMessageBox, "question", slow_prompt)
+    assert w.close()
+    qtbot.wait(100)  # the timer of a closed window must not save the discarded edit either
+    assert _snapshot(files) == before
+    # Memory matches the files again: nothing is dirty, the edit is undone.
+    assert not w.saver.dirty and rec.instances[0].class_id == read_class
+
+
+def test_failed_save_in_the_window_says_which_file_and_autosave_says_it_in_the_status_bar(
+    qtbot, monkeypatch, tmp_path, gui_sample
+):
+    import errno
+
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    rec = w.ds.records[0]
+    before = rec.label_path.read_bytes()
+    _edit_class(w)
+    edited = rec.instances[0].class_id
+
+    def disk_full(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr("workbench.core.atomic._replace_with", disk_full)
+    boxes = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: boxes.append(text))
+    assert w.save() is False
+    assert len(boxes) == 1 and str(rec.label_path) in boxes[0] and "No space left" in boxes[0]
+    assert w.isWindowModified() and rec.instances[0].class_id == edited
+    assert rec.label_path.read_bytes() == before
+    # An autosave that fails says so in the status bar, without a box every minute.
+    assert w.saver.autosave() is False
+    assert len(boxes) == 1 and str(rec.label_path) in w.statusBar().currentMessage()
+    monkeypatch.undo()  # the disk has room again: the edit is still there to save
+    assert w.save() and not w.isWindowModified()
+    assert open_dataset(gui_sample).records[0].ensure_loaded().instances[0].class_id == edited
+
+
 # --------------------------------------------------------------------------- kill safety
 
 _CHILD = """
@@ -191,8 +252,9 @@ def test_add_class_then_undo_leaves_data_yaml_alone_and_a_real_change_keeps_comm
     from workbench.gui import commands
 
     w.undo_stack.push(commands.AddClassCommand(w.ds, "zebra", w.notifier))
+    assert w.saver.dirty and w.isWindowModified()
     w.undo_stack.undo()
-    assert not w.saver.dirty
+    assert not w.saver.dirty and not w.isWindowModified()
     w.saver.save()
     assert gui_sample.read_text() == commented
     w.undo_stack.push(commands.AddClassCommand(w.ds, "zebra", w.notifier))
