@@ -15,8 +15,11 @@ import numpy as np
 
 
 def write_image(path: Path, width: int = 64, height: int = 48) -> Path:
+    """A black image; encoded in memory, so any file name works (``cv2.imwrite`` crashes on some)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), np.zeros((height, width, 3), dtype=np.uint8))
+    ok, buf = cv2.imencode(path.suffix or ".png", np.zeros((height, width, 3), dtype=np.uint8))
+    assert ok
+    path.write_bytes(buf.tobytes())
     return path
 
 

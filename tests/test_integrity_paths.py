@@ -4,6 +4,7 @@ a conversion appears complete or not at all."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from pathlib import Path
 
@@ -238,3 +239,153 @@ def test_a_fifo_where_a_label_file_or_config_belongs_is_refused_not_read_forever
         yaml_path.write_text("path: .\ntrain: train.txt\nval: train.txt\nnames: [x]\n")
     rc = main(["validate", str(yaml_path)])  # would block forever on open() of a FIFO
     assert rc in (1, 2)
+
+
+# --------------------------------------------------------------------------- odd path strings
+
+
+def test_contained_path_refuses_nul_bytes_and_windows_style_escapes(tmp_path):
+    from workbench.core.paths import contained_path
+
+    root = tmp_path / "ds"
+    images = root / "images"
+    assert contained_path(images, "a.jpg", root) == images / "a.jpg"
+    assert contained_path(images, "a\x00.jpg", root) is None  # no file system allows a NUL
+    assert contained_path(images, "", root) is None and contained_path(images, ".", root) is None
+    assert contained_path(images, "..\\..\\outside\\secret.jpg", root) is None  # Windows separators
+    assert contained_path(images, "..\\../outside/x.jpg", root) is None  # mixed
+    assert contained_path(images, "\\\\server\\share\\x.jpg", root) is None  # a UNC path
+    assert contained_path(images, "sub\\a.jpg", root) == images / "sub\\a.jpg"  # inside either way: as written
+
+
+def test_coco_file_names_with_nul_or_backslash_escapes_are_findings_never_reads(tmp_path):
+    secret = tmp_path / "outside" / "secret.jpg"
+    _colored(secret, 200)  # unlike ok.jpg's bytes, so a copy of it would show
+    root = tmp_path / "ds"
+    write_image(root / "images" / "ok.jpg")
+    names = ["ok.jpg", "..\\..\\outside\\secret.jpg", "ok\x00.jpg"]
+    data = {
+        "images": [{"id": i + 1, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(names)],
+        "annotations": [{"id": i + 1, "image_id": i + 1, "category_id": 1, "bbox": [1, 1, 9, 9]} for i in range(3)],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    ann = root / "images" / "instances_train.json"
+    ann.write_text(json.dumps(data))
+    ds = open_dataset(ann)
+    assert [r.path.name for r in ds.records] == ["ok.jpg"]
+    outside = [f for f in validate_dataset(ds) if f.kind == "path_outside_dataset"]
+    assert len(outside) == 2 and all(f.label_file.endswith("instances_train.json") for f in outside)
+    assert "secret.jpg" in outside[0].message and "\\x00" in outside[1].message  # the name as written
+    out = tmp_path / "out"
+    assert main(["convert", str(ann), "--to", "coco", str(out)]) == 0
+    assert secret.read_bytes() not in [p.read_bytes() for p in out.rglob("*") if p.is_file()]
+
+
+def test_list_file_lines_with_backslash_escapes_or_nul_are_findings_with_their_line(tmp_path):
+    _secret(tmp_path)
+    root = tmp_path / "ds"
+    write_image(root / "images" / "a.jpg")
+    (root / "train.txt").write_bytes(b"images/a.jpg\n..\\outside\\secret.jpg\nimages/a\x00.jpg\n")
+    (root / "data.yaml").write_text("path: .\ntrain: train.txt\nnames: [thing]\n")
+    ds = open_dataset(root / "data.yaml")
+    assert [r.path.name for r in ds.records] == ["a.jpg"]
+    outside = [f for f in validate_dataset(ds) if f.kind == "path_outside_dataset"]
+    assert [(f.label_file, f.line) for f in outside] == [("train.txt", 2), ("train.txt", 3)]
+
+
+def test_a_list_file_named_by_several_splits_reports_each_bad_line_once(tmp_path):
+    root = tmp_path / "ds"
+    write_image(root / "images" / "a.jpg")
+    (root / "train.txt").write_text("images/a.jpg\n../../etc/passwd\n")
+    (root / "data.yaml").write_text("path: .\ntrain: train.txt\nval: train.txt\ntest: [train.txt]\nnames: [x]\n")
+    outside = [f for f in validate_dataset(open_dataset(root / "data.yaml")) if f.kind == "path_outside_dataset"]
+    assert [(f.label_file, f.line) for f in outside] == [("train.txt", 2)]
+
+
+# --------------------------------------------------------------------------- export names
+
+
+def test_export_names_replace_control_characters_slashes_and_lone_surrogates():
+    from workbench.formats.files import MAX_STEM_BYTES, safe_file_name, unique_file_name
+
+    assert safe_file_name("plain  name.jpg") == "plain  name.jpg"  # spaces are kept
+    assert safe_file_name("a\nb\tc\x7f.jpg") == "a_b_c_.jpg"
+    assert safe_file_name("back\\slash/slash.jpg") == "back_slash_slash.jpg"
+    assert safe_file_name(os.fsdecode(b"caf\xe9.jpg")) == "caf\ufffd.jpg"
+    assert safe_file_name("\ud800x.jpg") == "\ufffdx.jpg"  # a lone surrogate from a JSON escape
+    assert safe_file_name("..") == "_" and safe_file_name("") == "_"
+    used: set[str] = set()
+    long = unique_file_name(Path("é" * 200 + ".png"), used)
+    assert len(Path(long).stem.encode()) <= MAX_STEM_BYTES and long.endswith(".png")
+    assert unique_file_name(Path("é" * 200 + ".jpg"), used) == Path(long).stem + "_1.jpg"
+
+
+@pytest.mark.parametrize("target", ["voc", "yolo", "coco"])
+def test_names_with_tabs_and_backslashes_export_to_readable_lists(tmp_path, target):
+    root = tmp_path / "src"
+    names = ["tab\there.png", "win\\dows.png", "plain.png"]
+    for k, name in enumerate(names):
+        _colored(root / "images" / name, 40 * (k + 1))
+        (root / "labels").mkdir(parents=True, exist_ok=True)
+        (root / "labels" / (Path(name).stem + ".txt")).write_text(f"0 0.5 0.5 0.{k + 1} 0.2\n")
+    (root / "data.yaml").write_text("path: .\ntrain: images\nnames: [a]\n")
+    expected = _labels_by_image(open_dataset(root / "data.yaml"))
+    out = tmp_path / "out"
+    convert_dataset(root / "data.yaml", target, out)
+    assert not [p for p in out.rglob("*") if "\t" in p.name or "\\" in p.name]
+    back = open_dataset(out)
+    assert _labels_by_image(back) == expected and not [f for f in validate_dataset(back) if f.severity.value == "error"]
+
+
+def test_voc_export_keeps_the_split_of_names_with_spaces(tmp_path):
+    root = tmp_path / "src"
+    for split, name in (("train", "a b"), ("val", "c  d"), ("val", " e"), ("val", "a")):
+        write_image(root / "images" / split / f"{name}.png")
+        (root / "labels" / split).mkdir(parents=True, exist_ok=True)
+        (root / "labels" / split / f"{name}.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/val\nnames: [a]\n")
+    back = open_dataset(convert_dataset(root / "data.yaml", "voc", tmp_path / "voc").output)
+    assert sorted((r.split, r.path.name) for r in back.records) == [
+        ("train", "a b.png"),
+        ("val", " e.png"),
+        ("val", "a.png"),
+        ("val", "c  d.png"),
+    ]
+
+
+def test_voc_per_class_split_lists_still_name_the_id(tmp_path):
+    root = tmp_path / "voc"
+    write_image(root / "JPEGImages" / "000001.jpg")
+    (root / "Annotations").mkdir(parents=True)
+    (root / "Annotations" / "000001.xml").write_text(voc_xml("000001.jpg", [("cat", (1, 1, 9, 9), 0)]))
+    (root / "ImageSets" / "Main").mkdir(parents=True)
+    (root / "ImageSets" / "Main" / "val.txt").write_text("000001  1\n")
+    assert [r.split for r in open_dataset(root).records] == ["val"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a folder name that is not UTF-8 needs a POSIX file system")
+def test_coco_export_of_a_source_whose_path_is_not_utf8_writes_utf8_json(tmp_path):
+    root = tmp_path / os.fsdecode(b"caf\xe9")
+    write_image(root / "images" / "a.png")
+    (root / "labels").mkdir()
+    (root / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "data.yaml").write_text("path: .\ntrain: images\nnames: [a]\n")
+    report = convert_dataset(root / "data.yaml", "coco", tmp_path / "out")
+    (ann,) = (tmp_path / "out" / "annotations").glob("*.json")
+    info = json.loads(ann.read_bytes().decode("utf-8"))["info"]
+    assert "caf\ufffd" in info["description"] and report.images == 1
+
+
+# --------------------------------------------------------------------------- partial conversions
+
+
+def test_a_stale_partial_is_removed_by_pid_and_a_live_conversions_is_kept(tmp_path):
+    src = _colliding_yolo(tmp_path / "src")
+    dead = 2**22 + 12345  # above Linux's largest pid: no such process
+    stale = tmp_path / f".out.partial-{dead}-abcd"
+    (stale / "images").mkdir(parents=True)
+    live = tmp_path / f".out.partial-{os.getppid()}-wxyz"  # our parent is running: its work stays
+    live.mkdir()
+    convert_dataset(src, "coco", tmp_path / "out")
+    assert not stale.exists() and live.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "out", "src"])

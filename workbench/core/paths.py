@@ -28,14 +28,23 @@ def contained_path(
     A relative ``written`` must stay inside ``base`` (no ``..`` past it). An absolute one
     is accepted only inside ``root`` (the dataset root; the real path of the root counts
     too, so a dataset opened through a symlink accepts the absolute paths of either name).
+
+    Empty text and a NUL byte (no file system allows one; ``os.stat`` raises on it) lead
+    nowhere. Backslashes are read both ways: a file written on Windows means
+    ``..\\..\\x`` as two steps up, so it must stay inside with them as separators too
+    (where it does, the path is kept as written).
     """
+    if not written or "\x00" in written:
+        return None
+    if "\\" in written and contained_path(base, written.replace("\\", "/"), root) is None:
+        return None
     base_abs = os.path.normpath(os.path.abspath(base))
     if os.path.isabs(written) or (os.name == "nt" and os.path.splitdrive(written)[0]):
         if root is None:
             return None
         return Path(os.path.normpath(written)) if inside_root(written, root) else None
     path = os.path.normpath(os.path.join(base_abs, written))
-    return Path(path) if _within(path, base_abs) else None
+    return Path(path) if _within(path, base_abs) and path != base_abs else None
 
 
 def inside_root(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:

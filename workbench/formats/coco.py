@@ -37,7 +37,7 @@ from workbench.core.keypoints import COCO_PERSON_NAMES, KeypointSchema
 from workbench.core.paths import OUTSIDE_FIX, contained_path
 from workbench.core.reading import read_regular_bytes
 from workbench.formats.base import DatasetError, note_image_header, record_finding
-from workbench.formats.files import link_or_copy, unique_file_name
+from workbench.formats.files import link_or_copy, portable_name, unique_file_name
 from workbench.formats.originals import match_originals
 
 _SPLIT_RE = re.compile(r"(?:^|[^a-z])(train|val|test)")
@@ -710,7 +710,8 @@ def write_coco(ds: Dataset, out: Path) -> Path:
                 annotations.append(_annotation(ds, inst, ann_id, image_id, ids))
                 ann_id += 1
         data = {
-            "info": {"description": f"exported by workbench from {ds.source}"},
+            # A source path whose bytes are not UTF-8 must not make the json unwritable.
+            "info": {"description": f"exported by workbench from {portable_name(str(ds.source))}"},
             "licenses": [],
             "images": images,
             "annotations": annotations,

@@ -9,6 +9,7 @@ loses, so a conversion never drops information silently.
 
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import tempfile
@@ -75,9 +76,8 @@ def convert_dataset(
     _refuse_nesting(ds.root, out)
     view, report = _export_view(ds, fmt, out, drop_empty_boxes)
     out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.name}.partial-*"):  # left by a conversion that was killed
-        shutil.rmtree(stale, ignore_errors=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    _remove_stale_partials(out)
+    work = Path(tempfile.mkdtemp(prefix=f"{_partial_prefix(out)}{os.getpid()}-", dir=out.parent))
     try:
         written = export_dataset(view, fmt, work)
         if out.exists():
@@ -88,6 +88,38 @@ def convert_dataset(
         raise
     report.output = out / written.relative_to(work)
     return report
+
+
+def _partial_prefix(out: Path) -> str:
+    """The temporary sibling a conversion writes into is ``.OUT.partial-<pid>-<random>``."""
+    return f".{out.name}.partial-"
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Remove the temporary siblings of ``out`` left by conversions that were killed.
+
+    Only those whose process is gone: a conversion into the same folder still running in
+    another process keeps its work (it fails at the rename instead, with a clear message).
+    A sibling without a pid in its name comes from no running conversion and goes too.
+    """
+    prefix = _partial_prefix(out)
+    for stale in out.parent.glob(f"{glob.escape(prefix)}*"):
+        pid = stale.name[len(prefix) :].split("-", 1)[0]
+        if not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (``kill`` with signal 0 only asks)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):  # no such process (a pid too large for one)
+        return False
+    except OSError:
+        return True  # exists but is another user's, or cannot be asked: leave its folder alone
+    return True
 
 
 def _refuse_nesting(root: Path, out: Path) -> None:

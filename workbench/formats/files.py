@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
 from workbench.core.imageheader import IMAGE_SUFFIXES
+
+# Bytes of an exported stem: 255 is the usual limit for a name, and this leaves room for a
+# "_12" numbering suffix and an extension (".jpeg", ".xml").
+MAX_STEM_BYTES = 200
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
 
 
 def list_images(folder: Path) -> list[Path]:
@@ -20,15 +26,35 @@ def list_images(folder: Path) -> list[Path]:
 
 
 def portable_name(name: str) -> str:
-    """``name`` as valid UTF-8: bytes that were not (a Latin-1 ``caf\\xe9.jpg``) become U+FFFD.
+    """``name`` as valid UTF-8 text: bytes that were not (a Latin-1 ``caf\\xe9.jpg``) become U+FFFD.
 
     JSON, XML and YAML must hold the name as text; the image's own bytes are untouched.
+    A lone surrogate with no byte behind it (a JSON ``"\\ud800"`` escape) becomes U+FFFD too.
     """
     try:
         name.encode("utf-8")
         return name
     except UnicodeEncodeError:
-        return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        # An escaped byte (U+DC80..U+DCFF) or any other lone surrogate: neither is a character.
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in name)
+
+
+def safe_file_name(name: str) -> str:
+    """A name an exporter can create in one folder and list in a text file, on any file system.
+
+    ``portable_name``, then control characters (a newline would split a VOC split list
+    and a YOLO list file in two), ``/`` and ``\\`` (a path separator on one system or the
+    other) become ``_``; ``.``, ``..`` and an empty name become ``_``. Spaces and all other
+    characters are kept.
+    """
+    name = _UNSAFE.sub("_", portable_name(name))
+    return "_" if name in ("", ".", "..") else name
+
+
+def _shortened(stem: str) -> str:
+    """At most ``MAX_STEM_BYTES`` of UTF-8, cut on a character boundary."""
+    data = stem.encode("utf-8")
+    return stem if len(data) <= MAX_STEM_BYTES else data[:MAX_STEM_BYTES].decode("utf-8", "ignore")
 
 
 def unique_file_name(path: Path, used_stems: set[str]) -> str:
@@ -37,10 +63,11 @@ def unique_file_name(path: Path, used_stems: set[str]) -> str:
     Two cameras' ``frame_0001.jpg`` land in one folder: without this the second copy would be
     skipped and the first image would carry both images' labels. Stems, not names, because a
     label file is named after the stem; compared without case because macOS and Windows
-    file systems fold it.
+    file systems fold it. The name is ``safe_file_name``'s, its stem cut to
+    ``MAX_STEM_BYTES`` so a numbering suffix and an extension still fit in 255 bytes.
     """
-    base = portable_name(path.stem)
-    suffix = portable_name(path.suffix)
+    base = _shortened(safe_file_name(path.stem))
+    suffix = safe_file_name(path.suffix) if path.suffix else ""
     stem, n = base, 1
     while stem.casefold() in used_stems:
         stem = f"{base}_{n}"

@@ -165,9 +165,25 @@ def _voc2007_items(root: Path) -> list[Item]:
         f = main / f"{name}.txt"
         if f.is_file():
             for line in read_regular_text(f, errors="replace").splitlines():
-                if line.split():
-                    split_of.setdefault(line.split()[0], split)
+                for stem in _listed_stems(line):
+                    split_of.setdefault(stem, split)
     return _pair(xml_dir, [img_dir], lambda stem: split_of.get(stem, "train"))
+
+
+def _listed_stems(line: str) -> list[str]:
+    """The image names a split-list line may mean, most exact first.
+
+    A name may hold spaces, even leading ones (``a b``, `` e``), so the whole line comes
+    first; then the line without surrounding blanks; VOC's per-class form ``000001  1``
+    (a -1/0/1 flag after the id) means the id.
+    """
+    tokens = line.split()
+    if not tokens:
+        return []
+    out = [line, line.strip()]
+    if len(tokens) == 2 and tokens[1] in ("-1", "0", "1"):
+        out.append(tokens[0])
+    return out
 
 
 def _labelimg_items(root: Path) -> list[Item]:

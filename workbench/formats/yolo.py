@@ -359,7 +359,11 @@ def _images_for_split(
     findings: list[Finding],
     listed: dict[Path, list[Path]] | None = None,
 ) -> list[Path]:
-    """The images a split names (folders, list files, single images); ``listed`` caches folder listings."""
+    """The images a split names (folders, list files, single images).
+
+    ``listed`` caches folder listings and list files, so a folder or a ``train.txt`` that two
+    splits name is read once and a bad line in it is reported once.
+    """
     listed = {} if listed is None else listed
     items = spec if isinstance(spec, list) else [spec]
     images: list[Path] = []
@@ -373,7 +377,9 @@ def _images_for_split(
                 listed[p] = list_images(p)
             images.extend(listed[p])
         elif is_file and p.suffix == ".txt":
-            images.extend(_images_from_list(p, root, findings))
+            if p not in listed:
+                listed[p] = _images_from_list(p, root, findings)
+            images.extend(listed[p])
         elif is_file and p.suffix.lower() in IMAGE_SUFFIXES:
             images.append(p)
         else:
