@@ -14,7 +14,7 @@ import pytest
 from _dataset_builders import coco_json, voc_xml, write_image
 
 from workbench.cli.main import main
-from workbench.formats import open_dataset
+from workbench.formats import open_dataset, save_dataset
 from workbench.formats.base import DatasetError
 from workbench.formats.convert import convert_dataset
 from workbench.qa.validate import validate_dataset
@@ -389,3 +389,74 @@ def test_a_stale_partial_is_removed_by_pid_and_a_live_conversions_is_kept(tmp_pa
     convert_dataset(src, "coco", tmp_path / "out")
     assert not stale.exists() and live.is_dir()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "out", "src"])
+
+
+def test_coco_images_in_a_linked_folder_stay_allowed(tmp_path):
+    elsewhere = tmp_path / "disk2" / "pictures"
+    write_image(elsewhere / "a.png")
+    root = tmp_path / "ds"
+    (root / "annotations").mkdir(parents=True)
+    (root / "images").symlink_to(elsewhere, target_is_directory=True)
+    ann = root / "annotations" / "instances_train.json"
+    data = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 64, "height": 48}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 10, 10]}],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    ann.write_text(json.dumps(data))
+    assert "path_outside_dataset" not in _kinds(open_dataset(ann))
+    report = convert_dataset(ann, "yolo", tmp_path / "out")
+    assert report.images == 1 and report.source_errors == 0
+
+
+def test_a_converted_folder_gets_ordinary_permissions_not_the_temporary_folders(tmp_path):
+    src = _colliding_yolo(tmp_path / "src")
+    (tmp_path / "out").mkdir()
+    convert_dataset(src, "voc", tmp_path / "out")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o777 & ~mask
+
+
+def test_coco_category_name_with_a_lone_surrogate_saves_and_converts(tmp_path):
+    write_image(tmp_path / "c" / "a.png")
+    text = (
+        '{"images": [{"id": 1, "file_name": "a.png", "width": 64, "height": 48}], '
+        '"annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}], '
+        '"categories": [{"id": 1, "name": "caf\\udce9"}]}'
+    )
+    ann = tmp_path / "c" / "instances_train.json"
+    ann.write_text(text)
+    for fmt in ("coco", "voc", "yolo"):
+        report = convert_dataset(ann, fmt, tmp_path / fmt)
+        assert len(open_dataset(report.output).load_all().records[0].instances) == 1
+    ds = open_dataset(ann)
+    ds.records[0].set_instances([])
+    save_dataset(ds)
+    assert json.loads(ann.read_text(encoding="utf-8"))["categories"][0]["name"] == "caf\udce9"
+
+
+@pytest.mark.parametrize("target", ["coco", "voc"])
+def test_a_crash_midway_through_a_coco_or_voc_export_leaves_nothing(tmp_path, monkeypatch, target):
+    import importlib
+
+    src = _colliding_yolo(tmp_path / "src")
+    module = importlib.import_module(f"workbench.formats.{target}")
+    real, calls = module.link_or_copy, []
+
+    def full_on_the_second(a, b):
+        calls.append(b)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real(a, b)
+
+    monkeypatch.setattr(module, "link_or_copy", full_on_the_second)
+    with pytest.raises(OSError, match="No space"):
+        convert_dataset(src, target, tmp_path / "out")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
+
+
+def test_output_that_is_the_source_folder_says_so(tmp_path):
+    src = _colliding_yolo(tmp_path / "src")
+    with pytest.raises(DatasetError, match="is the source dataset"):
+        convert_dataset(src, "coco", tmp_path / "src")

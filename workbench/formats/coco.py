@@ -560,9 +560,19 @@ def _annotation(ds: Dataset, inst: Instance, ann_id: int, image_id: int | str, i
 
 
 def _dump(data: dict[str, Any], indent: int | None) -> str:
-    if indent:
-        return json.dumps(data, ensure_ascii=False, indent=indent) + "\n"
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """The json text, UTF-8 where it can be: a lone surrogate read from a ``\\udce9`` escape
+    cannot be encoded, so such a file is written with escapes, which read back the same."""
+    for ensure_ascii in (False, True):
+        if indent:
+            text = json.dumps(data, ensure_ascii=ensure_ascii, indent=indent) + "\n"
+        else:
+            text = json.dumps(data, ensure_ascii=ensure_ascii, separators=(",", ":"))
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            continue
+    return text
 
 
 def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path]:

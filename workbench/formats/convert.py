@@ -18,8 +18,10 @@ from pathlib import Path
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.arrays import record_arrays
+from workbench.core.atomic import current_umask
 from workbench.core.findings import Severity
 from workbench.formats.base import DatasetError
+from workbench.formats.files import portable_name
 from workbench.formats.registry import FORMATS, export_dataset, open_dataset
 
 
@@ -67,18 +69,19 @@ def convert_dataset(
     if fmt not in FORMATS:
         raise DatasetError(f"unknown format '{fmt}': choose one of {', '.join(FORMATS)}")
     out = Path(out)
+    ds = src if isinstance(src, Dataset) else open_dataset(src)
+    _refuse_nesting(ds.root, out)  # first: "OUT is the source" says more than "OUT is not empty"
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise DatasetError(
             f"{out}: already exists and is not an empty folder; choose a new folder so the "
             "converted dataset does not mix with other files"
         )
-    ds = src if isinstance(src, Dataset) else open_dataset(src)
-    _refuse_nesting(ds.root, out)
     view, report = _export_view(ds, fmt, out, drop_empty_boxes)
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_partials(out)
     work = Path(tempfile.mkdtemp(prefix=f"{_partial_prefix(out)}{os.getpid()}-", dir=out.parent))
     try:
+        os.chmod(work, 0o777 & ~current_umask())  # mkdtemp's 0700 would stay on the renamed folder
         written = export_dataset(view, fmt, work)
         if out.exists():
             out.rmdir()  # empty, checked above
@@ -125,6 +128,11 @@ def _alive(pid: int) -> bool:
 def _refuse_nesting(root: Path, out: Path) -> None:
     """OUT inside the source would be read back as part of it (val images leaking into train)."""
     src, dst = os.path.realpath(root), os.path.realpath(out)
+    if src == dst:
+        raise DatasetError(
+            f"{out}: the output folder is the source dataset's folder {root}; choose a new "
+            "folder outside it, so the source is never overwritten"
+        )
     if os.path.commonpath([src, dst]) in (src, dst):
         where = "inside" if os.path.commonpath([src, dst]) == src else "around"
         raise DatasetError(
@@ -138,7 +146,8 @@ def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tu
     report = ConversionReport(ds.format, fmt, out, classes=ds.nc)
     view = Dataset(
         root=ds.root,
-        classes=list(ds.classes),
+        # Text files get UTF-8 names: a lone surrogate (a JSON "\udce9" escape) becomes U+FFFD.
+        classes=[portable_name(c) for c in ds.classes],
         keypoints=ds.keypoints,
         format=ds.format,
         source=ds.source,
