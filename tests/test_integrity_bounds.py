@@ -371,3 +371,14 @@ def test_box_iou_in_blocks_equals_one_block(monkeypatch):
     assert np.array_equal(qc_geometry.box_iou(a, b), whole)
     assert qc_geometry.box_iou(a[:0], b).shape == (0, 31)
     assert qc_geometry.box_iou(a, b[:0]).shape == (257, 0)
+
+
+def test_a_keypoint_schema_finding_names_data_yaml_once_and_says_how_to_fix(tmp_path, capsys):
+    from workbench.cli.main import main
+
+    yaml = _yolo(tmp_path, {"a": "0 0.5 0.5 0.2 0.2 0.5 0.5 2 0.4 0.4 2\n"}, kpt_shape=[2, 3])
+    yaml.write_text(yaml.read_text() + "flip_idx: [0, 0]\n")
+    main(["validate", str(yaml)])
+    (line,) = [line for line in capsys.readouterr().out.splitlines() if "flip_idx" in line]
+    assert line.strip().startswith("data.yaml: flip_idx") and line.count("data.yaml") == 2  # location, then the fix
+    assert "fix the keypoint keys" in line

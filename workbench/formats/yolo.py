@@ -295,7 +295,7 @@ def _read_keypoint_config(
                 Finding(
                     Severity.ERROR,
                     "bad_keypoint_schema",
-                    f"{cfg_name}: flip_idx {flip!r} must list keypoint indices 0..{k - 1}; "
+                    f"flip_idx {flip!r} must list keypoint indices 0..{k - 1}; "
                     "ignoring it (flip augmentation will not swap left/right)",
                     label_file=cfg_name,
                 )
@@ -306,7 +306,7 @@ def _read_keypoint_config(
             Finding(
                 Severity.ERROR,
                 "bad_keypoint_schema",
-                f"{cfg_name}: flip_idx {str(flip)[:60]!r} is not a list of {k} keypoint indices; "
+                f"flip_idx {str(flip)[:60]!r} is not a list of {k} keypoint indices; "
                 "ignoring it (flip augmentation will not swap left/right): write it as "
                 f"[0, 2, 1, ...] with {k} entries",
                 label_file=cfg_name,
@@ -328,7 +328,7 @@ def _read_keypoint_config(
                 Finding(
                     Severity.WARNING,
                     "bad_keypoint_schema",
-                    f"{cfg_name}: skeleton must be a list of [i, j] keypoint pairs; ignoring it",
+                    "skeleton must be a list of [i, j] keypoint pairs; ignoring it: write each edge as [i, j]",
                     label_file=cfg_name,
                 )
             )
@@ -340,14 +340,22 @@ def _read_keypoint_config(
                 Finding(
                     Severity.WARNING,
                     "bad_keypoint_schema",
-                    f"{cfg_name}: kpt_sigmas must be {k} positive numbers; using defaults",
+                    f"kpt_sigmas must be {k} positive numbers; using defaults: fix them or remove the key",
                     label_file=cfg_name,
                 )
             )
         else:
             schema.sigmas = values  # type: ignore[assignment]
     for problem in schema.problems():
-        findings.append(Finding(Severity.ERROR, "bad_keypoint_schema", f"{cfg_name}: {problem}", label_file=cfg_name))
+        # The finding's label_file names the yaml already: a report prints "data.yaml: <message>".
+        findings.append(
+            Finding(
+                Severity.ERROR,
+                "bad_keypoint_schema",
+                f"{problem}: fix the keypoint keys (kpt_shape, flip_idx, kpt_sigmas, skeleton) in {cfg_name}",
+                label_file=cfg_name,
+            )
+        )
     return LabelLayout("pose", k, dims), schema
 
 
