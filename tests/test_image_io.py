@@ -24,7 +24,7 @@ from workbench.core.image_io import (
     read_image,
     write_image,
 )
-from workbench.core.imageheader import MAX_IMAGE_PIXELS, read_image_header, too_large_problem
+from workbench.core.imageheader import MAX_IMAGE_PIXELS, header_from_bytes, read_image_header, too_large_problem
 
 W, H = 120, 60  # stored size: landscape, so a quarter turn shows
 MARK = 20  # a white square at the stored top-left corner
@@ -165,6 +165,103 @@ def test_other_formats_with_exif_keep_header_and_pixels_in_step(tmp_path, fmt):
     header = read_image_header(path)
     assert header.problem is None
     assert read_image(path).shape[1::-1] == (header.width, header.height)
+
+
+def exif_tiff(orientation: int, order: bytes = b"II") -> bytes:
+    """The TIFF block of ``exif_app1`` alone: what a PNG ``eXIf`` or a WebP ``EXIF`` chunk holds."""
+    return exif_app1(orientation, order)[10:]
+
+
+def _png_chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def oriented_png(
+    path: Path, orientation: int, order: bytes = b"II", after_data: bool = False, prefix: bytes = b"", pad: int = 0
+) -> Path:
+    """A PNG of ``stored_pixels`` with an ``eXIf`` chunk after IHDR (or before IEND), ``pad``
+    bytes of ``tEXt`` chunks before it (pushing it past the header's first read)."""
+    ok, buf = cv2.imencode(".png", stored_pixels())
+    data = buf.tobytes()
+    filler = b"".join(_png_chunk(b"tEXt", b"c\0" + b"x" * min(pad - k, 60000)) for k in range(0, pad, 60000))
+    exif = filler + _png_chunk(b"eXIf", prefix + exif_tiff(orientation, order))
+    at = len(data) - 12 if after_data else 8 + 25  # before IEND, or after the signature and IHDR
+    path.write_bytes(data[:at] + exif + data[at:])
+    return path
+
+
+def oriented_webp(path: Path, orientation: int, order: bytes = b"II", flagged: bool = True, pad: int = 0) -> Path:
+    """An extended WebP of ``stored_pixels``: VP8X (EXIF flag set or not), the image, ``pad``
+    bytes of an unknown chunk, then the EXIF chunk, the order libwebp writes."""
+    ok, buf = cv2.imencode(".webp", stored_pixels(), [cv2.IMWRITE_WEBP_QUALITY, 100])
+    image = buf.tobytes()[12:]
+    tiff = exif_tiff(orientation, order)
+    vp8x = b"VP8X" + struct.pack("<I", 10) + bytes([0x08 if flagged else 0, 0, 0, 0])
+    vp8x += (W - 1).to_bytes(3, "little") + (H - 1).to_bytes(3, "little")
+    filler = b"ZZZZ" + struct.pack("<I", pad) + b"\0" * pad if pad else b""
+    exif = b"EXIF" + struct.pack("<I", len(tiff)) + tiff + b"\0" * (len(tiff) & 1)
+    body = b"WEBP" + vp8x + image + filler + exif
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+def _agrees_with_opencv(path: Path, orientation: int) -> None:
+    """Header, our pixels and OpenCV's own orientation handling (IMREAD_COLOR) show one picture."""
+    header = read_image_header(path)
+    assert header.problem is None and header.orientation == orientation
+    assert (header.width, header.height) == displayed_size(orientation)
+    img = read_image(path)
+    assert img.shape[1::-1] == displayed_size(orientation)
+    assert marker_corner(img) == EXPECTED_CORNER[orientation]
+    reference = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR)
+    assert reference.shape == img.shape and marker_corner(reference) == EXPECTED_CORNER[orientation]
+    assert header_from_bytes(path.read_bytes()) == header  # the in-memory walk reads the same
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("order", [b"II", b"MM"])
+@pytest.mark.parametrize("after_data", [False, True])
+def test_png_exif_orientation_is_the_displayed_size(tmp_path, orientation, order, after_data):
+    _agrees_with_opencv(oriented_png(tmp_path / "o.png", orientation, order, after_data), orientation)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("order", [b"II", b"MM"])
+def test_webp_exif_orientation_is_the_displayed_size(tmp_path, orientation, order):
+    _agrees_with_opencv(oriented_webp(tmp_path / "o.webp", orientation, order), orientation)
+
+
+@pytest.mark.parametrize("make", ["png", "webp"])
+def test_exif_beyond_the_first_read_is_found(tmp_path, make):
+    pad = imageheader.HEAD_BYTES + 5000
+    path = (
+        oriented_png(tmp_path / "o.png", 6, pad=pad)
+        if make == "png"
+        else oriented_webp(tmp_path / "o.webp", 6, pad=pad)
+    )
+    assert path.stat().st_size > imageheader.HEAD_BYTES
+    _agrees_with_opencv(path, 6)
+
+
+def test_exif_that_opencv_ignores_is_ignored_here_too(tmp_path):
+    """libpng refuses an eXIf that starts with ``Exif\\0\\0``; libwebp needs the VP8X flag."""
+    for path in (
+        oriented_png(tmp_path / "prefixed.png", 6, prefix=b"Exif\0\0"),
+        oriented_webp(tmp_path / "unflagged.webp", 6, flagged=False),
+    ):
+        header = read_image_header(path)
+        assert header.orientation == 1 and (header.width, header.height) == (W, H)
+        assert read_image(path).shape[1::-1] == (W, H)
+        assert cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_COLOR).shape[1::-1] == (W, H)
+
+
+def test_chunk_walk_stops_on_a_length_past_the_end(tmp_path):
+    ok, buf = cv2.imencode(".png", stored_pixels())
+    data = buf.tobytes()
+    path = tmp_path / "lying.png"
+    path.write_bytes(data[:33] + struct.pack(">I", 2**31) + b"tEXt" + data[33:])
+    header = read_image_header(path)
+    assert header.orientation == 1 and (header.width, header.height) == (W, H)
 
 
 # ---------------------------------------------------------------- hostile file names

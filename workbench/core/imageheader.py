@@ -4,9 +4,13 @@ Opening a 100k-image dataset and validating 20k pairs must not decode images: th
 size comes from the JPEG SOF / PNG IHDR / BMP / GIF / WebP header, and truncation is
 caught by the JPEG end-of-image marker. Formats we cannot parse fall back to OpenCV.
 
-The size is the size as displayed: a JPEG's EXIF orientation 5-8 (a phone held upright)
-swaps width and height, and ``workbench.core.image_io.read_image`` turns the pixels the
-same way, so normalized labels, the canvas and training tensors all agree. A declared
+The size is the size as displayed: an EXIF orientation 5-8 (a phone held upright) swaps
+width and height, and ``workbench.core.image_io.read_image`` turns the pixels the same way
+(it tells OpenCV to ignore orientation and applies this module's), so normalized labels,
+the canvas and training tensors all agree. EXIF is read where OpenCV's own decoder (5.x)
+honours it: a JPEG's APP1 segment, a PNG's ``eXIf`` chunk (before or after the image
+data; plain TIFF, as the PNG extension defines it), a WebP's ``EXIF`` chunk when its
+``VP8X`` header flags one. A declared
 size beyond what OpenCV decodes is reported here (``image_too_large``) before anything
 tries to decode it.
 """
@@ -155,7 +159,7 @@ def _parse(
         if len(head) < 24 or head[12:16] != b"IHDR":
             return ImageHeader(None, None, "png", "the PNG header is cut short")
         w, h = struct.unpack(">II", head[16:24])
-        return _sized(w, h, "png")
+        return _sized(w, h, "png", _png_orientation(_FileBytes(buf, complete, fd)))
     if head[:2] == b"BM" and len(head) >= 26:
         w, h = struct.unpack("<ii", head[18:26])
         return _sized(w, abs(h), "bmp")
@@ -163,8 +167,73 @@ def _parse(
         w, h = struct.unpack("<HH", head[6:10])
         return _sized(w, h, "gif")
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return _webp(buf[:64])
+        return _webp(_FileBytes(buf, complete, fd))
     return None
+
+
+# At most this much of an EXIF block is read: IFD0, which holds the orientation, comes first.
+MAX_EXIF_BYTES = 64 * 1024
+# At most this many PNG / WebP chunk headers are walked looking for EXIF (a real file has
+# one IDAT per 8-64 KiB); a file of millions of empty chunks reads as orientation 1. The
+# decoder applies this module's orientation, so the size and the pixels agree either way.
+MAX_CHUNKS = 1 << 16
+
+
+class _FileBytes:
+    """The file's bytes at any offset: from the head already read, else read from ``fd``.
+
+    PNG and WebP keep their EXIF in a chunk that may come after the image data, far
+    beyond the head; only the chunk headers on the way there are read.
+    """
+
+    def __init__(self, buf: bytes, complete: bool, fd: int | None) -> None:
+        self.buf, self.complete, self.fd = buf, complete, fd
+
+    def read(self, offset: int, n: int) -> bytes:
+        if offset + n <= len(self.buf) or self.complete or self.fd is None:
+            return self.buf[offset : offset + n]
+        if hasattr(os, "pread"):
+            return os.pread(self.fd, n, offset)
+        os.lseek(self.fd, offset, os.SEEK_SET)  # Windows has no pread
+        return os.read(self.fd, n)
+
+
+def _png_orientation(data: _FileBytes) -> int:
+    """The orientation in a PNG's first ``eXIf`` chunk (plain TIFF bytes), else 1.
+
+    A walk over the chunk headers up to ``IEND``: libpng, under OpenCV, honours the chunk
+    before or after the image data, and refuses one that starts with ``Exif\\0\\0``.
+    """
+    pos = 8
+    for _ in range(MAX_CHUNKS):
+        head = data.read(pos, 8)
+        if len(head) < 8:
+            return 1
+        length, kind = struct.unpack(">I4s", head)
+        if kind == b"eXIf":
+            return _tiff_orientation(data.read(pos + 8, min(length, MAX_EXIF_BYTES)))
+        if kind == b"IEND":
+            return 1
+        pos += 12 + length  # length, type, data, CRC
+    return 1
+
+
+def _webp_orientation(data: _FileBytes) -> int:
+    """The orientation in a WebP's ``EXIF`` chunk, else 1; only when ``VP8X`` flags EXIF (as
+    libwebp's demuxer, under OpenCV, requires). Chunks are padded to an even size."""
+    flags = data.read(20, 1)
+    if data.read(12, 4) != b"VP8X" or not flags or not flags[0] & 0x08:
+        return 1
+    pos = 12
+    for _ in range(MAX_CHUNKS):
+        head = data.read(pos, 8)
+        if len(head) < 8:
+            return 1
+        kind, length = struct.unpack("<4sI", head)
+        if kind == b"EXIF":
+            return _tiff_orientation(data.read(pos + 8, min(length, MAX_EXIF_BYTES)))
+        pos += 8 + length + (length & 1)
+    return 1
 
 
 def _read_head(fd: int) -> tuple[bytes, bool]:
@@ -244,7 +313,11 @@ def _exif_orientation(seg: bytes) -> int | None:
     """
     if seg[:6] != b"Exif\x00\x00":
         return None
-    tiff = seg[6:]
+    return _tiff_orientation(seg[6:])
+
+
+def _tiff_orientation(tiff: bytes) -> int:
+    """The Orientation tag of IFD0 of a TIFF block (EXIF's layout); 1 when absent or malformed."""
     order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
     if order is None or len(tiff) < 8:
         return 1
@@ -352,8 +425,13 @@ def _jpeg(f: BinaryIO, check_end: bool) -> ImageHeader:
     return _sized(size[0], size[1], "jpeg", orientation or 1)
 
 
-def _webp(head: bytes) -> ImageHeader:
+def _webp(data: _FileBytes) -> ImageHeader:
+    head = data.read(0, 30)
     chunk = head[12:16]
+    if chunk == b"VP8X" and len(head) >= 30:
+        w = 1 + int.from_bytes(head[24:27], "little")
+        h = 1 + int.from_bytes(head[27:30], "little")
+        return _sized(w, h, "webp", _webp_orientation(data))
     if chunk == b"VP8 " and len(head) >= 30:
         w, h = struct.unpack("<HH", head[26:30])
         return _sized(w & 0x3FFF, h & 0x3FFF, "webp")
@@ -361,10 +439,6 @@ def _webp(head: bytes) -> ImageHeader:
         b = head[21:25]
         w = 1 + (((b[1] & 0x3F) << 8) | b[0])
         h = 1 + (((b[3] & 0xF) << 10) | (b[2] << 2) | ((b[1] & 0xC0) >> 6))
-        return _sized(w, h, "webp")
-    if chunk == b"VP8X" and len(head) >= 30:
-        w = 1 + int.from_bytes(head[24:27], "little")
-        h = 1 + int.from_bytes(head[27:30], "little")
         return _sized(w, h, "webp")
     return ImageHeader(None, None, "webp", "unrecognised WebP header")
 
