@@ -304,3 +304,16 @@ def test_fix_changes_only_fixed_lines_and_reports_true_line_numbers(tmp_path, ca
     assert lines[5].startswith(b"7 ") and "labels/train/a.txt:6: class id 7" in out
     assert "labels/train/a.txt:4:" in out  # the garbage line, still line 4
     assert b_label.stat().st_mtime_ns == before[b_label]
+
+
+def test_voc_classes_txt_with_the_same_names_is_not_rewritten(tmp_path):
+    root = _voc(tmp_path)
+    classes = root / "classes.txt"
+    classes.write_bytes(b"cat\r\ndog\r\n")
+    before = _age(classes)
+    ds = open_dataset(root)
+    ds.meta["classes_dirty"] = True  # what a class added and undone leaves behind
+    assert save_dataset(ds) == [] and classes.stat().st_mtime_ns == before[classes]
+    ds.classes.append("bird")
+    ds.meta["classes_dirty"] = True
+    assert save_dataset(ds) == [classes] and open_dataset(root).classes == ["cat", "dog", "bird"]

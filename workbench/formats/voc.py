@@ -471,15 +471,16 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
     if ds.meta.get("classes_dirty"):
         path = ds.config_file or ds.root / "classes.txt"
         text = "".join(c + "\n" for c in ds.classes)
-        ds.meta["classes_dirty"] = False
         try:
-            same = path.is_file() and read_regular_text(path, errors="replace") == text
+            # The same names (CRLF, blank lines or not) are the same file: added and undone, nothing to write.
+            on_disk = [c.strip() for c in read_regular_text(path, errors="replace").splitlines() if c.strip()]
         except OSError:
-            same = False
-        if not same:
+            on_disk = None
+        if on_disk != list(ds.classes):
             atomic_write_text(path, text)
             ds.config_file = path
             written.append(path)
+        ds.meta["classes_dirty"] = False  # only once written: a failed save keeps the class edit to save
     return written
 
 
