@@ -4,6 +4,7 @@ cancelled and orphaned jobs deliver nothing, and no job is left behind."""
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 import shiboken6
@@ -106,3 +107,121 @@ def test_a_job_that_outlives_its_owner_delivers_nothing(qtbot, pool):
     gate.set()
     qtbot.waitUntil(lambda: job.done, timeout=5000)
     assert not got
+
+
+# ---------------------------------------------------------------------- the sites keep what they need
+
+
+def test_opening_reports_a_dataset_error_as_it_is_and_a_reader_bug_by_name(qtbot, tmp_path, monkeypatch):
+    from workbench.gui import opening
+
+    opener = opening.DatasetOpener()
+    missing = tmp_path / "nothing.yaml"
+    with qtbot.waitSignal(opener.failed, timeout=5000) as blocker:
+        opener.open(missing)
+    assert blocker.args[0] == str(missing) and "nothing.yaml" in blocker.args[1]
+    assert "could not be opened" not in blocker.args[1] and not opener.busy
+
+    def broken(path: str):
+        raise KeyError("names")
+
+    monkeypatch.setattr(opening, "open_dataset", broken)
+    with qtbot.waitSignal(opener.failed, timeout=5000) as blocker:
+        opener.open(missing)
+    assert blocker.args[1] == f"{missing}: could not be opened (KeyError: 'names')"
+    assert opener._pool.waitForDone(5000)
+
+
+def test_a_validator_bug_still_gives_the_window_its_dataset(qtbot, sample_yaml, monkeypatch):
+    from workbench.formats import open_dataset
+    from workbench.gui import validation_job
+
+    ds = open_dataset(sample_yaml)
+
+    def broken(ds, workers=None):
+        raise RuntimeError("checker crashed")
+
+    monkeypatch.setattr(validation_job, "validate_dataset", broken)
+    job = validation_job.ValidationJob()
+    with qtbot.waitSignal(job.finished, timeout=10000) as blocker:
+        job.start(ds)
+    result = blocker.args[0]
+    assert result.ds is ds and result.error == "validation failed: RuntimeError: checker crashed"
+    assert result.store.all() == validation_job.sort_findings(ds.findings) and job.running == 0
+    assert job.wait(5000)
+
+
+def test_devices_fall_back_to_the_cpu_when_torch_fails(qtbot, monkeypatch):
+    from workbench.gui.training import devices
+
+    def broken():
+        raise OSError("libcuda.so: cannot open shared object file")
+
+    monkeypatch.setattr(devices, "list_devices", broken)
+    query = devices.DeviceQuery()
+    with qtbot.waitSignal(query.found, timeout=5000) as blocker:
+        query.start()
+    assert blocker.args == [[devices.CPU]]
+    assert QThreadPool.globalInstance().waitForDone(5000)
+
+
+class _SlowPredictor:
+    classes = ["a"]
+
+    def __init__(self) -> None:
+        self.failed: dict = {}
+
+    def predict_paths(self, paths, batch_size=4, conf=None, progress=None):
+        threading.Event().wait(0.1)
+        self.failed = {paths[0]: "unreadable"}
+        return {p: [] for p in paths}
+
+
+def test_prediction_runner_cancel_stops_after_the_batch_and_still_finishes(qtbot, tmp_path):
+    from workbench.gui.predictions.runner import BATCH, PredictionRunner
+
+    weights = tmp_path / "best.pt"
+    weights.write_bytes(b"checkpoint")
+    paths = [tmp_path / f"{i}.jpg" for i in range(20 * BATCH)]  # 2 s of work: a cancel arrives long before
+    runner = PredictionRunner(lambda _w: _SlowPredictor())
+    batches, loaded = [], []
+    runner.predictorLoaded.connect(loaded.append)
+    runner.predicted.connect(lambda found: (batches.append(found), runner.cancel()))
+    with qtbot.waitSignal(runner.finished, timeout=10000) as blocker:
+        assert runner.run(weights, paths) == len(paths)
+    failed, error = blocker.args
+    assert error == "" and not runner.busy() and len(loaded) == 1
+    assert 1 <= len(batches) < 20 and len(runner.cache) == BATCH * len(batches)
+    assert len(failed) == len(batches)  # the failures of the batches done (one per batch here)
+
+    def no_model(_weights: Path):
+        raise RuntimeError("not a checkpoint")
+
+    other = tmp_path / "other.pt"
+    other.write_bytes(b"junk")
+    runner.factory = no_model
+    with qtbot.waitSignal(runner.finished, timeout=10000) as blocker:
+        runner.run(other, paths)
+    assert blocker.args == [{}, f"{other}: RuntimeError: not a checkpoint"] and not runner.busy()
+    assert runner.wait(5000)
+
+
+def test_image_cache_clear_drops_decodes_of_the_old_dataset(qtbot, tmp_path):
+    import cv2
+    import numpy as np
+
+    from workbench.gui.image_cache import ImageCache
+
+    img = tmp_path / "a.jpg"
+    cv2.imwrite(str(img), np.zeros((40, 60, 3), np.uint8))
+    cache = ImageCache(capacity_mb=8, threads=1)
+    ready = []
+    cache.imageReady.connect(lambda path, decoded: ready.append(path))
+    assert cache.get(img) is None
+    cache.clear()  # another dataset opened before the decode was delivered
+    assert cache.wait(5000)
+    qtbot.wait(50)
+    assert not ready and cache.peek(str(img), 1.0) is None
+    with qtbot.waitSignal(cache.imageReady, timeout=5000):
+        assert cache.get(img) is None  # asked again: decoded again, not stuck behind the dropped one
+    assert cache.peek(str(img), 1.0) is not None
