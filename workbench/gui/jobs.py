@@ -37,7 +37,7 @@ from collections.abc import Callable, Generator
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, Qt, QThreadPool, Signal
 
 _YIELDED, _DONE, _FAILED, _DROPPED = range(4)
 
@@ -72,10 +72,13 @@ _relay: _Relay | None = None
 
 
 def _the_relay() -> _Relay:
-    """The relay, made on first use: by ``run_in_pool``, on the GUI thread, so it lives there."""
+    """The relay, made on first use and moved to the application's thread, where deliveries run."""
     global _relay
     if _relay is None:
         _relay = _Relay()
+        app = QCoreApplication.instance()
+        if app is not None:
+            _relay.moveToThread(app.thread())
     return _relay
 
 
@@ -128,6 +131,7 @@ class Job:
             if inspect.isgenerator(result):
                 result = self._stream(result)
         except Exception as e:  # noqa: BLE001 - any failure of the work becomes a message, not a dead thread
+            _log.debug("background job %r failed", self._fn, exc_info=True)  # the message has no traceback
             self._post(self, _FAILED, self._describe(e))  # described here: the traceback stays in this thread
             return
         self._post(self, _DROPPED if self.cancelled else _DONE, result)
