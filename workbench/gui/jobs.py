@@ -14,16 +14,16 @@ C++ object is gone either (its window closed while the job ran).
 
 Why not superqt's ``thread_worker`` (the library napari uses): its workers wrap every run
 in ``warnings.catch_warnings()`` and replace ``warnings.showwarning``, process-wide state
-that is not thread-safe, and the thumbnail and image pools run several jobs at once; it
-also starts every worker in the global pool, while the image cache and thumbnails need
-their own pools with priorities and thread limits. What they need fits in this module.
+that is not thread-safe, and the thumbnail and image pools run several jobs at once; and
+its ``start()`` uses the global pool, while the image cache and thumbnails need their
+own pools with priorities and thread limits. What they need fits in this module.
 
 How a result crosses threads: the pool thread emits a signal of one relay QObject that
 lives on the GUI thread for the whole session, and the queued connection runs the
 delivery there. One relay, never deleted, rather than one QObject per job: a worker that
 outlives the widget that started it then emits on a live object (emitting on a deleted
-one is what crashed PySide6 at exit), and no QObject is ever freed by the garbage
-collector on some other thread. Callbacks' return values are dropped (see ``_void`` in
+one raises in the pool thread, which each site used to catch or not), and no QObject is
+ever freed by the garbage collector on some other thread. Callbacks' return values are dropped (see ``_void`` in
 ``gui/actions.py``: PySide6 mishandles the reference count of a value returned to a void
 signal).
 """
