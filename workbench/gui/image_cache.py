@@ -15,17 +15,17 @@ the user zooms in beyond the decoded resolution the window asks for scale 1.
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThread, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
 from workbench.core.image_io import ImageReadError, read_image
+from workbench.gui.jobs import Job, run_in_pool
 
 # decode scale -> reduction. Only JPEG decodes reduced natively; other formats decode full
 # size and are resized (still off the UI thread).
@@ -78,20 +78,6 @@ def decode_image(path: str, scale: float = 1.0) -> DecodedImage:
     return DecodedImage(path, rgb, qimg, scale)
 
 
-class _Poster(QObject):
-    done = Signal(object)
-
-
-class _DecodeTask(QRunnable):
-    def __init__(self, cache: ImageCache, path: str, scale: float) -> None:
-        super().__init__()
-        self._cache, self._path, self._scale = cache, path, scale
-
-    def run(self) -> None:
-        result = decode_image(self._path, self._scale)
-        self._cache._poster.done.emit(result)
-
-
 class ImageCache(QObject):
     """LRU cache of decoded images, filled by a thread pool."""
 
@@ -105,10 +91,7 @@ class ImageCache(QObject):
         self._pool.setMaxThreadCount(threads or max(1, QThread.idealThreadCount() - 1))
         self._items: OrderedDict[tuple[str, float], DecodedImage] = OrderedDict()
         self._bytes = 0
-        self._inflight: set[tuple[str, float]] = set()
-        self._lock = threading.Lock()
-        self._poster = _Poster()
-        self._poster.done.connect(self._on_done)
+        self._inflight: dict[tuple[str, float], Job] = {}  # touched on the GUI thread only
 
     def get(self, path: str | Path, scale: float = 1.0) -> DecodedImage | None:
         """The cached image at ``scale`` or finer; None (and a decode is queued) on a miss."""
@@ -137,23 +120,26 @@ class ImageCache(QObject):
                 self._start(key, scale, priority=-i - 1)
 
     def clear(self) -> None:
+        """Forget every image, and the decodes still queued or running: another dataset was
+        opened, and the old one's prefetches must neither take the pool nor fill the cache."""
         self._items.clear()
         self._bytes = 0
+        for job in self._inflight.values():
+            job.cancel()
+        self._inflight.clear()
 
     def wait(self, msecs: int = 30000) -> bool:
         return self._pool.waitForDone(msecs)
 
     def _start(self, path: str, scale: float, priority: int) -> None:
-        with self._lock:
-            if (path, scale) in self._inflight:
-                return
-            self._inflight.add((path, scale))
-        self._pool.start(_DecodeTask(self, path, scale), priority)
+        if (path, scale) not in self._inflight:
+            self._inflight[(path, scale)] = run_in_pool(
+                decode_image, path, scale, on_done=self._on_done, owner=self, pool=self._pool, priority=priority
+            )
 
     def _on_done(self, result: DecodedImage) -> None:
         key = (result.path, result.scale)
-        with self._lock:
-            self._inflight.discard(key)
+        self._inflight.pop(key, None)
         if result.error is None:
             old = self._items.pop(key, None)
             if old is not None:

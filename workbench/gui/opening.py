@@ -7,11 +7,14 @@ back, so the window keeps painting while a dataset opens.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from workbench.core.annotation import Dataset
 from workbench.formats import DatasetError, open_dataset
+from workbench.gui.jobs import error_message, run_in_pool
 from workbench.gui.settings import user_data_dir
 
 DATASET_SUFFIXES = (".yaml", ".yml", ".json", ".txt")
@@ -34,28 +37,17 @@ def sample_dataset_path() -> Path:
     return write_sample(folder)
 
 
-class _Poster(QObject):
-    opened = Signal(object, str)
-    failed = Signal(str, str)
+def _open(path: str) -> Dataset:
+    """Open ``path`` and load its first record, which the window shows at once (pool thread)."""
+    ds = open_dataset(path)
+    if ds.records:
+        ds.records[0].ensure_loaded()
+    return ds
 
 
-class _OpenTask(QRunnable):
-    def __init__(self, path: str, poster: _Poster) -> None:
-        super().__init__()
-        self._path, self._poster = path, poster
-
-    def run(self) -> None:
-        try:
-            ds = open_dataset(self._path)
-        except DatasetError as e:
-            self._poster.failed.emit(self._path, str(e))
-            return
-        except Exception as e:  # noqa: BLE001 - a reader bug must become a message, not a dead thread
-            self._poster.failed.emit(self._path, f"{self._path}: could not be opened ({type(e).__name__}: {e})")
-            return
-        if ds.records:
-            ds.records[0].ensure_loaded()  # the first image is shown at once
-        self._poster.opened.emit(ds, self._path)
+def _open_error(path: str, e: Exception) -> str:
+    """A ``DatasetError`` already says what is wrong with which file; anything else is a reader bug."""
+    return str(e) if isinstance(e, DatasetError) else f"{path}: could not be opened ({error_message(e)})"
 
 
 class DatasetOpener(QObject):
@@ -68,16 +60,21 @@ class DatasetOpener(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._poster = _Poster()
-        self._poster.opened.connect(self.opened)
-        self._poster.failed.connect(self.failed)
         self.busy = False
-        self.opened.connect(self._idle)
-        self.failed.connect(self._idle)
 
     def open(self, path: str | Path) -> None:
         self.busy = True
-        self._pool.start(_OpenTask(str(path), self._poster))
+        p = str(path)
+        run_in_pool(
+            _open,
+            p,
+            on_done=lambda ds: self._finish(self.opened.emit, ds, p),
+            on_error=lambda message: self._finish(self.failed.emit, p, message),
+            describe=lambda e: _open_error(p, e),
+            owner=self,
+            pool=self._pool,
+        )
 
-    def _idle(self, *_: object) -> None:
+    def _finish(self, emit: Callable[..., None], *args: object) -> None:
         self.busy = False
+        emit(*args)

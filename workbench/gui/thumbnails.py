@@ -15,14 +15,16 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 from PySide6.QtGui import QImage, QPixmap
 
 from workbench.core.image_io import ImageReadError, encode_image, read_image
+from workbench.gui.jobs import run_in_pool
 from workbench.gui.settings import cache_dir
 
 THUMB_SIZE = 128
@@ -59,19 +61,6 @@ def bgr_to_qimage(img: np.ndarray) -> QImage:
     return QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-class _Poster(QObject):
-    done = Signal(str, QImage)
-
-
-class _Worker(QRunnable):
-    def __init__(self, loader: ThumbnailLoader) -> None:
-        super().__init__()
-        self._loader = loader
-
-    def run(self) -> None:
-        self._loader._drain()
-
-
 class ThumbnailLoader(QObject):
     """Thumbnails by path: ``get`` returns a pixmap or None and emits ``thumbnailReady`` later."""
 
@@ -91,8 +80,6 @@ class ThumbnailLoader(QObject):
         self._running = 0
         self._memory: OrderedDict[str, QPixmap] = OrderedDict()
         self._failed: set[str] = set()
-        self._poster = _Poster()
-        self._poster.done.connect(self._on_done)
 
     def get(self, path: str | Path) -> QPixmap | None:
         key = str(path)
@@ -130,9 +117,12 @@ class ThumbnailLoader(QObject):
             if start:
                 self._running += 1
         if start:
-            self._pool.start(_Worker(self))
+            run_in_pool(self._drain, on_yield=self._on_done, owner=self, pool=self._pool)
 
-    def _drain(self) -> None:
+    def _drain(self) -> Iterator[tuple[str, QImage]]:
+        """Pool thread: serve the shared queue until it is empty, posting each thumbnail (a null
+        image: the file cannot be read). Workers drain one queue rather than one job per
+        file, so the newest request is always served next and dropped requests cost nothing."""
         while True:
             with self._lock:
                 if not self._queue:
@@ -142,7 +132,7 @@ class ThumbnailLoader(QObject):
             image = self._load(Path(key))
             with self._lock:
                 self._queued.discard(key)
-            self._poster.done.emit(key, image if image is not None else QImage())
+            yield key, image if image is not None else QImage()
 
     def _load(self, path: Path) -> QImage | None:
         name = thumbnail_key(path, self.size)
@@ -169,7 +159,8 @@ class ThumbnailLoader(QObject):
             pass  # a read-only cache folder only costs speed
         return bgr_to_qimage(thumb)
 
-    def _on_done(self, key: str, image: QImage) -> None:
+    def _on_done(self, item: tuple[str, QImage]) -> None:
+        key, image = item
         if image.isNull():
             self._failed.add(key)
             return

@@ -12,11 +12,12 @@ from __future__ import annotations
 from bisect import insort
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.findings import Finding
 from workbench.gui.image_list import RecordFacts, scan_facts
+from workbench.gui.jobs import error_message, run_in_pool
 from workbench.qa.validate import sort_findings, validate_dataset, validate_record
 
 
@@ -90,33 +91,29 @@ class ValidationResult:
     error: str | None = None
 
 
-class _Poster(QObject):
-    done = Signal(object)
+def validate_in_background(ds: Dataset) -> ValidationResult:
+    """Validate ``ds`` and gather what the window shows of it (pool thread: seconds).
 
-
-class _Task(QRunnable):
-    def __init__(self, ds: Dataset, poster: _Poster) -> None:
-        super().__init__()
-        self._ds, self._poster = ds, poster
-
-    def run(self) -> None:
-        ds = self._ds
-        try:
-            store = FindingsStore(ds, validate_dataset(ds, workers=2))
-            facts = scan_facts(ds, store.counts_per_record())
-            result = ValidationResult(ds, store, facts)
-        except Exception as e:  # noqa: BLE001 - a validator bug must become a message, not a dead thread
-            result = ValidationResult(
-                ds,
-                FindingsStore(ds, list(ds.findings)),
-                RecordFacts.empty(len(ds.records)),
-                f"validation failed: {type(e).__name__}: {e}",
-            )
-        self._poster.done.emit(result)
+    A validator bug still gives a result, with the findings of loading and ``error``
+    saying what failed, so the dataset stays usable. That fallback is caught here rather
+    than through the job's ``on_error`` because building its store walks every record,
+    which is no work for the UI thread either.
+    """
+    try:
+        store = FindingsStore(ds, validate_dataset(ds, workers=2))
+        facts = scan_facts(ds, store.counts_per_record())
+        error = None
+    except Exception as e:  # noqa: BLE001 - a validator bug must become a message, not a lost dataset
+        store, facts = FindingsStore(ds, list(ds.findings)), RecordFacts.empty(len(ds.records))
+        error = f"validation failed: {error_message(e)}"
+    store.all()  # sorted here rather than at the first look from the UI thread
+    return ValidationResult(ds, store, facts, error)
 
 
 class ValidationJob(QObject):
-    """Runs validation of one dataset at a time in the background."""
+    """Runs validation of one dataset at a time in the background; ``finished`` carries
+    every ``start``'s ``ValidationResult``, in order (a result for a dataset that is no
+    longer open is for the receiver to ignore, by ``result.ds``)."""
 
     finished = Signal(object)  # ValidationResult
 
@@ -124,17 +121,15 @@ class ValidationJob(QObject):
         super().__init__(parent)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._poster = _Poster()
-        self._poster.done.connect(self.finished)
         self.running = 0
-        self._poster.done.connect(self._on_done)
 
     def start(self, ds: Dataset) -> None:
         self.running += 1
-        self._pool.start(_Task(ds, self._poster))
+        run_in_pool(validate_in_background, ds, on_done=self._on_done, owner=self, pool=self._pool)
 
     def wait(self, msecs: int = 60000) -> bool:
         return self._pool.waitForDone(msecs)
 
-    def _on_done(self, _result: ValidationResult) -> None:
+    def _on_done(self, result: ValidationResult) -> None:
         self.running -= 1
+        self.finished.emit(result)

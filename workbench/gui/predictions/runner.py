@@ -9,13 +9,15 @@ predictor (seconds to load) is kept between jobs and never used from two threads
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 from workbench.core.prediction import Prediction
+from workbench.gui.jobs import error_message, run_in_pool
 
 BATCH = 4
 CACHE_IMAGES = 20000
@@ -71,37 +73,15 @@ class PredictionCache:
         return len(self._items)
 
 
-class _Poster(QObject):
-    batch = Signal(object, object)  # weights key, {path: [Prediction]}
-    progress = Signal(int, int)
-    done = Signal(object, str)  # {path: reason} of images that failed, error message ("" when fine)
-    loaded = Signal(object)  # the predictor (its classes and keypoint schema)
+@dataclass
+class _Batch:
+    """One batch's news from the pool thread."""
 
-
-class _Job(QRunnable):
-    def __init__(self, runner: PredictionRunner, weights: Path, key: tuple[str, int], paths: list[Path]) -> None:
-        super().__init__()
-        self._runner, self._weights, self._key, self._paths = runner, weights, key, paths
-        self.cancelled = False
-
-    def run(self) -> None:
-        poster = self._runner.poster
-        failed: dict[Path, str] = {}
-        try:
-            predictor = self._runner.predictor_for(self._weights, self._key)
-            poster.loaded.emit(predictor)
-            for start in range(0, len(self._paths), BATCH):
-                if self.cancelled:
-                    break
-                chunk = self._paths[start : start + BATCH]
-                found = predictor.predict_paths(chunk, batch_size=BATCH)
-                failed.update(getattr(predictor, "failed", {}) or {})
-                poster.batch.emit(self._key, found)
-                poster.progress.emit(min(start + BATCH, len(self._paths)), len(self._paths))
-        except Exception as e:  # noqa: BLE001 - a bad checkpoint must become a message, not a dead thread
-            poster.done.emit(failed, f"{self._weights}: {type(e).__name__}: {e}")
-            return
-        poster.done.emit(failed, "")
+    key: tuple[str, int]  # weights key
+    found: dict[Path, list[Prediction]]
+    failed: dict[Path, str]  # images the predictor could not read so far
+    done: int
+    total: int
 
 
 class PredictionRunner(QObject):
@@ -116,38 +96,57 @@ class PredictionRunner(QObject):
         super().__init__(parent)
         self.factory = factory or default_factory
         self.cache = PredictionCache()
-        self.poster = _Poster(self)
-        self.poster.batch.connect(self._on_batch)
-        self.poster.progress.connect(self.progress)
-        self.poster.done.connect(self._on_done)
-        self.poster.loaded.connect(self.predictorLoaded)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._job: _Job | None = None
+        self._busy = False
+        self._stop = False  # read by the pool thread between batches
+        self._failed: dict[Path, str] = {}
         self._predictor: tuple[tuple[str, int], PredictorLike] | None = None
 
     def busy(self) -> bool:
-        return self._job is not None
+        return self._busy
 
     def run(self, weights: str | Path, paths: list[Path]) -> int:
         """Start predicting the images the cache lacks; returns how many (0: all cached, nothing runs)."""
-        if self._job is not None:
+        if self._busy:
             return -1
         key = weights_key(weights)
         todo = self.cache.missing(key, [Path(p) for p in paths])
         if not todo:
             return 0
-        self._job = _Job(self, Path(weights), key, todo)
-        self._job.setAutoDelete(False)
-        self._pool.start(self._job)
+        self._busy, self._stop, self._failed = True, False, {}
+        run_in_pool(
+            self._predict,
+            Path(weights),
+            key,
+            todo,
+            on_yield=self._on_step,
+            on_done=lambda _none: self._on_done(""),
+            on_error=self._on_done,
+            describe=lambda e: f"{weights}: {error_message(e)}",
+            owner=self,
+            pool=self._pool,
+        )
         return len(todo)
 
     def cancel(self) -> None:
-        if self._job is not None:
-            self._job.cancelled = True
+        """Stop after the batch being predicted; ``finished`` still follows, with what was done."""
+        self._stop = True
 
     def wait(self, msecs: int = 30000) -> bool:
         return self._pool.waitForDone(msecs)
+
+    def _predict(self, weights: Path, key: tuple[str, int], paths: list[Path]) -> Iterator[PredictorLike | _Batch]:
+        """Pool thread: the predictor once loaded, then each batch's predictions."""
+        predictor = self.predictor_for(weights, key)
+        yield predictor
+        failed: dict[Path, str] = {}
+        for start in range(0, len(paths), BATCH):
+            if self._stop:
+                return
+            found = predictor.predict_paths(paths[start : start + BATCH], batch_size=BATCH)
+            failed.update(getattr(predictor, "failed", {}) or {})
+            yield _Batch(key, found, dict(failed), min(start + BATCH, len(paths)), len(paths))
 
     def predictor_for(self, weights: Path, key: tuple[str, int]) -> PredictorLike:
         """The loaded predictor of ``key`` (pool thread only)."""
@@ -156,11 +155,16 @@ class PredictionRunner(QObject):
             self._predictor = (key, self.factory(weights))
         return self._predictor[1]
 
-    def _on_batch(self, key: tuple[str, int], found: dict[Path, list[Prediction]]) -> None:
-        for path, preds in found.items():
-            self.cache.put(key, path, preds)
-        self.predicted.emit(found)
+    def _on_step(self, step: PredictorLike | _Batch) -> None:
+        if not isinstance(step, _Batch):
+            self.predictorLoaded.emit(step)
+            return
+        for path, preds in step.found.items():
+            self.cache.put(step.key, path, preds)
+        self._failed = step.failed
+        self.predicted.emit(step.found)
+        self.progress.emit(step.done, step.total)
 
-    def _on_done(self, failed: dict[Path, str], error: str) -> None:
-        self._job = None
-        self.finished.emit(failed, error)
+    def _on_done(self, error: str) -> None:
+        self._busy = False
+        self.finished.emit(self._failed, error)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
+
+from workbench.gui.jobs import run_in_pool
 
 
 @dataclass(frozen=True)
@@ -32,35 +34,12 @@ def list_devices() -> list[DeviceChoice]:
     return out + [CPU]
 
 
-class _Poster(QObject):
-    done = Signal(object)
-
-
-class _Query(QRunnable):
-    def __init__(self, poster: _Poster) -> None:
-        super().__init__()
-        self._poster = poster
-
-    def run(self) -> None:
-        try:
-            devices = list_devices()
-        except Exception:  # noqa: BLE001 - a broken CUDA install still leaves the CPU
-            devices = [CPU]
-        try:
-            self._poster.done.emit(devices)
-        except RuntimeError:  # the window closed while torch was importing: nobody to tell
-            pass
-
-
 class DeviceQuery(QObject):
     """``start()`` once; ``found`` carries the list of :class:`DeviceChoice`."""
 
     found = Signal(object)
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._poster = _Poster(self)
-        self._poster.done.connect(self.found)
-
     def start(self) -> None:
-        QThreadPool.globalInstance().start(_Query(self._poster))
+        # A broken CUDA install still leaves the CPU. Nothing arrives when the window
+        # closed while torch was importing: there is nobody to tell.
+        run_in_pool(list_devices, on_done=self.found.emit, on_error=lambda _message: self.found.emit([CPU]), owner=self)

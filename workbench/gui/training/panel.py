@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -39,6 +39,7 @@ from workbench.gui.training.form import TrainForm
 from workbench.gui.training.history import RunHistory, default_runs_folder
 from workbench.gui.training.plots import TrainPlots, loss_name
 from workbench.gui.training.supervisor import TrainingSupervisor
+from workbench.gui.validation_job import ValidationJob, ValidationResult
 from workbench.train.config import TrainConfig
 from workbench.train.events import EndEvent, EpochEvent, Event, IterationEvent, LogEvent
 from workbench.train.runs import LAST, list_runs, read_config, read_results
@@ -48,25 +49,6 @@ MAX_LISTED_FINDINGS = 500
 FINDING_ROLE = Qt.ItemDataRole.UserRole
 _BANNER = {"ok": "#1b5e20", "info": "#37474f", "error": "#b71c1c"}
 _END_TONE = {"finished": "ok", "stopped": "info"}
-
-
-class _Poster(QObject):
-    done = Signal(object, object)  # dataset, findings (or an error message)
-
-
-class _ValidateTask(QRunnable):
-    def __init__(self, ds: Dataset, poster: _Poster) -> None:
-        super().__init__()
-        self._ds, self._poster = ds, poster
-
-    def run(self) -> None:
-        from workbench.qa.validate import validate_dataset
-
-        try:
-            result: object = validate_dataset(self._ds)
-        except Exception as e:  # noqa: BLE001 - a validator bug must become a message
-            result = f"validation failed: {type(e).__name__}: {e}"
-        self._poster.done.emit(self._ds, result)
 
 
 class Progress:
@@ -145,6 +127,7 @@ class TrainPanel(QWidget):
         self.overrides: dict[str, Any] = {}
 
         self.supervisor = TrainingSupervisor(self)
+        self.validation = ValidationJob(self)  # the window's way to validate, in a job of the panel's own
         self.form = TrainForm(query_devices=query_devices)
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
@@ -205,8 +188,7 @@ class TrainPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(split)
 
-        self._poster = _Poster(self)
-        self._poster.done.connect(self._on_validated)
+        self.validation.finished.connect(self._on_validated)
         self.start_button.clicked.connect(self.start)
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(lambda: self.resume())
@@ -293,20 +275,20 @@ class TrainPanel(QWidget):
         self.findings.hide()
         self.show_banner("Validating the dataset…", "info")
         self._update_buttons()
-        QThreadPool.globalInstance().start(_ValidateTask(self.ds, self._poster))
+        self.validation.start(self.ds)
         return True
 
-    def _on_validated(self, ds: Dataset, result: object) -> None:
+    def _on_validated(self, result: ValidationResult) -> None:
         self._validating = False
         cfg, self._pending = self._pending, None
-        if ds is not self.ds or cfg is None:
+        if result.ds is not self.ds or cfg is None:
             self._update_buttons()
             return  # another dataset was opened meanwhile
-        if isinstance(result, str):
-            self.show_banner(result, "error")
+        if result.error is not None:
+            self.show_banner(result.error, "error")
             self._update_buttons()
             return
-        findings = [f for f in result if isinstance(f, Finding)]
+        findings = result.store.all()
         errors = [f for f in findings if f.severity == Severity.ERROR]
         warnings = [f for f in findings if f.severity == Severity.WARNING]
         self._list_findings(errors + warnings)
