@@ -15,7 +15,8 @@ from workbench.core.findings import Finding, Severity
 from workbench.core.gc_pause import paused_gc
 from workbench.qa.cache import ValidationCache, stamp
 from workbench.qa.checks_classes import RecordClasses, check_classes
-from workbench.qa.checks_image import check_image, check_instances
+from workbench.qa.checks_image import check_image
+from workbench.qa.checks_instances import check_instances
 from workbench.qa.parallel import map_records
 
 # Reader findings about the image or the whole file stay true after an edit; those
