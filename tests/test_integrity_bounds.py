@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
+from workbench.core.fix_actions import DeleteInstance
 from workbench.qa import checks_duplicates
 from workbench.qa.checks_duplicates import NEAR_DUPLICATE_IOU, _overlapping_pairs
 from workbench.qa.checks_instances import check_instances
@@ -121,7 +122,7 @@ def test_100k_identical_boxes_give_a_bounded_report():
     assert time.perf_counter() - start < 20
     dups = [f for f in found if f.kind == "duplicate"]
     assert len(dups) == checks_duplicates.MAX_DUPLICATE_FINDINGS + 1
-    assert all(f.fix and f.fix["duplicate_of"] == 0 for f in dups[:-1])
+    assert all(isinstance(f.fix, DeleteInstance) and f.fix.duplicate_of == 0 for f in dups[:-1])
     assert f"and {n - 1 - checks_duplicates.MAX_DUPLICATE_FINDINGS} more duplicate boxes" in dups[-1].message
 
 

@@ -21,6 +21,7 @@ import yaml
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.atomic import atomic_write_text
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import SetNc
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
 from workbench.core.keypoints import KeypointSchema
@@ -266,7 +267,7 @@ def _read_names(cfg: dict[str, Any], cfg_name: str, findings: list[Finding]) -> 
                 "names_mismatch",
                 f"nc: {declared_nc} in {cfg_name} but {len(classes)} names are listed: make them agree",
                 label_file=cfg_name,
-                fix={"action": "set_nc", "value": len(classes)},
+                fix=SetNc(len(classes)),
             )
         )
     return classes, declared_nc

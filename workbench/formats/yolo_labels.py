@@ -19,6 +19,7 @@ import numpy as np
 
 from workbench.core.annotation import Instance, Source
 from workbench.core.findings import Severity
+from workbench.core.fix_actions import DeleteLine, FixAction, MarkKeypointMissing, SetVisibility
 from workbench.formats.base import format_number
 
 # A normalized value a little above 1 is float noise from the tool that wrote it; well
@@ -67,7 +68,7 @@ class ParsedIssue:
     message: str
     line: int
     instance: int | None = None
-    fix: dict | None = None
+    fix: FixAction | None = None
 
 
 @dataclass
@@ -198,7 +199,7 @@ def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
                 "column_count",
                 f"line has {len(tokens)} columns, expected {layout.describe()}: fix or delete the line",
                 lineno,
-                fix={"action": "delete_line", "text": line},
+                fix=DeleteLine(line),
             )
         )
         return None
@@ -212,7 +213,7 @@ def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
                 "not_a_number",
                 f"'{bad}' is not a number: fix or delete the line",
                 lineno,
-                fix={"action": "delete_line", "text": line},
+                fix=DeleteLine(line),
             )
         )
         return None
@@ -224,7 +225,7 @@ def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
                 "not_a_number",
                 "line holds nan, inf or a value too large to be a coordinate: fix or delete the line",
                 lineno,
-                fix={"action": "delete_line", "text": line},
+                fix=DeleteLine(line),
             )
         )
         return None
@@ -236,7 +237,7 @@ def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
                 "class_not_integer",
                 f"class id '{tokens[0]}' is not an integer: write the class index (0, 1, ...)",
                 lineno,
-                fix={"action": "delete_line", "text": line},
+                fix=DeleteLine(line),
             )
         )
         return None
@@ -288,7 +289,7 @@ def _parse_keypoints(
                         "write '-1 -1' for a missing point or give both coordinates",
                         lineno,
                         index,
-                        fix={"action": "mark_keypoint_missing", "keypoint": i},
+                        fix=MarkKeypointMissing(index, i),
                     )
                 )
                 continue
@@ -303,7 +304,7 @@ def _parse_keypoints(
                         f"keypoint {i} has visibility {format_number(v)}: use 0 (missing), 1 (occluded) or 2 (visible)",
                         lineno,
                         index,
-                        fix={"action": "set_visibility", "keypoint": i, "value": 2},
+                        fix=SetVisibility(index, i, 2),
                     )
                 )
                 v = 2.0 if v > 0 else 0.0

@@ -19,12 +19,13 @@ from workbench import __version__
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.atomic import atomic_write_text
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import fix_from_dict
 from workbench.qa.checks_classes import RecordClasses
 
 # Bump when a check changes what it reports for the same files. The key also holds
 # the package version and a hash of the readers' and checks' source (``checks_digest``),
 # so a change there drops old entries even when nobody bumps this.
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: fixes are typed (core.fix_actions), stored with fix_from_dict's shape
 _CHECKS_DIGEST: str | None = None
 
 Stamp = list[int | None]  # image size, image mtime_ns, label size, label mtime_ns
@@ -164,5 +165,5 @@ def _finding_from_dict(d: dict[str, Any]) -> Finding:
         label_file=d.get("label_file"),
         line=d.get("line"),
         instance=d.get("instance"),
-        fix=d.get("fix"),
+        fix=fix_from_dict(d["fix"], d.get("instance")) if d.get("fix") is not None else None,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.arrays import MIN_BOX_SIDE
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import ClipBox, DeleteInstance
 from workbench.formats.base import format_number
 from workbench.qa.instance_finding import finding_at, xyxy_text
 
@@ -32,7 +33,7 @@ def box_finding(
             "degenerate_box",
             f"box has no area (width {format_number(w)} px, height {format_number(h)} px): "
             "detectors such as Faster R-CNN crash on it; delete it or redraw it",
-            {"action": "delete_instance", "safe": True},
+            DeleteInstance(i, safe=True),
         )
     assert rec.width is not None and rec.height is not None
     iw, ih = rec.width, rec.height
@@ -46,7 +47,7 @@ def box_finding(
             Severity.ERROR,
             "box_outside_image",
             f"box ({xyxy_text(inst)}) lies entirely outside the {iw}x{ih} image: delete it or redraw it",
-            {"action": "delete_instance", "safe": True},
+            DeleteInstance(i, safe=True),
         )
     kept = (cx2 - cx1) * (cy2 - cy1) / (w * h)
     return finding_at(
@@ -57,5 +58,5 @@ def box_finding(
         Severity.WARNING,
         "box_outside_image",
         f"box ({xyxy_text(inst)}) extends past the {iw}x{ih} image ({kept:.0%} of it is inside): clip it to the image",
-        {"action": "clip_box", "safe": True},
+        ClipBox(i),
     )

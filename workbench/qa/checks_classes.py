@@ -15,6 +15,7 @@ import numpy as np
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import SetClass
 from workbench.qa.instance_finding import finding_at
 
 # Below these, class frequencies say nothing about typos.
@@ -45,7 +46,7 @@ def class_finding(ds: Dataset, rec: ImageRecord, i: int, inst: Instance) -> Find
         )
     # With a single class there is only one id it can have meant; still not applied
     # automatically (a typo in a one-class dataset can also be a stray line).
-    fix = {"action": "set_class", "value": 0, "safe": False} if ds.nc == 1 else None
+    fix = SetClass(i, 0) if ds.nc == 1 else None
     return finding_at(ds, rec, i, inst, Severity.ERROR, "class_out_of_range", msg, fix)
 
 
@@ -131,7 +132,7 @@ def check_classes(ds: Dataset, per_image: list[RecordClasses]) -> list[Finding]:
                         label_file=ds.rel(r.label_path()),
                         line=line,
                         instance=i,
-                        fix={"action": "set_class", "safe": False},
+                        fix=SetClass(i),
                     )
                 )
     cfg = ds.config_file.name if ds.config_file is not None else None

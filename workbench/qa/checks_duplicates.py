@@ -12,6 +12,7 @@ import numpy as np
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import DeleteInstance
 from workbench.formats.base import record_finding
 from workbench.qa.instance_finding import finding_at
 
@@ -32,7 +33,7 @@ def check_duplicates(ds: Dataset, rec: ImageRecord, boxes: list[list[float]]) ->
             else f"almost the same box as {where} (IoU {iou:.2f}, same class): probably the "
             "same object labeled twice; delete one"
         )
-        fix = {"action": "delete_instance", "safe": exact, "duplicate_of": a}
+        fix = DeleteInstance(b, safe=exact, duplicate_of=a)
         out.append(finding_at(ds, rec, b, inst, Severity.WARNING, "duplicate", message, fix))
     if len(pairs) > MAX_DUPLICATE_FINDINGS:
         more = len(pairs) - MAX_DUPLICATE_FINDINGS

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import ExcludeImage
 from workbench.formats.base import record_finding
 
 # Below this side length an image is too small for any detector's stride.
@@ -26,7 +27,7 @@ def check_image(ds: Dataset, rec: ImageRecord) -> list[Finding]:
                 "tiny_image",
                 f"image is only {rec.width}x{rec.height} pixels (under {TINY_IMAGE_SIDE} px on a side): "
                 "detectors downsample by 32, so use a larger image or exclude this one",
-                fix={"action": "exclude_image", "safe": False},
+                fix=ExcludeImage(),
             )
         )
     if not rec.has_labels and not rec.instances and rec.width is not None:

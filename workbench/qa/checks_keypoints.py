@@ -6,6 +6,7 @@ import numpy as np
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import MarkKeypointMissing
 from workbench.qa.instance_finding import finding_at, xyxy_text
 
 # A visible keypoint may stick out of its box by this fraction of the box's longer side
@@ -66,7 +67,7 @@ def check_keypoints(ds: Dataset, rec: ImageRecord, i: int, inst: Instance) -> li
                 "keypoint_outside_box",
                 f"keypoint {j} ({name}) at ({xs[j]:.1f}, {ys[j]:.1f}) lies outside its box "
                 f"({xyxy_text(inst)}): move it, mark it missing, or enlarge the box",
-                {"action": "mark_keypoint_missing", "keypoint": int(j), "safe": False},
+                MarkKeypointMissing(i, int(j)),
             )
         )
     return out

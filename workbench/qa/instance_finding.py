@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import FixAction
 from workbench.formats.base import record_finding
 
 
@@ -19,7 +20,7 @@ def finding_at(
     severity: Severity,
     kind: str,
     message: str,
-    fix: dict | None = None,
+    fix: FixAction | None = None,
 ) -> Finding:
     """A finding about instance ``i`` of ``rec``, at its line or (COCO) prefixed with its annotation id."""
     if inst.source.line is None:

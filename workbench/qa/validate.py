@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import DeleteLine
 from workbench.core.gc_pause import paused_gc
 from workbench.qa.cache import ValidationCache, stamp
 from workbench.qa.checks_classes import RecordClasses, check_classes
@@ -170,5 +171,5 @@ def _reader_findings(rec: ImageRecord) -> list[Finding]:
         for f in rec.findings
         if f.kind in _FILE_LEVEL
         or (f.line is None and f.instance is None)
-        or (f.fix is not None and f.fix.get("text") in extra)
+        or (isinstance(f.fix, DeleteLine) and f.fix.text in extra)
     ]
