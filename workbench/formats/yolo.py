@@ -105,16 +105,6 @@ def image_to_label_path(image: Path) -> Path:
     return image.with_suffix(".txt")
 
 
-def label_to_image_stem(label: Path) -> Path:
-    """The inverse rule, without suffix: where a label file's image should be."""
-    parts = list(label.parts)
-    for i in range(len(parts) - 2, -1, -1):
-        if parts[i] == "labels":
-            parts[i] = "images"
-            return Path(*parts).with_suffix("")
-    return label.with_suffix("")
-
-
 # --------------------------------------------------------------------------- reading
 
 

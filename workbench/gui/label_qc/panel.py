@@ -36,7 +36,7 @@ from workbench.gui.commands import EditNotifier
 from workbench.gui.label_qc.fix import qc_fix_command
 from workbench.gui.label_qc.job import QCJob
 from workbench.gui.label_qc.model import IMAGE, KIND, LINE, MESSAGE, SCORE, SuspectTableModel, kind_title
-from workbench.gui.label_qc.rows import Key, SuspectList, SuspectRow
+from workbench.gui.label_qc.rows import SuspectList, SuspectRow
 from workbench.gui.predictions.viewer import PredictionViewer
 from workbench.qa.fixes import apply_fix
 from workbench.qa.label_qc import KINDS, Suspect
@@ -323,12 +323,6 @@ class LabelQCPanel(QWidget):
 
     def current_row(self) -> SuspectRow | None:
         return self.model.row_at(self.table.currentIndex())
-
-    def select_key(self, key: Key) -> bool:
-        r = self.model.row_of(key)
-        if r >= 0:
-            self.table.selectRow(r)
-        return r >= 0
 
     def _on_current(self, index: QModelIndex) -> None:
         self._update_buttons()
