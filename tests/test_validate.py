@@ -323,7 +323,7 @@ def test_validation_benchmark_runs_and_ends_with_one_json_line(tmp_path, monkeyp
 def test_findings_are_the_same_with_the_careful_label_parser(tmp_path, monkeypatch, kpt_shape):
     """End to end, file and line included: the fast label parse changes no finding."""
     import workbench.formats.yolo as yolo
-    from workbench.formats.yolo_labels import parse_label_text_careful
+    from tests._careful_parse import parse_label_text_careful
 
     tail = " 0.5 0.5 2 0.6 0.6 1" if kpt_shape else ""
     lines = [

@@ -91,8 +91,9 @@ def parse_label_text(
     line that passes every check of its box (``_plain_values``) becomes an instance
     directly. Any other line goes through ``_parse_line``, the careful parser that
     explains what is wrong. The result (instances, findings with their line and
-    instance index, kept lines) is exactly that of ``parse_label_text_careful``;
-    tests compare the two on generated text.
+    instance index, kept lines) is exactly that of ``_parse_line`` on every line;
+    ``tests/_careful_parse.py`` holds that reference and the tests compare the two on
+    generated text.
     """
     out = ParsedLabels()
     columns = layout.columns
@@ -140,28 +141,6 @@ def _plain_values(tokens: list[str], columns: int) -> list[float] | None:
     ):
         return values
     return None
-
-
-def parse_label_text_careful(
-    text: str,
-    layout: LabelLayout,
-    width: float,
-    height: float,
-    label_file: Path | None = None,
-) -> ParsedLabels:
-    """``parse_label_text`` with ``_parse_line`` on every line: the reference its fast path must match."""
-    out = ParsedLabels()
-    for lineno, raw in enumerate(_without_bom(text).splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        inst = _parse_line(line, lineno, layout, width, height, out)
-        if inst is None:
-            out.extra_lines.append(line)
-            continue
-        inst.source = Source(label_file, lineno)
-        out.instances.append(inst)
-    return out
 
 
 def _without_bom(text: str) -> str:
