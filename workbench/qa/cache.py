@@ -63,7 +63,8 @@ def config_fingerprint(ds: Dataset) -> str:
 
 
 def checks_digest() -> str:
-    """A hash of the source of ``workbench.qa`` and ``workbench.formats`` (the code that makes findings).
+    """A hash of the source of ``workbench.qa``, ``workbench.formats`` (the code that makes findings)
+    and ``core.fix_actions`` (how their fixes are stored).
 
     Computed once per process: some 30 small files, read in a millisecond or two.
     """
@@ -71,13 +72,16 @@ def checks_digest() -> str:
     if _CHECKS_DIGEST is None:
         h = hashlib.sha1()
         package = Path(__file__).resolve().parent.parent
+        # core.fix_actions too: its to_dict/fix_from_dict are the stored shape of every fix.
+        paths = [package / "core" / "fix_actions.py"]
         for sub in ("qa", "formats"):
-            for path in sorted((package / sub).glob("*.py")):
-                h.update(path.name.encode("utf-8"))
-                try:
-                    h.update(path.read_bytes())
-                except OSError:
-                    h.update(b"?")
+            paths.extend(sorted((package / sub).glob("*.py")))
+        for path in paths:
+            h.update(path.name.encode("utf-8"))
+            try:
+                h.update(path.read_bytes())
+            except OSError:
+                h.update(b"?")
         _CHECKS_DIGEST = h.hexdigest()
     return _CHECKS_DIGEST
 
