@@ -20,6 +20,7 @@ press on the canvas produce identical history entries.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
@@ -28,7 +29,9 @@ from PySide6.QtGui import QUndoCommand
 from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.arrays import clip_box
 from workbench.core.wording import count_noun
-from workbench.qa.fixes import FixEdit
+
+if TYPE_CHECKING:  # only the type: building a command needs no validation code
+    from workbench.qa.fixes import FixEdit
 
 Change = tuple[ImageRecord, list[Instance], list[Instance]]
 
