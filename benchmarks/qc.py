@@ -178,7 +178,7 @@ def instance_level(scene: Scene, suspects: list[Suspect]) -> dict[str, dict[str,
     out: dict[str, dict[str, float]] = {}
     swaps = [s for s in suspects if s.kind == "class_swap"][: len(scene.swaps)]
     hits = [s for s in swaps if (_image_index(s), s.instance) in scene.swaps]
-    right_fix = sum(s.suggestion["value"] == scene.swaps[(_image_index(s), s.instance)] for s in hits)
+    right_fix = sum(s.suggestion.value == scene.swaps[(_image_index(s), s.instance)] for s in hits)
     out["class_swap"] = _pr(len(hits), len(swaps), len(scene.swaps)) | {
         "right_class_suggested": round(right_fix / max(len(hits), 1), 3)
     }
@@ -201,7 +201,7 @@ def _match_missing(scene: Scene, adds: list[Suspect]) -> int:
     for s in adds:
         i = _image_index(s)
         for j, box in enumerate(scene.missing.get(i, [])):
-            if (i, j) not in taken and box_iou(np.array(s.suggestion["box"]), box)[0, 0] >= 0.5:
+            if (i, j) not in taken and box_iou(np.array(s.suggestion.box), box)[0, 0] >= 0.5:
                 taken.add((i, j))
                 break
     return len(taken)

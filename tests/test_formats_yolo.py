@@ -12,16 +12,12 @@ from _dataset_builders import write_image, yolo_det, yolo_face
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests._careful_parse import parse_label_text_careful
 from workbench.core.annotation import Instance
 from workbench.formats import export_dataset, open_dataset, save_dataset
 from workbench.formats.base import DatasetError
 from workbench.formats.yolo import image_to_label_path, label_file_name
-from workbench.formats.yolo_labels import (
-    LabelLayout,
-    ParsedLabels,
-    parse_label_text,
-    parse_label_text_careful,
-)
+from workbench.formats.yolo_labels import LabelLayout, ParsedLabels, parse_label_text
 
 
 def test_coco8_reads_all_boxes_in_pixels(coco8: Path):

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QDialog, QInputDialog
 
 from tests._gui_window import open_window
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import DeleteLine, MarkKeypointMissing, SetClass
 from workbench.gui import commands
 from workbench.gui.findings_panel import FINDING_ROLE, RemapClassDialog, fix_command
 from workbench.qa.validate import sort_findings
@@ -47,11 +48,11 @@ def test_next_finding_walks_images_with_findings(qtbot, monkeypatch, tmp_path, g
 def test_quick_fix_is_undoable_and_findings_refresh(qtbot, monkeypatch, tmp_path, gui_sample):
     w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
     f = _finding(w, "keypoint_outside_box")
-    assert f.fix["action"] == "mark_keypoint_missing"
+    assert isinstance(f.fix, MarkKeypointMissing)
     w.findings_panel.select_finding(f)
     assert w.findings_panel.fix_button.isEnabled()
     rec = w.ds.records[w.current]
-    k = f.fix["keypoint"]
+    k = f.fix.keypoint
     before = len([g for g in w.findings_panel.store.all() if g.kind == "keypoint_outside_box"])
     w.findings_panel.fix_button.click()
     assert rec.instances[f.instance].keypoints[k, 2] == 0
@@ -78,7 +79,7 @@ def test_set_class_fix_asks_for_the_class(qtbot, monkeypatch, tmp_path, gui_samp
         bad.label_file,
         bad.line,
         bad.instance,
-        fix={"action": "set_class", "safe": False},
+        fix=SetClass(bad.instance),
     )
     assert fix_command(w.ds, w.findings_panel.store, ask, w.notifier) is None  # no class chosen yet
     monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("2: alien", True))
@@ -124,7 +125,7 @@ def test_a_line_that_does_not_parse_is_deleted_by_its_quick_fix(qtbot, monkeypat
     label.write_text(good + "1 0.5 0.5 0.1\n")  # 4 columns: kept verbatim, not an instance
     w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
     f = _finding(w, "column_count")
-    assert f.fix["action"] == "delete_line" and f.instance is None
+    assert isinstance(f.fix, DeleteLine) and f.instance is None
     w.findings_panel.select_finding(f)
     assert w.findings_panel.fix_button.isEnabled() and "Delete the line" in w.findings_panel.fix_button.text()
     w.findings_panel.fix_button.click()

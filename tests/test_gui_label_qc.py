@@ -7,6 +7,7 @@ labels, drawn by ``write_sample`` without its mistakes, as a confident model wou
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -15,11 +16,12 @@ from PySide6.QtCore import Qt
 
 from tests._gui_window import open_window
 from workbench.core.annotation import ImageRecord
+from workbench.core.fix_actions import SetClass
 from workbench.core.prediction import Prediction
 from workbench.gui import commands
 from workbench.gui.label_qc.install import install_label_qc
 from workbench.gui.predictions.install import install_prediction_viewer
-from workbench.qa.qc_fixes import StaleSuspect, fix_for
+from workbench.qa.fixes import StaleFix, apply_fix
 from workbench.sample_data import CLASSES, INJECTED_MISTAKES
 
 pytest.importorskip("pytestqt")
@@ -94,7 +96,7 @@ def _select(qtbot, panel, image: str, kind: str, keypoint: int | None = None) ->
     r = next(
         i
         for i, s in enumerate(suspects)
-        if s.image.endswith(image) and s.kind == kind and s.suggestion.get("keypoint") == keypoint
+        if s.image.endswith(image) and s.kind == kind and getattr(s.suggestion, "keypoint", None) == keypoint
     )
     panel.table.scrollTo(panel.model.index(r, 2))
     rect = panel.table.visualRect(panel.model.index(r, 2))
@@ -118,7 +120,7 @@ def test_injected_mistakes_rank_first_with_class_swaps_on_top(qtbot, qc_window):
     swaps = [row for row in rows if row.suspect.kind == "class_swap"]
     assert {s.suspect.image for s in swaps} >= {"images/train/train_004.jpg", "images/val/val_007.jpg"}
     assert min(s.suspect.score for s in swaps) >= max(r.suspect.score for r in rows if r.suspect.kind != "class_swap")
-    assert rows[0].suspect.kind == "class_swap" and rows[0].suspect.suggestion == {"action": "set_class", "value": 2}
+    assert rows[0].suspect.kind == "class_swap" and rows[0].suspect.suggestion == SetClass(rows[0].suspect.instance, 2)
     assert panel.model.rowCount() == len(rows)
     assert panel.model.data(panel.model.index(0, 1)) == "class swap"
     assert f"{len(rows)} suspects in 48 images" in panel.summary.text()
@@ -266,11 +268,11 @@ def test_a_fix_refuses_labels_that_changed(qtbot, qc_window):
     _find(qtbot, panel)
     row = next(r for r in panel.rows.rows if r.suspect.kind == "bad_box")
     rec = window.ds.records[row.record]
-    fix = fix_for(window.ds, rec, row.suspect)
-    assert fix.title == "Move the box to the model's" and len(fix.instances) == len(rec.instances)
-    stale = type(row.suspect)(**{**row.suspect.__dict__, "instance": len(rec.instances)})
-    with pytest.raises(StaleSuspect):
-        fix_for(window.ds, rec, stale)
+    edit = apply_fix(window.ds, rec, row.suspect.suggestion)
+    assert edit.title == "Move the box to the model's" and len(edit.after.instances) == len(rec.instances)
+    stale = dataclasses.replace(row.suspect.suggestion, instance=len(rec.instances))
+    with pytest.raises(StaleFix):
+        apply_fix(window.ds, rec, stale)
 
 
 def test_run_view_qc_judges_with_the_runs_checkpoint_and_jumps_to_the_top_suspect(qtbot, qc_window, tmp_path):

@@ -10,8 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
-from workbench.qa import checks_image
-from workbench.qa.checks_image import NEAR_DUPLICATE_IOU, _overlapping_pairs, check_instances
+from workbench.core.fix_actions import DeleteInstance
+from workbench.qa import checks_duplicates
+from workbench.qa.checks_duplicates import NEAR_DUPLICATE_IOU, _overlapping_pairs
+from workbench.qa.checks_instances import check_instances
 from workbench.qa.qc_geometry import box_iou
 
 
@@ -119,13 +121,13 @@ def test_100k_identical_boxes_give_a_bounded_report():
     found = check_instances(ds, rec)
     assert time.perf_counter() - start < 20
     dups = [f for f in found if f.kind == "duplicate"]
-    assert len(dups) == checks_image.MAX_DUPLICATE_FINDINGS + 1
-    assert all(f.fix and f.fix["duplicate_of"] == 0 for f in dups[:-1])
-    assert f"and {n - 1 - checks_image.MAX_DUPLICATE_FINDINGS} more duplicate boxes" in dups[-1].message
+    assert len(dups) == checks_duplicates.MAX_DUPLICATE_FINDINGS + 1
+    assert all(isinstance(f.fix, DeleteInstance) and f.fix.duplicate_of == 0 for f in dups[:-1])
+    assert f"and {n - 1 - checks_duplicates.MAX_DUPLICATE_FINDINGS} more duplicate boxes" in dups[-1].message
 
 
 def test_boxes_piled_up_beyond_the_budget_fall_back_to_exact_copies(monkeypatch):
-    monkeypatch.setattr(checks_image, "MAX_CANDIDATE_PAIRS", 1000)
+    monkeypatch.setattr(checks_duplicates, "MAX_CANDIDATE_PAIRS", 1000)
     rng = np.random.default_rng(3)
     n = 2000
     boxes = np.array([10.0, 10.0, 50.0, 60.0]) + rng.uniform(0, 0.01, (n, 4))  # all near-duplicates

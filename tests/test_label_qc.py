@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance, Source
+from workbench.core.fix_actions import AddInstance, DeleteInstance, SetBox, SetClass
 from workbench.core.keypoints import KeypointSchema
 from workbench.core.prediction import Prediction
 from workbench.qa.label_qc import KINDS, QCOptions, Suspect, find_label_issues
@@ -107,28 +108,28 @@ def test_injected_mistakes_rank_first_with_the_right_fix(scene):
     found = _by_key(suspects)
 
     swap = found[("class_swap", "images/im02.jpg", 2)]
-    assert swap.suggestion == {"action": "set_class", "value": truth[2][1][0]}
+    assert swap.suggestion == SetClass(1, truth[2][1][0])
     assert swap.label_file == "labels/im02.txt" and swap.instance == 1 and swap.score > 0.7
     assert (
         f"labeled '{CLASSES[(truth[2][1][0] + 1) % 3]}' but the model sees '{CLASSES[truth[2][1][0]]}'" in swap.message
     )
 
     add = found[("missing_label", "images/im04.jpg", None)]
-    assert add.suggestion["action"] == "add_instance" and add.suggestion["class_id"] == missing[0]
-    assert box_iou(np.array(add.suggestion["box"]), missing[1])[0, 0] > 0.85
-    assert len(add.suggestion["keypoints"]) == 5 and add.instance is None
+    assert isinstance(add.suggestion, AddInstance) and add.suggestion.class_id == missing[0]
+    assert box_iou(np.array(add.suggestion.box), missing[1])[0, 0] > 0.85
+    assert len(add.suggestion.keypoints) == 5 and add.instance is None
     assert add.label_file == "labels/im04.txt"
 
     box = found[("bad_box", "images/im06.jpg", 1)]
-    assert box.suggestion["action"] == "set_box"
-    assert box_iou(np.array(box.suggestion["box"]), truth[6][0][1])[0, 0] > 0.85
+    assert isinstance(box.suggestion, SetBox) and box.suggestion.instance == box.instance
+    assert box_iou(np.array(box.suggestion.box), truth[6][0][1])[0, 0] > 0.85
     assert 0.3 < box.evidence["iou"] < 0.5 and box.score > 0.5
 
     eyes = [s for s in suspects if s.kind == "landmark_off" and s.image == "images/im08.jpg"]
-    assert {s.suggestion["keypoint"] for s in eyes} == {0, 1}
+    assert {s.suggestion.keypoint for s in eyes} == {0, 1}
     for s in eyes:
-        q = s.suggestion["keypoint"]
-        assert np.hypot(*(np.array(s.suggestion["xy"]) - truth[8][0][2][q, :2])) < 5
+        q = s.suggestion.keypoint
+        assert np.hypot(*(np.array(s.suggestion.xy) - truth[8][0][2][q, :2])) < 5
         assert s.evidence["swapped_with"] == 1 - q and "left/right swapped?" in s.message
 
 
@@ -158,7 +159,7 @@ def test_only_images_with_predictions_are_judged(scene):
     # An empty list means the model looked and saw nothing: every label there is suspect.
     nothing = find_label_issues(ds, {ds.records[0].path: []})
     assert [s.kind for s in nothing] == ["spurious_label"] * len(ds.records[0].instances)
-    assert nothing[0].suggestion == {"action": "delete_instance"} and nothing[0].score == pytest.approx(0.5)
+    assert nothing[0].suggestion == DeleteInstance(0) and nothing[0].score == pytest.approx(0.5)
 
 
 def test_confident_support_for_the_label_cancels_a_swap(tmp_path):
@@ -195,8 +196,8 @@ def test_missing_label_duplicates_are_one_suspect(tmp_path):
     box = np.array([100.0, 50, 160, 120])
     preds = {ds.records[0].path: [Prediction(0, box, 0.9), Prediction(1, box + 2, 0.4), Prediction(0, box - 1, 0.3)]}
     (s,) = find_label_issues(ds, preds)
-    assert s.kind == "missing_label" and s.suggestion["class_id"] == 0 and s.score == pytest.approx(0.9)
-    assert s.suggestion["keypoints"] is None and s.line is None
+    assert s.kind == "missing_label" and s.suggestion.class_id == 0 and s.score == pytest.approx(0.9)
+    assert s.suggestion.keypoints is None and s.line is None
 
 
 def test_suspect_serializes_and_becomes_a_finding(scene):
@@ -205,7 +206,8 @@ def test_suspect_serializes_and_becomes_a_finding(scene):
     d = json.loads(json.dumps([s.to_dict() for s in suspects]))
     assert {"kind", "image", "label_file", "line", "score", "suggestion", "message", "evidence"} <= set(d[0])
     f = suspects[0].to_finding()
-    assert f.kind == suspects[0].kind and f.line == suspects[0].line and f.fix["safe"] is False
+    assert f.kind == suspects[0].kind and f.line == suspects[0].line
+    assert f.fix is suspects[0].suggestion and f.fix.safe is False
     assert str(f).startswith(suspects[0].location())
 
 

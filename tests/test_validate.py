@@ -16,6 +16,7 @@ from test_validate_data import grid_boxes, make_yolo
 
 from workbench.core.annotation import Instance
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import ClipBox, DeleteInstance
 from workbench.core.gc_pause import paused_gc
 from workbench.formats.registry import open_dataset
 from workbench.qa import validate_dataset, validate_record
@@ -76,27 +77,27 @@ def test_reader_line_kinds_surface_with_file_and_line(tmp_path, line, kind):
 def test_degenerate_box_is_an_error_with_a_safe_delete(tmp_path):
     f = one(findings_of(make_yolo(tmp_path, {"a": OK + "0 0.5 0.5 0 0.2\n"})), "degenerate_box")
     assert (f.severity, f.line) == (Severity.ERROR, 2)
-    assert f.fix == {"action": "delete_instance", "safe": True}
+    assert f.fix == DeleteInstance(1, safe=True)
 
 
 def test_box_outside_image(tmp_path):
     yaml = make_yolo(tmp_path, {"a": "0 0.95 0.5 0.2 0.2\n"})
     f = one(findings_of(yaml), "box_outside_image")
-    assert f.severity == Severity.WARNING and f.fix["action"] == "clip_box" and "64x48" in f.message
+    assert f.severity == Severity.WARNING and f.fix == ClipBox(0) and "64x48" in f.message
 
 
 def test_exact_and_near_duplicates(tmp_path):
     near = "0 0.501 0.5 0.25 0.25\n"
     found = only(findings_of(make_yolo(tmp_path, {"a": OK + OK + near})), "duplicate")
-    assert [(f.line, f.fix["safe"]) for f in found] == [(2, True), (3, False)]
+    assert [(f.line, f.fix.safe) for f in found] == [(2, True), (3, False)]
     assert "exact duplicate of line 1" in found[0].message
-    assert found[1].fix["duplicate_of"] == 0 and "IoU" in found[1].message
+    assert found[1].fix == DeleteInstance(2, safe=False, duplicate_of=0) and "IoU" in found[1].message
 
 
 def test_duplicates_among_many_instances(tmp_path):
     lines = grid_boxes(20, 0)
     found = only(findings_of(make_yolo(tmp_path, {"a": "\n".join(lines + [lines[7]]) + "\n"})), "duplicate")
-    assert [(f.line, f.fix["duplicate_of"]) for f in found] == [(21, 7)]
+    assert [(f.line, f.fix.duplicate_of) for f in found] == [(21, 7)]
 
 
 def test_keypoint_half_missing_in_face_labels(tmp_path):
@@ -322,7 +323,7 @@ def test_validation_benchmark_runs_and_ends_with_one_json_line(tmp_path, monkeyp
 def test_findings_are_the_same_with_the_careful_label_parser(tmp_path, monkeypatch, kpt_shape):
     """End to end, file and line included: the fast label parse changes no finding."""
     import workbench.formats.yolo as yolo
-    from workbench.formats.yolo_labels import parse_label_text_careful
+    from tests._careful_parse import parse_label_text_careful
 
     tail = " 0.5 0.5 2 0.6 0.6 1" if kpt_shape else ""
     lines = [

@@ -33,7 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--fix",
         action="store_true",
         help="apply the safe fixes (clip boxes to the image, delete zero-area boxes and exact "
-        "duplicates), save the changed label files atomically, then report what remains",
+        "duplicates, take an image's own size over a wrong declared one), save the changed "
+        "label files atomically, then report what remains",
     )
     p.add_argument(
         "--no-images", action="store_true", help="skip the image checks beyond the header (JPEG end marker, image size)"

@@ -7,6 +7,7 @@ boxes), so the training pipeline and exporters cannot disagree about it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,18 @@ import numpy as np
 from workbench.core.annotation import ImageRecord
 
 MIN_BOX_SIDE = 1e-3  # pixels
+
+
+def clip_box(box: np.ndarray | Sequence[float], width: float | None, height: float | None) -> np.ndarray:
+    """A copy of xyxy ``box`` clipped to a ``width`` x ``height`` image (unchanged when the size is unknown).
+
+    The one clipping rule for every caller (a fix, a paste, the training arrays): what
+    lies outside the image was never drawn on its pixels.
+    """
+    b = np.array(box, dtype=np.float64).reshape(4)
+    if width is not None and height is not None:
+        np.clip(b, 0, [width, height, width, height], out=b)
+    return b
 
 
 @dataclass
@@ -47,10 +60,7 @@ def record_arrays(
             continue
         if num_classes is not None and not 0 <= inst.class_id < num_classes:
             continue
-        box = inst.box.copy()
-        if clip and w is not None and h is not None:
-            box[[0, 2]] = np.clip(box[[0, 2]], 0, w)
-            box[[1, 3]] = np.clip(box[[1, 3]], 0, h)
+        box = clip_box(inst.box, w, h) if clip else inst.box.copy()
         if drop_degenerate and (box[2] - box[0] < MIN_BOX_SIDE or box[3] - box[1] < MIN_BOX_SIDE):
             continue
         boxes.append(box)

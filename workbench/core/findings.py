@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
+from workbench.core.fix_actions import FixAction
+
 
 class Severity(str, Enum):
     """How bad a finding is.
@@ -33,9 +35,9 @@ class Finding:
 
     ``image`` and ``label_file`` are relative to the dataset root (posix style) so a
     report reads the same on every machine; ``line`` is 1-based for text labels;
-    ``instance`` is the index into the image's instance list. ``fix`` is a
-    machine-readable description of the safe fix, when there is one, so that
-    ``validate --fix`` and the GUI's quick fixes apply the same thing.
+    ``instance`` is the index into the image's instance list. ``fix`` is the typed
+    fix, when there is one (``core.fix_actions``), so that ``validate --fix`` and the
+    GUI's quick fixes apply the same thing through ``qa.fixes.apply_fix``.
     """
 
     severity: Severity
@@ -45,11 +47,12 @@ class Finding:
     label_file: str | None = None
     line: int | None = None
     instance: int | None = None
-    fix: dict[str, Any] | None = field(default=None, compare=False)
+    fix: FixAction | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["severity"] = self.severity.value
+        d["fix"] = self.fix.to_dict() if self.fix is not None else None
         return d
 
     def location(self) -> str:

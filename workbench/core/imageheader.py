@@ -92,10 +92,6 @@ def not_regular_problem(mode: int) -> str | None:
     return None if what is None else f"cannot be read: it is {what}, not an image file"
 
 
-def is_image_file(path: str | os.PathLike[str]) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
-
-
 # One read of this many bytes holds the header of nearly every image (a JPEG's frame
 # header sits after its EXIF/ICC segments, usually well inside 64 KiB) and all of a
 # small image, whose end-of-image marker then costs nothing more. A JPEG whose frame

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import ExcludeImage, FixAction
 from workbench.core.imageheader import ImageHeader
 
 
@@ -26,7 +27,7 @@ def record_finding(
     line: int | None = None,
     instance: int | None = None,
     label_file: Path | None = None,
-    fix: dict | None = None,
+    fix: FixAction | None = None,
 ) -> Finding:
     """A finding located at one image (and its label file), relative to the dataset root."""
     return Finding(
@@ -66,7 +67,7 @@ def note_image_header(ds: Dataset, rec: ImageRecord, header: ImageHeader, missin
                 Severity.ERROR,
                 header.problem_kind or "corrupt_image",
                 f"unusable image: {header.problem}",
-                fix={"action": "exclude_image"},
+                fix=ExcludeImage(),
             )
         )
     rec.width, rec.height = header.width, header.height

@@ -31,6 +31,7 @@ import numpy as np
 from workbench.core.annotation import Dataset, ImageRecord, Instance, Source
 from workbench.core.atomic import atomic_write_text
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import TakeImageSize
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import read_image_header
 from workbench.core.keypoints import COCO_PERSON_NAMES, KeypointSchema
@@ -501,7 +502,7 @@ def _check_image(ds: Dataset, rec: ImageRecord) -> None:
                 "image_size_mismatch",
                 f"the json says {declared[0]}x{declared[1]} but the image is {header.width}x{header.height} (as "
                 "displayed): the image's size is used; save to write it into the json",
-                fix={"action": "take_image_size", "safe": True},
+                fix=TakeImageSize(),
             )
         )
 

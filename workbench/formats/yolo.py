@@ -21,6 +21,7 @@ import yaml
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import SetNc
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
 from workbench.core.keypoints import KeypointSchema
@@ -103,16 +104,6 @@ def image_to_label_path(image: Path) -> Path:
             parts[i] = "labels"
             return Path(*parts).with_suffix(".txt")
     return image.with_suffix(".txt")
-
-
-def label_to_image_stem(label: Path) -> Path:
-    """The inverse rule, without suffix: where a label file's image should be."""
-    parts = list(label.parts)
-    for i in range(len(parts) - 2, -1, -1):
-        if parts[i] == "labels":
-            parts[i] = "images"
-            return Path(*parts).with_suffix("")
-    return label.with_suffix("")
 
 
 # --------------------------------------------------------------------------- reading
@@ -267,7 +258,7 @@ def _read_names(cfg: dict[str, Any], cfg_name: str, findings: list[Finding]) -> 
                 "names_mismatch",
                 f"nc: {declared_nc} in {cfg_name} but {len(classes)} names are listed: make them agree",
                 label_file=cfg_name,
-                fix={"action": "set_nc", "value": len(classes)},
+                fix=SetNc(len(classes)),
             )
         )
     return classes, declared_nc

@@ -19,6 +19,7 @@ import numpy as np
 
 from workbench.core.annotation import Instance, Source
 from workbench.core.findings import Severity
+from workbench.core.fix_actions import DeleteLine, FixAction, MarkKeypointMissing, SetVisibility
 from workbench.formats.base import format_number
 
 # A normalized value a little above 1 is float noise from the tool that wrote it; well
@@ -67,7 +68,7 @@ class ParsedIssue:
     message: str
     line: int
     instance: int | None = None
-    fix: dict | None = None
+    fix: FixAction | None = None
 
 
 @dataclass
@@ -90,8 +91,9 @@ def parse_label_text(
     line that passes every check of its box (``_plain_values``) becomes an instance
     directly. Any other line goes through ``_parse_line``, the careful parser that
     explains what is wrong. The result (instances, findings with their line and
-    instance index, kept lines) is exactly that of ``parse_label_text_careful``;
-    tests compare the two on generated text.
+    instance index, kept lines) is exactly that of ``_parse_line`` on every line;
+    ``tests/_careful_parse.py`` holds that reference and the tests compare the two on
+    generated text.
     """
     out = ParsedLabels()
     columns = layout.columns
@@ -141,28 +143,6 @@ def _plain_values(tokens: list[str], columns: int) -> list[float] | None:
     return None
 
 
-def parse_label_text_careful(
-    text: str,
-    layout: LabelLayout,
-    width: float,
-    height: float,
-    label_file: Path | None = None,
-) -> ParsedLabels:
-    """``parse_label_text`` with ``_parse_line`` on every line: the reference its fast path must match."""
-    out = ParsedLabels()
-    for lineno, raw in enumerate(_without_bom(text).splitlines(), start=1):
-        line = raw.strip()
-        if not line:
-            continue
-        inst = _parse_line(line, lineno, layout, width, height, out)
-        if inst is None:
-            out.extra_lines.append(line)
-            continue
-        inst.source = Source(label_file, lineno)
-        out.instances.append(inst)
-    return out
-
-
 def _without_bom(text: str) -> str:
     """The text without a leading UTF-8 byte order mark (Windows Notepad writes one), else unchanged."""
     return text[1:] if text.startswith("\ufeff") else text
@@ -198,7 +178,7 @@ def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
                 "column_count",
                 f"line has {len(tokens)} columns, expected {layout.describe()}: fix or delete the line",
                 lineno,
-                fix={"action": "delete_line", "text": line},
+                fix=DeleteLine(line),
             )
         )
         return None
@@ -212,7 +192,7 @@ def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
                 "not_a_number",
                 f"'{bad}' is not a number: fix or delete the line",
                 lineno,
-                fix={"action": "delete_line", "text": line},
+                fix=DeleteLine(line),
             )
         )
         return None
@@ -224,7 +204,7 @@ def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
                 "not_a_number",
                 "line holds nan, inf or a value too large to be a coordinate: fix or delete the line",
                 lineno,
-                fix={"action": "delete_line", "text": line},
+                fix=DeleteLine(line),
             )
         )
         return None
@@ -236,7 +216,7 @@ def _parse_line(line: str, lineno: int, layout: LabelLayout, w: float, h: float,
                 "class_not_integer",
                 f"class id '{tokens[0]}' is not an integer: write the class index (0, 1, ...)",
                 lineno,
-                fix={"action": "delete_line", "text": line},
+                fix=DeleteLine(line),
             )
         )
         return None
@@ -288,7 +268,7 @@ def _parse_keypoints(
                         "write '-1 -1' for a missing point or give both coordinates",
                         lineno,
                         index,
-                        fix={"action": "mark_keypoint_missing", "keypoint": i},
+                        fix=MarkKeypointMissing(index, i),
                     )
                 )
                 continue
@@ -303,7 +283,7 @@ def _parse_keypoints(
                         f"keypoint {i} has visibility {format_number(v)}: use 0 (missing), 1 (occluded) or 2 (visible)",
                         lineno,
                         index,
-                        fix={"action": "set_visibility", "keypoint": i, "value": 2},
+                        fix=SetVisibility(index, i, 2),
                     )
                 )
                 v = 2.0 if v > 0 else 0.0

@@ -87,11 +87,6 @@ class ClassPanel(QWidget):
         text = f"{n} class" if n == 1 else f"{n} classes"
         self.total_label.setText(text + (f", {total} boxes" if total is not None else ""))
 
-    def select_class(self, class_id: int) -> None:
-        self.list.blockSignals(True)
-        self.list.setCurrentRow(class_id)
-        self.list.blockSignals(False)
-
     def ask_add_class(self) -> None:
         if self.ds is None:
             return

@@ -7,6 +7,11 @@ keypoints or remapping a class across 10,000 images are then all the same object
 with a readable text for the Edit menu, and the record never shares arrays with the
 undo history (the canvas can preview a drag freely without corrupting it).
 
+A fix (a finding's quick fix, a QC suspect's one-click fix) is worked out by
+``qa.fixes.apply_fix``, the code ``validate --fix`` runs, and pushed as a
+:class:`FixCommand`, which also covers what a fix changes besides instances (an
+unparsed line, the reader's findings).
+
 The builders below only *build* commands; the caller pushes them onto its
 ``QUndoStack`` (``push`` runs ``redo``), so a quick fix in the findings panel and a key
 press on the canvas produce identical history entries.
@@ -15,13 +20,18 @@ press on the canvas produce identical history entries.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
+from workbench.core.arrays import clip_box
 from workbench.core.wording import count_noun
+
+if TYPE_CHECKING:  # only the type: building a command needs no validation code
+    from workbench.qa.fixes import FixEdit
 
 Change = tuple[ImageRecord, list[Instance], list[Instance]]
 
@@ -143,7 +153,7 @@ def _fit_to_image(inst: Instance, width: int | None, height: int | None) -> Inst
     new = inst.copy()
     if width is None or height is None:
         return new
-    new.box = np.clip(new.box, 0, [width, height, width, height])
+    new.box = clip_box(new.box, width, height)
     if new.box[2] - new.box[0] <= 0 or new.box[3] - new.box[1] <= 0:
         return None
     if new.keypoints is not None:
@@ -218,37 +228,31 @@ class AddClassCommand(QUndoCommand):
         self._notifier.classesChanged.emit()
 
 
-class DeleteLineCommand(QUndoCommand):
-    """Drop a label line the reader could not parse (kept verbatim in ``extra_lines`` until now).
+class FixCommand(QUndoCommand):
+    """A fix worked out by ``qa.fixes.apply_fix`` as one undo step: redo applies it, undo reverts it.
 
-    Such a line is not an instance, so no instance edit can remove it; without this the
-    quick fix for ``column_count`` or ``not_a_number`` would mean editing the file by hand.
+    The findings panel's quick fixes and label QC's one-click fixes both push this, so a
+    fix does in the GUI exactly what ``validate --fix`` does, and undo restores the
+    record's instances, unparsed lines and reader findings as they were.
     """
 
-    def __init__(self, rec: ImageRecord, text: str, notifier: EditNotifier) -> None:
-        super().__init__(f"Delete line '{text[:40]}'")
-        self._rec = rec
-        self._text = text
+    def __init__(self, edit: FixEdit, notifier: EditNotifier, prefix: str = "") -> None:
+        super().__init__(f"{prefix}{edit.title}")
+        self.edit = edit
         self._notifier = notifier
-        self._index: int | None = None
+
+    @property
+    def records(self) -> list[ImageRecord]:
+        return [self.edit.record]
 
     def redo(self) -> None:
-        lines = self._rec.extra_lines
-        self._index = lines.index(self._text) if self._text in lines else None
-        if self._index is not None:
-            del lines[self._index]
-            self._rec.dirty = True
-        self._notifier.recordChanged.emit(self._rec)
-        self._notifier.editApplied.emit()
+        self.edit.apply()
+        self._announce()
 
     def undo(self) -> None:
-        if self._index is not None:
-            self._rec.extra_lines.insert(self._index, self._text)
-            self._rec.dirty = True  # written again either way; the file must get the line back
-        self._notifier.recordChanged.emit(self._rec)
+        self.edit.revert()
+        self._announce()
+
+    def _announce(self) -> None:
+        self._notifier.recordChanged.emit(self.edit.record)
         self._notifier.editApplied.emit()
-
-
-def delete_line(rec: ImageRecord, text: str, notifier: EditNotifier) -> DeleteLineCommand | None:
-    """The command removing unparsed line ``text`` from ``rec``; None when it is not there."""
-    return DeleteLineCommand(rec, text, notifier) if text in rec.ensure_loaded().extra_lines else None

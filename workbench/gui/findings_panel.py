@@ -1,16 +1,18 @@
 """The findings panel: validation findings grouped by severity and kind, with quick fixes.
 
 Clicking a finding asks the window to show its image and select its instance. A quick
-fix turns the finding's machine-readable ``fix`` into the same undoable command a hand
-edit would push, so it appears in Edit > Undo like any other edit. The dataset-wide
+fix hands the finding's typed ``fix`` to ``qa.fixes.apply_fix`` (what ``validate --fix``
+applies) and pushes the resulting edit as one undoable command, so it appears in
+Edit > Undo like any other edit. The dataset-wide
 "remap class A -> B" dialog previews how many instances it will change first.
 """
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import replace
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QUndoCommand, QUndoStack
+from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -28,61 +30,64 @@ from PySide6.QtWidgets import (
 
 from workbench.core.annotation import Dataset
 from workbench.core.findings import Finding, Severity, summarize
+from workbench.core.fix_actions import (
+    AddInstance,
+    ClipBox,
+    DeleteInstance,
+    DeleteLine,
+    FixAction,
+    MarkKeypointMissing,
+    MoveKeypoint,
+    SetBox,
+    SetClass,
+    SetVisibility,
+    TakeImageSize,
+)
 from workbench.core.wording import count_noun
 from workbench.gui import commands
-from workbench.gui.commands import EditNotifier
+from workbench.gui.commands import EditNotifier, FixCommand
 from workbench.gui.validation_job import FindingsStore
+from workbench.qa.fixes import CannotFix, apply_fix
 
 MAX_PER_KIND = 300  # tree rows per kind; the rest is summarized (the image list filter shows them all)
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 1
 _SEVERITY_TITLE = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Info"}
-FIX_TITLES = {
-    "clip_box": "Clip the box to the image",
-    "delete_instance": "Delete the instance",
-    "set_class": "Set the class…",
-    "mark_keypoint_missing": "Mark the keypoint missing",
-    "set_visibility": "Set the keypoint visibility",
-    "delete_line": "Delete the line",
+# The button's words for each kind of fix (the undo history names the edit itself).
+FIX_TITLES: dict[type[FixAction], str] = {
+    ClipBox: "Clip the box to the image",
+    DeleteInstance: "Delete the instance",
+    SetClass: "Set the class…",
+    SetBox: "Move the box to the model's",
+    MarkKeypointMissing: "Mark the keypoint missing",
+    SetVisibility: "Set the keypoint visibility",
+    MoveKeypoint: "Move the keypoint to the model's",
+    AddInstance: "Add the missing label",
+    DeleteLine: "Delete the line",
+    TakeImageSize: "Take the image's size",
 }
 
 
 def fix_command(
     ds: Dataset, store: FindingsStore, f: Finding, notifier: EditNotifier, class_id: int | None = None
-) -> QUndoCommand | None:
-    """The undoable command that applies ``f.fix``; None when it has no GUI quick fix.
+) -> FixCommand | None:
+    """The undoable command that applies ``f.fix`` through ``qa.fixes.apply_fix``; None when it has none.
 
-    ``class_id`` answers a ``set_class`` fix that names no class (the caller asks the user).
+    None too when the fix no longer fits the labels (they changed since validation) or
+    is no label edit. ``class_id`` answers a ``SetClass`` fix that names no class (the
+    caller asks the user).
     """
-    if not f.fix or f.image is None or f.image not in store.record_of:
+    fix = f.fix
+    if fix is None or f.image is None or f.image not in store.record_of:
         return None
-    rec = ds.records[store.record_of[f.image]].ensure_loaded()
-    if f.fix.get("action") == "delete_line":
-        return commands.delete_line(rec, str(f.fix.get("text", "")), notifier)
-    if f.instance is None:
-        return None
-    if not 0 <= f.instance < len(rec.instances):
-        return None
-    i = f.instance
-    action = f.fix.get("action")
-    inst = rec.instances[i].copy()
-    if action == "delete_instance":
-        return commands.delete_instances(rec, [i], notifier)
-    if action == "set_class":
-        value = f.fix.get("value", class_id)
-        return None if value is None else commands.set_class(rec, [i], int(value), notifier)
-    if action == "clip_box" and rec.width is not None and rec.height is not None:
-        inst.box = np.clip(inst.box, 0, [rec.width, rec.height, rec.width, rec.height])
-        return commands.replace_instance(rec, i, inst, "Clip box to image", notifier)
-    if action in ("mark_keypoint_missing", "set_visibility") and inst.keypoints is not None:
-        j = int(f.fix.get("keypoint", -1))
-        if not 0 <= j < len(inst.keypoints):
+    if isinstance(fix, SetClass) and fix.value is None:
+        if class_id is None:
             return None
-        if action == "mark_keypoint_missing":
-            inst.keypoints[j] = 0.0
-            return commands.replace_instance(rec, i, inst, f"Mark keypoint {j} missing", notifier)
-        inst.keypoints[j, 2] = float(f.fix.get("value", 2))
-        return commands.replace_instance(rec, i, inst, f"Set keypoint {j} visibility", notifier)
-    return None
+        fix = replace(fix, value=int(class_id))
+    rec = ds.records[store.record_of[f.image]]
+    try:
+        return FixCommand(apply_fix(ds, rec, fix), notifier)
+    except CannotFix:
+        return None
 
 
 class FindingsPanel(QWidget):
@@ -237,9 +242,8 @@ class FindingsPanel(QWidget):
     def _update_fix_button(self) -> None:
         f = self.current_finding()
         self.detail.setText(str(f) if f is not None else "")
-        action = f.fix.get("action") if f is not None and f.fix else None
-        title = FIX_TITLES.get(action or "")
-        usable = title is not None and f is not None and (f.instance is not None or action == "delete_line")
+        title = FIX_TITLES.get(type(f.fix)) if f is not None and f.fix is not None else None
+        usable = title is not None
         self.fix_button.setEnabled(usable)
         self.fix_button.setText(f"Fix: {title}" if usable else "Quick fix")
         self.fix_button.setToolTip("" if usable else "No quick fix for this finding; edit it on the canvas")
@@ -256,7 +260,7 @@ class FindingsPanel(QWidget):
         if self.ds is None or self.store is None:
             return False
         class_id = None
-        if f.fix and f.fix.get("action") == "set_class" and "value" not in f.fix:
+        if isinstance(f.fix, SetClass) and f.fix.value is None:
             names = [f"{i}: {n}" for i, n in enumerate(self.ds.classes)]
             choice, ok = QInputDialog.getItem(self, "Set class", "Class for this instance:", names, 0, False)
             if not ok:

@@ -80,10 +80,6 @@ class Settings:
         items = [p] + [r for r in self.recent_datasets() if r != p]
         self._q.setValue("recent", items[:MAX_RECENT])
 
-    def remove_recent(self, path: str | Path) -> None:
-        p = str(path)
-        self._q.setValue("recent", [r for r in self.recent_datasets() if r != p])
-
     def last_dataset(self) -> str | None:
         """The most recent dataset that still exists (a moved folder is skipped, not an error)."""
         for r in self.recent_datasets():

@@ -19,12 +19,13 @@ from workbench import __version__
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.atomic import atomic_write_text
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import fix_from_dict
 from workbench.qa.checks_classes import RecordClasses
 
 # Bump when a check changes what it reports for the same files. The key also holds
 # the package version and a hash of the readers' and checks' source (``checks_digest``),
 # so a change there drops old entries even when nobody bumps this.
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: fixes are typed (core.fix_actions), stored with fix_from_dict's shape
 _CHECKS_DIGEST: str | None = None
 
 Stamp = list[int | None]  # image size, image mtime_ns, label size, label mtime_ns
@@ -62,7 +63,8 @@ def config_fingerprint(ds: Dataset) -> str:
 
 
 def checks_digest() -> str:
-    """A hash of the source of ``workbench.qa`` and ``workbench.formats`` (the code that makes findings).
+    """A hash of the source of ``workbench.qa``, ``workbench.formats`` (the code that makes findings)
+    and ``core.fix_actions`` (how their fixes are stored).
 
     Computed once per process: some 30 small files, read in a millisecond or two.
     """
@@ -70,13 +72,16 @@ def checks_digest() -> str:
     if _CHECKS_DIGEST is None:
         h = hashlib.sha1()
         package = Path(__file__).resolve().parent.parent
+        # core.fix_actions too: its to_dict/fix_from_dict are the stored shape of every fix.
+        paths = [package / "core" / "fix_actions.py"]
         for sub in ("qa", "formats"):
-            for path in sorted((package / sub).glob("*.py")):
-                h.update(path.name.encode("utf-8"))
-                try:
-                    h.update(path.read_bytes())
-                except OSError:
-                    h.update(b"?")
+            paths.extend(sorted((package / sub).glob("*.py")))
+        for path in paths:
+            h.update(path.name.encode("utf-8"))
+            try:
+                h.update(path.read_bytes())
+            except OSError:
+                h.update(b"?")
         _CHECKS_DIGEST = h.hexdigest()
     return _CHECKS_DIGEST
 
@@ -164,5 +169,5 @@ def _finding_from_dict(d: dict[str, Any]) -> Finding:
         label_file=d.get("label_file"),
         line=d.get("line"),
         instance=d.get("instance"),
-        fix=d.get("fix"),
+        fix=fix_from_dict(d["fix"], d.get("instance")) if d.get("fix") is not None else None,
     )

@@ -1,4 +1,4 @@
-"""Dataset-wide class statistics: classes nobody uses and classes used suspiciously rarely.
+"""Class checks: an id outside the class list, classes nobody uses, classes used suspiciously rarely.
 
 A class id that appears twice among thousands of boxes of other classes is most
 often a typo (``1`` for ``7``) or a label file copied from another dataset. That is a
@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.findings import Finding, Severity
-from workbench.qa.checks_image import config_name
+from workbench.core.fix_actions import SetClass
+from workbench.qa.instance_finding import finding_at
 
 # Below these, class frequencies say nothing about typos.
 RARE_MIN_INSTANCES = 100
@@ -24,6 +25,29 @@ RARE_MIN_MEDIAN = 20
 # (and at least RARE_MIN_COUNT, so two or fewer always counts as rare in a big dataset).
 RARE_FRACTION = 0.01
 RARE_MIN_COUNT = 2
+
+
+def config_name(ds: Dataset) -> str:
+    """How messages name the file that declares the classes."""
+    if ds.config_file is not None:
+        return ds.config_file.name
+    return "the COCO categories" if ds.format == "coco" else "the dataset's class list"
+
+
+def class_finding(ds: Dataset, rec: ImageRecord, i: int, inst: Instance) -> Finding:
+    """The error for a class id outside ``0..nc-1``, worded for whether the dataset has classes at all."""
+    cfg = config_name(ds)
+    if ds.nc == 0:
+        msg = f"class id {inst.class_id} cannot be checked: {cfg} defines no classes; add 'names' to the dataset config"
+    else:
+        msg = (
+            f"class id {inst.class_id} is outside 0..{ds.nc - 1} (nc={ds.nc} in {cfg}): "
+            f"change it to one of 0..{ds.nc - 1} or add the missing class to 'names'"
+        )
+    # With a single class there is only one id it can have meant; still not applied
+    # automatically (a typo in a one-class dataset can also be a stray line).
+    fix = SetClass(i, 0) if ds.nc == 1 else None
+    return finding_at(ds, rec, i, inst, Severity.ERROR, "class_out_of_range", msg, fix)
 
 
 @dataclass
@@ -108,7 +132,7 @@ def check_classes(ds: Dataset, per_image: list[RecordClasses]) -> list[Finding]:
                         label_file=ds.rel(r.label_path()),
                         line=line,
                         instance=i,
-                        fix={"action": "set_class", "safe": False},
+                        fix=SetClass(i),
                     )
                 )
     cfg = ds.config_file.name if ds.config_file is not None else None

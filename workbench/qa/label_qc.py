@@ -42,6 +42,7 @@ import numpy as np
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import AddInstance, DeleteInstance, FixAction, MoveKeypoint, SetBox, SetClass
 from workbench.core.keypoints import KeypointSchema
 from workbench.core.prediction import Prediction
 from workbench.qa.qc_geometry import box_iou, keypoint_similarity
@@ -78,8 +79,8 @@ class Suspect:
 
     ``image`` and ``label_file`` are relative to the dataset root; ``line`` is the
     1-based line of the instance (None for a missing label, which has no line yet);
-    ``suggestion`` is the one-click fix as data (``action`` and its arguments) and
-    ``evidence`` the numbers behind the message.
+    ``suggestion`` is the one-click fix as a typed action (``core.fix_actions``, never
+    safe: a model's opinion is not certain) and ``evidence`` the numbers behind the message.
     """
 
     kind: str
@@ -88,12 +89,13 @@ class Suspect:
     line: int | None
     instance: int | None
     score: float
-    suggestion: dict[str, Any]
+    suggestion: FixAction
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        d["suggestion"] = self.suggestion.to_dict()
         d["score"] = round(float(self.score), 4)
         return d
 
@@ -111,7 +113,7 @@ class Suspect:
             label_file=self.label_file,
             line=self.line,
             instance=self.instance,
-            fix=dict(self.suggestion, safe=False),
+            fix=self.suggestion,
         )
 
 
@@ -184,7 +186,7 @@ class _ImageQC:
         return self.ds.rel(path)
 
     def suspect(
-        self, kind: str, i: int | None, score: float, suggestion: dict[str, Any], message: str, evidence: dict[str, Any]
+        self, kind: str, i: int | None, score: float, suggestion: FixAction, message: str, evidence: dict[str, Any]
     ) -> Suspect:
         inst = self.gt[i] if i is not None else None
         return Suspect(
@@ -234,7 +236,7 @@ class _ImageQC:
                 "class_swap",
                 i,
                 score,
-                {"action": "set_class", "value": k},
+                SetClass(i, k),
                 message,
                 {
                     "labeled_class": inst.class_id,
@@ -268,7 +270,7 @@ class _ImageQC:
                 "bad_box",
                 i,
                 score,
-                {"action": "set_box", "box": box},
+                SetBox(i, (box[0], box[1], box[2], box[3])),
                 message,
                 {
                     "predicted_score": round(float(self.p_score[j]), 4),
@@ -321,11 +323,8 @@ class _ImageQC:
             if twin is not None:
                 message += f"; it sits where the model puts {_kp_name(schema, twin)}: left/right swapped?"
                 evidence["swapped_with"] = twin
-            out.append(
-                self.suspect(
-                    "landmark_off", i, score, {"action": "move_keypoint", "keypoint": q, "xy": xy}, message, evidence
-                )
-            )
+            fix = MoveKeypoint(i, q, (xy[0], xy[1]), swapped_with=twin)
+            out.append(self.suspect("landmark_off", i, score, fix, message, evidence))
         return out
 
     def spurious(self, i: int, inst: Instance, mine: np.ndarray) -> list[Suspect]:
@@ -342,7 +341,7 @@ class _ImageQC:
                 "spurious_label",
                 i,
                 score,
-                {"action": "delete_instance"},
+                DeleteInstance(i),
                 message,
                 {"best_overlapping_score": round(trace, 4)},
             )
@@ -361,12 +360,9 @@ class _ImageQC:
             p = self.preds[j]
             k = int(p.class_id)
             box = _rounded(p.box)
-            suggestion: dict[str, Any] = {
-                "action": "add_instance",
-                "class_id": k,
-                "box": box,
-                "keypoints": _as_label_keypoints(p.keypoints, self.opts.kp_conf),
-            }
+            suggestion = AddInstance(
+                k, (box[0], box[1], box[2], box[3]), _as_label_keypoints(p.keypoints, self.opts.kp_conf)
+            )
             best = float(self.owner_iou[j])
             message = (
                 f"the model sees {self.class_name(k)} at {box} with {self.p_score[j]:.2f} and no label "
@@ -417,8 +413,8 @@ def _flip_twin(
     return t if float(np.squeeze(sim)) >= opts.kp_ok_similarity else None
 
 
-def _as_label_keypoints(kps: np.ndarray | None, conf: float) -> list[list[float]] | None:
+def _as_label_keypoints(kps: np.ndarray | None, conf: float) -> tuple[tuple[float, float, float], ...] | None:
     """Predicted points as label points: confident ones visible, the rest missing (0, 0, 0)."""
     if kps is None:
         return None
-    return [[round(float(x), 2), round(float(y), 2), 2.0] if s >= conf else [0.0, 0.0, 0.0] for x, y, s in kps]
+    return tuple((round(float(x), 2), round(float(y), 2), 2.0) if s >= conf else (0.0, 0.0, 0.0) for x, y, s in kps)

@@ -12,10 +12,12 @@ from collections.abc import Iterable
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.findings import Finding, Severity
+from workbench.core.fix_actions import DeleteLine
 from workbench.core.gc_pause import paused_gc
 from workbench.qa.cache import ValidationCache, stamp
 from workbench.qa.checks_classes import RecordClasses, check_classes
-from workbench.qa.checks_image import check_image, check_instances
+from workbench.qa.checks_image import check_image
+from workbench.qa.checks_instances import check_instances
 from workbench.qa.parallel import map_records
 
 # Reader findings about the image or the whole file stay true after an edit; those
@@ -169,5 +171,5 @@ def _reader_findings(rec: ImageRecord) -> list[Finding]:
         for f in rec.findings
         if f.kind in _FILE_LEVEL
         or (f.line is None and f.instance is None)
-        or (f.fix is not None and f.fix.get("text") in extra)
+        or (isinstance(f.fix, DeleteLine) and f.fix.text in extra)
     ]

@@ -36,10 +36,10 @@ from workbench.gui.commands import EditNotifier
 from workbench.gui.label_qc.fix import qc_fix_command
 from workbench.gui.label_qc.job import QCJob
 from workbench.gui.label_qc.model import IMAGE, KIND, LINE, MESSAGE, SCORE, SuspectTableModel, kind_title
-from workbench.gui.label_qc.rows import Key, SuspectList, SuspectRow
+from workbench.gui.label_qc.rows import SuspectList, SuspectRow
 from workbench.gui.predictions.viewer import PredictionViewer
+from workbench.qa.fixes import apply_fix
 from workbench.qa.label_qc import KINDS, Suspect
-from workbench.qa.qc_fixes import StaleSuspect, fix_for
 
 ALL = "all"
 
@@ -324,12 +324,6 @@ class LabelQCPanel(QWidget):
     def current_row(self) -> SuspectRow | None:
         return self.model.row_at(self.table.currentIndex())
 
-    def select_key(self, key: Key) -> bool:
-        r = self.model.row_of(key)
-        if r >= 0:
-            self.table.selectRow(r)
-        return r >= 0
-
     def _on_current(self, index: QModelIndex) -> None:
         self._update_buttons()
         if not self._restoring:
@@ -362,8 +356,8 @@ class LabelQCPanel(QWidget):
         if row is None or row.fixed or self.ds is None:
             return None
         try:
-            return fix_for(self.ds, self.ds.records[row.record], row.suspect).title
-        except (StaleSuspect, ValueError, KeyError):
+            return apply_fix(self.ds, self.ds.records[row.record], row.suspect.suggestion).title
+        except (ValueError, KeyError):
             return None
 
     # ------------------------------------------------------------------ actions
@@ -385,7 +379,7 @@ class LabelQCPanel(QWidget):
         rec = self.ds.records[row.record]
         try:
             cmd = qc_fix_command(self.ds, rec, row.suspect, self.notifier)
-        except (StaleSuspect, ValueError, KeyError) as e:
+        except (ValueError, KeyError) as e:
             self.message.emit(f"Cannot fix: {e}")
             return False
         self.undo_stack.push(cmd)  # recordChanged re-judges the image: the suspect is marked fixed

@@ -43,8 +43,8 @@ def suspect_key(record: int, s: Suspect) -> Key:
     elif s.instance is not None:
         who = ("instance", s.instance)
     else:
-        who = ("box", tuple(s.suggestion.get("box") or ()))
-    return record, s.kind, who, s.suggestion.get("keypoint")
+        who = ("box", tuple(getattr(s.suggestion, "box", ())))
+    return record, s.kind, who, getattr(s.suggestion, "keypoint", None)
 
 
 def _order(row: SuspectRow) -> tuple:
