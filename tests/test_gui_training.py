@@ -12,6 +12,7 @@ from workbench.gui import commands
 from workbench.gui.training.install import install_train_panel
 from workbench.gui.training.panel import Progress, TrainPanel
 from workbench.train.events import EpochEvent, IterationEvent
+from workbench.train.run_log import read_iterations
 from workbench.train.runs import LAST, read_results
 
 pytest.importorskip("pytestqt")
@@ -111,6 +112,8 @@ def test_errors_block_then_train_stop_and_resume(qtbot, monkeypatch, tmp_path, g
     assert panel.plots.point_counts()["metrics"] == 2
     assert panel.plots.point_counts()["loss"] == 4
     assert "Training finished" in panel.banner_text()
+    # the engine streamed the record of both sessions into the folder, each iteration once
+    assert [(e.epoch, e.iteration) for e in read_iterations(run)] == [(0, 0), (0, 1), (1, 0), (1, 1)]
 
     # 4. History: the run's curves, read back from its folder (iterations included).
     panel.history.select_runs([run])

@@ -91,6 +91,7 @@ def test_resuming_drops_redone_epochs_and_torn_lines_only(tmp_path):
     lines = [json.dumps(ev.to_dict()) for ev in events]
     path = tmp_path / ITERATIONS
     path.write_text("\n".join(lines) + "\n" + '{"epoch": 1, "iter')  # killed while writing a line
+    assert read_iterations(tmp_path) == events and read_iterations(tmp_path, before_epoch=1) == events[:2]
     IterationLog(tmp_path, start_epoch=1).close()
     assert path.read_text() == lines[0] + "\n" + lines[1] + "\n"
     before = path.stat().st_mtime_ns

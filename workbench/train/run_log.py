@@ -86,10 +86,14 @@ def _keep_epochs_before(path: Path, start_epoch: int) -> None:
         atomic_write_text(path, "".join(kept))
 
 
-def read_iterations(run_dir: str | Path) -> list[IterationEvent]:
-    """The iteration events a run recorded, in order; malformed (or torn) lines are skipped."""
+def read_iterations(run_dir: str | Path, before_epoch: int | None = None) -> list[IterationEvent]:
+    """The iteration events a run recorded, in order; malformed (or torn) lines are skipped.
+
+    ``before_epoch`` (0-based) keeps only the epochs before it: what a resume of the run keeps
+    (its completed epochs), so a live plot continued by the resume does not draw a redone epoch twice.
+    """
     path = Path(run_dir) / ITERATIONS
     if not path.is_file():
         return []
     events = (_parse(line) for line in path.read_text(encoding="utf-8", errors="replace").splitlines())
-    return [ev for ev in events if ev is not None]
+    return [ev for ev in events if ev is not None and (before_epoch is None or ev.epoch < before_epoch)]

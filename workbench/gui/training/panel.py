@@ -349,7 +349,9 @@ class TrainPanel(QWidget):
             epochs = int(read_config(target).get("epochs", 1))
         except (OSError, ValueError, TypeError):
             epochs = 1
-        self.plots.show_run(read_iterations(target), read_results(target))
+        rows = read_results(target)
+        # The resume redoes the epoch after its last checkpoint (one row per completed epoch).
+        self.plots.show_run(read_iterations(target, before_epoch=len(rows)), rows)
         self._launch(cfg, f"Resuming {target.name}…", epochs=epochs, clear=False)
         return True
 
