@@ -12,6 +12,7 @@ from workbench.gui import commands
 from workbench.gui.training.install import install_train_panel
 from workbench.gui.training.panel import Progress, TrainPanel
 from workbench.train.events import EpochEvent, IterationEvent
+from workbench.train.run_log import read_iterations
 from workbench.train.runs import LAST, read_results
 
 pytest.importorskip("pytestqt")
@@ -111,6 +112,8 @@ def test_errors_block_then_train_stop_and_resume(qtbot, monkeypatch, tmp_path, g
     assert panel.plots.point_counts()["metrics"] == 2
     assert panel.plots.point_counts()["loss"] == 4
     assert "Training finished" in panel.banner_text()
+    # the engine streamed the record of both sessions into the folder, each iteration once
+    assert [(e.epoch, e.iteration) for e in read_iterations(run)] == [(0, 0), (0, 1), (1, 0), (1, 1)]
 
     # 4. History: the run's curves, read back from its folder (iterations included).
     panel.history.select_runs([run])
@@ -157,8 +160,8 @@ def test_progress_eta_and_throughput():
 def test_run_view_shows_a_past_run_and_checks_its_arguments(qtbot, monkeypatch, tmp_path, gui_sample):
     from workbench.gui.training.run_view import RunViewError, apply_run_view
     from workbench.train.config import TrainConfig
+    from workbench.train.run_log import IterationLog
     from workbench.train.runs import write_config, write_results
-    from workbench.train.worker import append_iterations
 
     run = tmp_path / "runs" / "exp"
     run.mkdir(parents=True)
@@ -177,9 +180,11 @@ def test_run_view_shows_a_past_run_and_checks_its_arguments(qtbot, monkeypatch, 
             for e in (1, 2)
         ],
     )
-    append_iterations(
-        run, [IterationEvent(e, i, 2, {"loss": 1.0}, 0.01, 4.0).to_dict() for e in range(2) for i in range(2)]
-    )
+    log = IterationLog(run)
+    for e in range(2):
+        for i in range(2):
+            log.on_iteration(IterationEvent(e, i, 2, {"loss": 1.0}, 0.01, 4.0))
+    log.close()
     window = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
     with pytest.raises(RunViewError, match="not a run folder"):
         apply_run_view(window, tmp_path, "train")

@@ -10,6 +10,7 @@ import torch
 from _train_data import write_rect_dataset
 
 from workbench.cli.main import main
+from workbench.train.run_log import read_iterations
 
 
 @pytest.mark.slow
@@ -42,6 +43,8 @@ def test_train_eval_predict_end_to_end(tmp_path, capsys):
     assert rc == 0, out.err
     assert "keypointrcnn_mobilenet_v3_large_fpn on cpu" in out.out and "epoch 1/1" in out.out
     weights = runs / "train" / "best.pt"
+    # a CLI run keeps its curve too: one line per iteration (2 images, batch 2: one iteration)
+    assert [(e.epoch, e.iteration) for e in read_iterations(runs / "train")] == [(0, 0)]
     assert torch.load(weights, weights_only=True)["keypoints"]["flip_idx"] == [1, 0, 2]
 
     assert main(["eval", str(weights), str(data), "--split", "val", "--json", "--device", "cpu"]) == 0

@@ -16,6 +16,7 @@ from workbench.train.checkpoint import read_checkpoint
 from workbench.train.config import TrainConfig
 from workbench.train.engine import train
 from workbench.train.models import build_model
+from workbench.train.run_log import ITERATIONS, read_iterations
 from workbench.train.runs import read_results
 from workbench.train.weights import WeightsError, expected_weights_file, load_matching, pretrained_state
 
@@ -232,3 +233,60 @@ def test_ddp_path_world_size_one_on_gloo(box_data, tmp_path, monkeypatch):
     assert not any(k.startswith("module.") for k in ckpt["model"])  # rank 0 saved the bare model
     assert "1 processes" in rec.of("log")[-1].message
     assert os.environ["WORLD_SIZE"] == "1"
+
+
+def _iteration_keys(events) -> list[tuple[int, int]]:
+    return [(e.epoch, e.iteration) for e in events]
+
+
+def test_every_run_streams_its_iterations_into_the_run_folder(box_data, tmp_path):
+    """The engine's default callback, not the caller, writes iterations.jsonl: one line per iteration event."""
+    rec = Recorder()
+    result = train(_config(box_data, tmp_path), [rec])
+    assert result.reason == "finished", result.message
+    logged = read_iterations(result.run_dir)
+    assert _iteration_keys(logged) == [(0, 0), (0, 1), (1, 0), (1, 1)] == _iteration_keys(rec.of("iteration"))
+    assert logged == rec.of("iteration")  # the very events, losses and lr included (JSON keeps floats exact)
+    # a caller that keeps its own record can leave the default out
+    quiet = train(_config(box_data, tmp_path, epochs=1), default_callbacks=False)
+    assert quiet.reason == "finished" and not (quiet.run_dir / ITERATIONS).exists()
+
+
+def test_a_run_that_raises_mid_epoch_keeps_the_curve_so_far(box_data, tmp_path, monkeypatch):
+    real_build = engine.build_model
+
+    def crashing_model(*args, **kwargs):
+        model = real_build(*args, **kwargs)
+        forward, calls = model.forward, [0]
+
+        def forward_then_crash(images, targets=None):
+            if model.training:
+                calls[0] += 1
+                if calls[0] > 3:  # epoch 1 and the first iteration of epoch 2 run, then a bug
+                    raise RuntimeError("a bug in the model")
+            return forward(images, targets)
+
+        model.forward = forward_then_crash
+        return model
+
+    monkeypatch.setattr(engine, "build_model", crashing_model)
+    rec = Recorder()
+    with pytest.raises(RuntimeError, match="a bug"):
+        train(_config(box_data, tmp_path, epochs=3), [rec])
+    (end,) = rec.of("end")
+    assert end.reason == "error" and end.run_dir
+    assert _iteration_keys(read_iterations(end.run_dir)) == [(0, 0), (0, 1), (1, 0)]
+
+
+def test_a_resumed_run_continues_its_iteration_record(box_data, tmp_path):
+    """Stopped in epoch 2: epoch 1's lines stay, epoch 2's partial lines give way to the redone epoch."""
+    first = Recorder()
+    r1 = train(_config(box_data, tmp_path, epochs=3), [first], should_stop=lambda: len(first.of("iteration")) >= 3)
+    assert r1.reason == "stopped", r1.message
+    assert _iteration_keys(read_iterations(r1.run_dir)) == [(0, 0), (0, 1), (1, 0)]
+    second = Recorder()
+    r2 = train(TrainConfig(resume=str(r1.run_dir), workers=0), [second])
+    assert r2.reason == "finished", r2.message
+    logged = read_iterations(r1.run_dir)
+    assert _iteration_keys(logged) == [(e, i) for e in range(3) for i in range(2)]
+    assert logged[:2] == first.of("iteration")[:2] and logged[2:] == second.of("iteration")

@@ -8,15 +8,16 @@ command and rank 0 does the talking and the writing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any, TextIO
 
 from workbench.cli.arg_types import non_negative_float, non_negative_int, positive_float, positive_int
 from workbench.train.console import TrainProgress
+from workbench.train.events import EndReason
 
-EXIT = {"finished": 0, "stopped": 0, "nan": 1, "oom": 1, "error": 2}
+# Exit status per end reason: 0 ended as asked, 1 the run failed (its settings), 2 bad input.
+EXIT = {EndReason.FINISHED: 0, EndReason.STOPPED: 0, EndReason.NAN: 1, EndReason.OOM: 1, EndReason.ERROR: 2}
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -118,19 +119,9 @@ def validation_errors(data: str, out: TextIO) -> list[str]:
     return [str(f) for f in validate_dataset(ds) if f.severity == Severity.ERROR]
 
 
-class JsonLines:
-    """Every event as one JSON line: the format a supervising process reads."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-
-    def on_event(self, event: Any) -> None:
-        self.stream.write(json.dumps(event.to_dict()) + "\n")
-        self.stream.flush()
-
-
 def run(args: argparse.Namespace) -> int:
     from workbench.train.engine import train
+    from workbench.train.worker import EventWriter
 
     main = _is_main_process()
     if not args.resume and not args.skip_validation:
@@ -147,8 +138,9 @@ def run(args: argparse.Namespace) -> int:
                 if len(errors) > 50:
                     print(f"  ... and {len(errors) - 50} more", file=sys.stderr)
             return 2
-    callback = JsonLines(sys.stdout) if args.json else TrainProgress(sys.stdout)
+    # --json: the very lines the GUI's worker process writes (one JSON object per event).
+    callback = EventWriter(sys.stdout) if args.json else TrainProgress(sys.stdout)
     result = train(config_from_args(args), [callback] if main else [])
-    if result.reason == "error" and main:
+    if result.reason == EndReason.ERROR and main:
         print(f"workbench train: {result.message}", file=sys.stderr)
     return EXIT.get(result.reason, 1)

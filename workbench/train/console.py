@@ -6,21 +6,23 @@ epoch summaries are printed, so logs stay readable.
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TextIO
 
-_SHORT = {
-    "loss_classifier": "cls",
-    "loss_box_reg": "box",
-    "loss_objectness": "obj",
-    "loss_rpn_box_reg": "rpn",
-    "loss_keypoint": "kpt",
-    "classification": "cls",
-    "bbox_regression": "box",
-    "bbox_ctrness": "ctr",
-}
+from workbench.train.events import (
+    TOTAL_LOSS,
+    EndEvent,
+    EndReason,
+    EpochEvent,
+    IterationEvent,
+    LogEvent,
+    epoch_summary,
+    loss_label,
+)
 
 
 class TrainProgress:
+    """The engine callback behind `workbench train` (and k-fold QC): progress and summaries on ``stream``."""
+
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
@@ -31,7 +33,7 @@ class TrainProgress:
             self.stream.write("\n")
             self._open_line = False
 
-    def on_log(self, event: Any) -> None:
+    def on_log(self, event: LogEvent) -> None:
         self._finish_line()
         prefix = "" if event.level == "info" else f"{event.level}: "
         self.stream.write(f"{prefix}{event.message}\n")
@@ -39,31 +41,25 @@ class TrainProgress:
             self.stream.write(f"  {line.strip()}\n")
         self.stream.flush()
 
-    def on_iteration(self, event: Any) -> None:
+    def on_iteration(self, event: IterationEvent) -> None:
         if not self.tty:
             return
-        parts = " ".join(f"{_SHORT.get(k, k)} {v:.3f}" for k, v in event.losses.items() if k != "loss")
+        parts = " ".join(f"{loss_label(k).short} {v:.3f}" for k, v in event.losses.items() if k != TOTAL_LOSS)
         line = (
-            f"epoch {event.epoch + 1} {event.iteration + 1}/{event.iterations}  loss {event.losses['loss']:.3f}"
+            f"epoch {event.epoch + 1} {event.iteration + 1}/{event.iterations}  loss {event.losses[TOTAL_LOSS]:.3f}"
             f" ({parts})  lr {event.lr:.2e}  {event.images_per_s:.1f} img/s"
         )
         self.stream.write("\r" + line[:160].ljust(100))
         self.stream.flush()
         self._open_line = True
 
-    def on_epoch(self, event: Any) -> None:
+    def on_epoch(self, event: EpochEvent) -> None:
         self._finish_line()
-        m = event.metrics
-        shown = [f"loss {m['train/loss']:.3f}"] if "train/loss" in m else []
-        for key in ("mAP50", "mAP50-95", "kpt_AP"):
-            if key in m:
-                shown.append(f"{key} {m[key]:.3f}")
-        best = " (best)" if event.is_best else ""
-        self.stream.write(f"epoch {event.epoch + 1}/{event.epochs}: {'  '.join(shown)}{best}\n")
+        self.stream.write(epoch_summary(event) + "\n")
         self.stream.flush()
 
-    def on_end(self, event: Any) -> None:
+    def on_end(self, event: EndEvent) -> None:
         self._finish_line()
-        if event.reason != "error":
+        if event.reason != EndReason.ERROR:  # the CLI prints errors itself, on stderr
             self.stream.write(f"{event.reason}: {event.message}\n")
             self.stream.flush()

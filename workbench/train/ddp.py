@@ -78,6 +78,19 @@ def any_rank(info: DistInfo, flags: list[bool], device: torch.device) -> list[bo
     return [bool(v) for v in t.tolist()]
 
 
+def mean_over_ranks(info: DistInfo, values: dict[str, float], device: torch.device) -> dict[str, float]:
+    """Each value averaged over the ranks (torchvision's ``reduce_dict``): rank 0 logs the loss of
+    the whole global batch, not of its own shard. Every rank must call it with the same keys."""
+    if not info.enabled or not values:
+        return values
+    keys = sorted(values)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=device if device.type == "cuda" else "cpu")
+    dist.all_reduce(t, op=dist.ReduceOp.SUM)
+    t /= max(1, dist.get_world_size())
+    means = dict(zip(keys, t.tolist(), strict=True))
+    return {k: means[k] for k in values}  # the caller's order (the total loss last)
+
+
 def cleanup(info: DistInfo) -> None:
     if info.initialized_here and dist.is_initialized():
         dist.destroy_process_group()

@@ -3,6 +3,8 @@
 Shaped like torchvision's references/detection/engine.py: ``train_one_epoch`` is one
 training step you can read top to bottom; evaluation is delegated to pycocotools. Around
 it: run folder, checkpoints, resume, and one event stream (``events``) for every consumer.
+What the run folder records from that stream (``iterations.jsonl``) is a default callback
+(``run_log.run_folder_callbacks``), installed for every run whoever starts it.
 """
 
 from __future__ import annotations
@@ -30,8 +32,20 @@ from workbench.train.config import TrainConfig
 from workbench.train.data import DetectionDataset, ImageReadError, collate
 from workbench.train.device import DeviceError, resolve_device
 from workbench.train.evaluate import evaluate_model, fitness
-from workbench.train.events import EndEvent, EpochEvent, Event, IterationEvent, LogEvent, emit
+from workbench.train.events import (
+    TOTAL_LOSS,
+    TRAIN_PREFIX,
+    VAL_PREFIX,
+    EndEvent,
+    EndReason,
+    EpochEvent,
+    Event,
+    IterationEvent,
+    LogEvent,
+    emit,
+)
 from workbench.train.models import ModelError, ModelSpec, backbone_trunk, build_model, default_model, get_spec
+from workbench.train.run_log import run_folder_callbacks
 from workbench.train.runs import BEST, LAST, new_run_dir, read_results, write_config, write_results
 from workbench.train.schedule import make_optimizer, make_scheduler
 from workbench.train.weights import (
@@ -45,20 +59,23 @@ from workbench.train.weights import (
 
 @dataclass
 class RunResult:
-    """How a run ended. ``reason``: finished, stopped, nan, oom or error."""
+    """How a run ended, why (``EndReason``) and what to tell the user."""
 
     run_dir: Path | None
-    reason: str
+    reason: EndReason
     message: str = ""
     best_fitness: float | None = None
     epochs_done: int = 0
     metrics: dict[str, float] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self.reason = EndReason(self.reason)
+
 
 class StopTraining(Exception):
     """Leaves the loop early with a reason and a message for the user."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: EndReason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
@@ -115,7 +132,11 @@ _SETUP_ERRORS: tuple[type[Exception], ...] = (
 
 
 def train(
-    config: TrainConfig, callbacks: Iterable[Any] | None = None, should_stop: Callable[[], bool] | None = None
+    config: TrainConfig,
+    callbacks: Iterable[Any] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    *,
+    default_callbacks: bool = True,
 ) -> RunResult:
     """Train (or resume) as ``config`` says; events go to ``callbacks`` (see ``events.emit``).
 
@@ -123,26 +144,40 @@ def train(
     keeping the checkpoint of the last completed epoch. Bad input (dataset, weights, device,
     an undecodable image) ends with reason ``error`` and a message; anything else is a bug:
     an ``end`` event with the traceback, then the exception.
+
+    Once the run folder is known, ``run_log.run_folder_callbacks`` receive the events first
+    (the iteration record, streamed to ``iterations.jsonl``); ``default_callbacks=False``
+    leaves them out, for a caller that keeps its own record.
     """
     cbs = list(callbacks or [])
     run: Run | None = None
     dinfo = ddp.DistInfo()
+    defaults: list[Any] = []
     try:
         dinfo = ddp.setup(resolve_device(config.device).type)
         run = _setup(config, dinfo, cbs)
+        if default_callbacks and dinfo.is_main:
+            defaults = run_folder_callbacks(run.run_dir, run.start_epoch)
+            cbs[:0] = defaults
         result = _fit(run, cbs, should_stop)
     except _SETUP_ERRORS as e:
-        result = RunResult(run.run_dir if run else None, "error", str(e))
+        result = RunResult(run.run_dir if run else None, EndReason.ERROR, str(e))
     except Exception as e:
         _emit_main(
             dinfo,
             cbs,
             EndEvent(
-                "error", f"{e.__class__.__name__}: {e}\n{traceback.format_exc()}", str(run.run_dir) if run else ""
+                EndReason.ERROR,
+                f"{e.__class__.__name__}: {e}\n{traceback.format_exc()}",
+                str(run.run_dir) if run else "",
             ),
         )
         raise
     finally:
+        for cb in defaults:
+            close = getattr(cb, "close", None)
+            if close is not None:
+                close()
         ddp.cleanup(dinfo)
     _emit_main(dinfo, cbs, EndEvent(result.reason, result.message, str(result.run_dir or ""), result.best_fitness))
     return result
@@ -465,7 +500,7 @@ def _fit(run: Run, cbs: list[Any], should_stop: Callable[[], bool] | None) -> Ru
             if should_stop is not None and ddp.any_rank(run.dist, [should_stop()], run.device)[0]:
                 if epoch + 1 < cfg.epochs:
                     raise StopTraining(
-                        "stopped",
+                        EndReason.STOPPED,
                         f"stopped after epoch {epoch + 1}/{cfg.epochs}; "
                         f"`--resume {run.run_dir}` continues from epoch {epoch + 2}",
                     )
@@ -477,7 +512,7 @@ def _fit(run: Run, cbs: list[Any], should_stop: Callable[[], bool] | None) -> Ru
         smaller = max(1, cfg.batch // 2)
         return RunResult(
             run.run_dir,
-            "oom",
+            EndReason.OOM,
             f"out of GPU memory at epoch {epoch + 1} with batch {cfg.batch} at imgsz {cfg.imgsz}: "
             f"try --batch {smaller}"
             + (" or a smaller --imgsz" if cfg.batch == 1 else "")
@@ -488,7 +523,7 @@ def _fit(run: Run, cbs: list[Any], should_stop: Callable[[], bool] | None) -> Ru
         )
     return RunResult(
         run.run_dir,
-        "finished",
+        EndReason.FINISHED,
         f"finished {cfg.epochs} epochs; best fitness {(run.best_fitness or 0.0):.4f}; weights in {run.run_dir / BEST}",
         run.best_fitness,
         len(run.rows),
@@ -524,9 +559,9 @@ def train_one_epoch(
         stop = should_stop() if (should_stop is not None and run.dist.is_main) else False
         bad, stop = ddp.any_rank(run.dist, [not math.isfinite(loss_value), stop], device)
         if bad:
-            raise StopTraining("nan", _nan_message(run, epoch, i, loss_dict))
+            raise StopTraining(EndReason.NAN, _nan_message(run, epoch, i, loss_dict))
         if stop:
-            raise StopTraining("stopped", _stopped_message(run, epoch))
+            raise StopTraining(EndReason.STOPPED, _stopped_message(run, epoch))
 
         run.scaler.scale(loss / accumulate).backward()
         if (i + 1) % accumulate == 0 or i + 1 == n_iter:
@@ -539,7 +574,9 @@ def train_one_epoch(
             run.scheduler.step()
 
         losses = {k: float(v.detach()) for k, v in loss_dict.items()}
-        losses["loss"] = loss_value
+        losses[TOTAL_LOSS] = loss_value
+        # Under DDP each rank saw other images: log their mean, as torchvision's reduce_dict does.
+        losses = ddp.mean_over_ranks(run.dist, losses, device)
         for k, v in losses.items():
             sums[k] = sums.get(k, 0.0) + v
         now = time.perf_counter()
@@ -588,9 +625,9 @@ def _end_of_epoch(run: Run, epoch: int, losses: dict[str, float], cbs: list[Any]
         if is_best:
             run.best_fitness = fit
         row: dict[str, Any] = {"epoch": epoch + 1}
-        row.update({f"train/{k}": v for k, v in losses.items()})
+        row.update({TRAIN_PREFIX + k: v for k, v in losses.items()})
         row["lr"] = run.optimizer.param_groups[0]["lr"]
-        row.update({f"val/{k}": v for k, v in metrics.items()})
+        row.update({VAL_PREFIX + k: v for k, v in metrics.items()})
         run.rows.append(row)
         ckpt = make_checkpoint(
             model_state=run.model.state_dict(),
@@ -616,7 +653,7 @@ def _end_of_epoch(run: Run, epoch: int, losses: dict[str, float], cbs: list[Any]
             EpochEvent(
                 epoch,
                 cfg.epochs,
-                {**{f"train/{k}": v for k, v in losses.items()}, **metrics},
+                {**{TRAIN_PREFIX + k: v for k, v in losses.items()}, **metrics},
                 run.best_fitness,
                 is_best,
             ),

@@ -12,7 +12,7 @@ from workbench.core.annotation import ImageRecord
 from workbench.core.keypoints import KeypointSchema
 from workbench.core.prediction import Prediction
 from workbench.train.data import DetectionDataset, collate
-from workbench.train.metrics import evaluate
+from workbench.train.metrics import evaluate, fitness_key
 from workbench.train.models import ModelSpec, set_score_threshold
 from workbench.train.predictor import outputs_to_predictions
 
@@ -67,4 +67,4 @@ def evaluate_model(
 
 def fitness(metrics: dict[str, float], keypoints: bool) -> float:
     """What best.pt is chosen by: keypoint OKS AP for keypoint models, else mAP50-95."""
-    return float(metrics.get("kpt_AP" if keypoints else "mAP50-95", 0.0))
+    return float(metrics.get(fitness_key(keypoints), 0.0))

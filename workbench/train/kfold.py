@@ -22,6 +22,8 @@ from workbench.core.prediction import Prediction
 from workbench.qa.qc_kfold import kfold_predictions, kfold_splits
 from workbench.train.config import TrainConfig
 from workbench.train.engine import train
+from workbench.train.events import EndReason
+from workbench.train.metrics import KPT_AP, MAP50
 from workbench.train.predictor import DEFAULT_CONF, Predictor
 from workbench.train.runs import LAST, new_run_dir
 
@@ -31,7 +33,7 @@ LogFn = Callable[[str], None]
 class FoldTrainingError(RuntimeError):
     """A fold model did not finish training; ``reason`` is the engine's (error, nan, oom, stopped)."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: EndReason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -103,7 +105,7 @@ class EngineFolds:
         self.log(f"fold {n}/{self.k}: training on {len(records)} images, {len(held_out)} held out")
         tick = time.perf_counter()
         result = train(config, self.callbacks, self.should_stop)
-        if result.reason != "finished":
+        if result.reason != EndReason.FINISHED:
             raise FoldTrainingError(
                 result.reason, f"fold {n}/{self.k}: training ended ({result.reason}): {result.message}"
             )
@@ -123,7 +125,7 @@ class EngineFolds:
         predictor = Predictor(model.weights, device=self.base.device, conf=self.conf)
         out = predictor.predict_paths([r.path for r in records], batch_size=self.base.batch)
         self.failed.update(predictor.failed)
-        scores = ", ".join(f"{k} {model.metrics[k]:.3f}" for k in ("mAP50", "kpt_AP") if k in model.metrics)
+        scores = ", ".join(f"{k} {model.metrics[k]:.3f}" for k in (MAP50, KPT_AP) if k in model.metrics)
         self.log(
             f"fold {model.fold}/{self.k}: trained in {model.seconds:.0f} s"
             + (f" ({scores} on the held-out images)" if scores else "")

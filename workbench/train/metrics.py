@@ -20,8 +20,18 @@ from workbench.core.arrays import record_arrays
 from workbench.core.keypoints import KeypointSchema
 from workbench.core.prediction import Prediction
 
-BBOX_KEYS = ("mAP50-95", "mAP50", "mAP75", "mAP_small", "mAP_medium", "mAP_large")
-KPT_KEYS = ("kpt_AP", "kpt_AP50", "kpt_AP75")
+# The metric names every consumer uses (events, results.csv, console, plots, k-fold): one spelling.
+MAP50_95 = "mAP50-95"
+MAP50 = "mAP50"
+KPT_AP = "kpt_AP"
+BBOX_KEYS = (MAP50_95, MAP50, "mAP75", "mAP_small", "mAP_medium", "mAP_large")
+KPT_KEYS = (KPT_AP, "kpt_AP50", "kpt_AP75")
+
+
+def fitness_key(keypoints: bool) -> str:
+    """The metric best.pt is chosen by: keypoint OKS AP for keypoint models (boxes are the easy
+    part of their task), else box mAP50-95."""
+    return KPT_AP if keypoints else MAP50_95
 
 
 def coco_ground_truth(

@@ -1,4 +1,5 @@
-"""The run folder: ``last.pt``, ``best.pt``, ``results.csv`` (one row per epoch), ``config.yaml``.
+"""The run folder: ``last.pt``, ``best.pt``, ``results.csv`` (one row per epoch), ``config.yaml``
+(and ``iterations.jsonl``, streamed by ``run_log``).
 
 Every file is written atomically so the GUI can read a run while it trains, and a crash
 never leaves half a CSV.
@@ -15,11 +16,34 @@ import yaml
 
 from workbench.core.atomic import atomic_write_text
 from workbench.core.safe_yaml import safe_load_file
+from workbench.formats.base import DatasetError
 
 RESULTS = "results.csv"
 CONFIG = "config.yaml"
 LAST = "last.pt"
 BEST = "best.pt"
+
+
+class NoCheckpointError(DatasetError):
+    """A run folder with neither checkpoint (no epoch completed yet, or not a run folder at all).
+
+    A ``DatasetError``: the CLI prints its message as one line and exits 2, like any unusable input.
+    """
+
+
+def run_checkpoint(run_dir: str | Path) -> Path:
+    """The checkpoint a run folder stands for when one model is asked of it: ``best.pt`` (its best
+    validation fitness), else ``last.pt`` (a run that never validated better, or stopped before
+    the copy). The one place that choice is made, for predict, qc, eval and the GUI's views.
+    """
+    folder = Path(run_dir)
+    for name in (BEST, LAST):
+        if (folder / name).is_file():
+            return folder / name
+    raise NoCheckpointError(
+        f"{folder}: this run folder holds no {BEST} or {LAST} (a run writes them after each completed "
+        "epoch); train first (workbench train) or pass a checkpoint file"
+    )
 
 
 def new_run_dir(out: str | Path, name: str = "train") -> Path:

@@ -10,9 +10,8 @@ Whatever goes wrong ends with exactly one ``end`` event: an exception becomes
 ``{"type": "end", "reason": "error", ...}`` and a non-zero exit code, so the
 supervisor can always tell a clean end from a crash (no end line at all).
 
-Every iteration event is also kept and, once the run folder is known (the end event
-names it), appended to ``iterations.jsonl`` there, so the run history can redraw the
-per-iteration curves of a past run.
+The run folder's iteration record (``iterations.jsonl``) is not written here: the engine
+streams it for every run (``train.run_log``), so a worker killed mid-epoch leaves it too.
 """
 
 from __future__ import annotations
@@ -24,9 +23,8 @@ import threading
 from pathlib import Path
 from typing import Any, TextIO
 
-from workbench.train.events import EndEvent, Event, IterationEvent
+from workbench.train.events import EndEvent, EndReason, Event
 
-ITERATIONS = "iterations.jsonl"
 STOP_LINE = "stop"
 
 EXIT_OK = 0
@@ -40,7 +38,6 @@ class EventWriter:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.ended: EndEvent | None = None
-        self.iterations: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
     def on_event(self, event: Event) -> None:
@@ -48,8 +45,6 @@ class EventWriter:
             if self.ended is not None:
                 return  # the engine reports an exception, then raises it: one end line only
             self.ended = event
-        if isinstance(event, IterationEvent):
-            self.iterations.append(event.to_dict())
         line = json.dumps(event.to_dict(), allow_nan=True, default=str)
         with self._lock:
             self.stream.write(line + "\n")
@@ -105,46 +100,13 @@ def load_config(arg: str) -> Any:
     return TrainConfig.from_dict(data)
 
 
-def append_iterations(run_dir: str | Path, rows: list[dict[str, Any]]) -> None:
-    """Add this session's iteration events to the run folder (a resumed run appends)."""
-    if not rows or not run_dir or not Path(run_dir).is_dir():
-        return
-    with open(Path(run_dir) / ITERATIONS, "a", encoding="utf-8") as f:
-        for row in rows:
-            f.write(json.dumps(row, allow_nan=True) + "\n")
-
-
-def read_iterations(run_dir: str | Path) -> list[IterationEvent]:
-    """The iteration events a GUI-started run recorded; malformed lines are skipped."""
-    path = Path(run_dir) / ITERATIONS
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            d = json.loads(line)
-            out.append(
-                IterationEvent(
-                    int(d["epoch"]),
-                    int(d["iteration"]),
-                    int(d["iterations"]),
-                    {str(k): float(v) for k, v in d["losses"].items()},
-                    float(d["lr"]),
-                    float(d.get("images_per_s", 0.0)),
-                )
-            )
-        except (ValueError, KeyError, TypeError, AttributeError):
-            continue
-    return out
-
-
 def run_worker(config_arg: str, out: TextIO, stdin_fd: int | None, stop_file: Path | None = None) -> int:
     """Train as the config says, streaming events to ``out``; returns the exit code."""
     writer = EventWriter(out)
     try:
         config = load_config(config_arg)
     except (OSError, ValueError, TypeError) as e:
-        writer.on_event(EndEvent("error", f"cannot read the training options {config_arg}: {e}"))
+        writer.on_event(EndEvent(EndReason.ERROR, f"cannot read the training options {config_arg}: {e}"))
         return EXIT_BAD_INPUT
     from workbench.formats.base import DatasetError
     from workbench.train.engine import train
@@ -153,16 +115,14 @@ def run_worker(config_arg: str, out: TextIO, stdin_fd: int | None, stop_file: Pa
     code = EXIT_OK
     try:
         result = train(config, [writer], should_stop)
-        if result.reason not in ("finished", "stopped"):
+        if not EndReason(result.reason).clean:
             code = EXIT_FAILED
     except DatasetError as e:
-        writer.on_event(EndEvent("error", str(e)))
+        writer.on_event(EndEvent(EndReason.ERROR, str(e)))
         code = EXIT_BAD_INPUT
     except Exception as e:  # noqa: BLE001 - the process boundary: everything becomes an end event
-        writer.on_event(EndEvent("error", f"{type(e).__name__}: {e}"))
+        writer.on_event(EndEvent(EndReason.ERROR, f"{type(e).__name__}: {e}"))
         code = EXIT_FAILED
-    if writer.ended is not None:
-        append_iterations(writer.ended.run_dir, writer.iterations)
     return code
 
 

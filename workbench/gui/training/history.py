@@ -1,7 +1,8 @@
 """The run history: every run folder under the runs folder, its curves, and two runs overlaid.
 
-Everything shown comes from the files a run leaves (``results.csv``, ``config.yaml``),
-so runs started from the CLI, from another machine or before a crash appear too.
+Everything shown comes from the files a run leaves (``results.csv``, ``config.yaml``; the
+train panel's ``show_run`` adds the per-iteration curves of ``iterations.jsonl``), so runs
+started from the CLI, from another machine or before a crash appear too.
 Selecting one run shows its per-epoch curves; selecting two overlays them (the first
 solid, the second dashed) to compare, say, two learning rates.
 """
@@ -24,7 +25,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.gui.training.plots import METRICS, loss_name, make_plot, series_pen
+from workbench.gui.training.plots import make_plot, series_pen
+from workbench.train.events import METRIC_LABELS, TRAIN_PREFIX, VAL_PREFIX, loss_label
+from workbench.train.metrics import fitness_key
 from workbench.train.runs import LAST, list_runs, read_config, read_results
 
 RUN_ROLE = Qt.ItemDataRole.UserRole
@@ -47,10 +50,10 @@ def run_summary(run_dir: Path) -> str:
     parts = [run_dir.name]
     epochs = cfg.get("epochs")
     parts.append(f"{len(rows)}/{epochs} epochs" if epochs else f"{len(rows)} epochs")
-    for key in ("val/kpt_AP", "val/mAP50-95"):
-        values = [r[key] for r in rows if isinstance(r.get(key), (int, float))]
+    for metric in (fitness_key(keypoints=True), fitness_key(keypoints=False)):  # what best.pt was chosen by
+        values = [r[VAL_PREFIX + metric] for r in rows if isinstance(r.get(VAL_PREFIX + metric), (int, float))]
         if values:
-            parts.append(f"best {key.removeprefix('val/')} {max(values):.3f}")
+            parts.append(f"best {metric} {max(values):.3f}")
             break
     if cfg.get("model"):
         parts.append(str(cfg["model"]))
@@ -148,22 +151,22 @@ class RunHistory(QWidget):
         for r, run in enumerate(runs):
             style = Qt.PenStyle.SolidLine if r == 0 else Qt.PenStyle.DashLine
             rows = read_results(run)
-            for i, key in enumerate(METRICS):
+            for i, (key, label) in enumerate(METRIC_LABELS.items()):
                 self._line(
                     self.metric_plot,
                     rows,
-                    f"val/{key}",
+                    VAL_PREFIX + key,
                     series_pen(i * 3, 2.0, style=style),
-                    f"{run.name} {METRICS[key]}",
+                    f"{run.name} {label}",
                 )
-            losses = [k for k in (rows[0] if rows else {}) if k.startswith("train/")]
+            losses = [k for k in (rows[0] if rows else {}) if k.startswith(TRAIN_PREFIX)]
             for i, key in enumerate(losses):
                 self._line(
                     self.loss_plot,
                     rows,
                     key,
                     series_pen(i, 2.0, style=style),
-                    f"{run.name} {loss_name(key.removeprefix('train/'))}",
+                    f"{run.name} {loss_label(key).plot}",
                 )
 
     @staticmethod

@@ -37,18 +37,25 @@ from workbench.core.findings import Finding, Severity
 from workbench.core.wording import count_noun
 from workbench.gui.training.form import TrainForm
 from workbench.gui.training.history import RunHistory, default_runs_folder
-from workbench.gui.training.plots import TrainPlots, loss_name
+from workbench.gui.training.plots import TrainPlots
 from workbench.gui.training.supervisor import TrainingSupervisor
 from workbench.gui.validation_job import ValidationJob, ValidationResult
 from workbench.train.config import TrainConfig
-from workbench.train.events import EndEvent, EpochEvent, Event, IterationEvent, LogEvent
+from workbench.train.events import EndEvent, EndReason, EpochEvent, Event, IterationEvent, LogEvent, epoch_summary
+from workbench.train.run_log import read_iterations
 from workbench.train.runs import LAST, list_runs, read_config, read_results
-from workbench.train.worker import read_iterations
 
 MAX_LISTED_FINDINGS = 500
 FINDING_ROLE = Qt.ItemDataRole.UserRole
 _BANNER = {"ok": "#1b5e20", "info": "#37474f", "error": "#b71c1c"}
-_END_TONE = {"finished": "ok", "stopped": "info"}
+_END_TONE = {EndReason.FINISHED: "ok", EndReason.STOPPED: "info"}
+_END_TITLE = {
+    EndReason.FINISHED: "Training finished",
+    EndReason.STOPPED: "Training stopped",
+    EndReason.NAN: "Training diverged",
+    EndReason.OOM: "Out of memory",
+    EndReason.ERROR: "Training failed",
+}
 
 
 class Progress:
@@ -324,7 +331,9 @@ class TrainPanel(QWidget):
             epochs = int(read_config(target).get("epochs", 1))
         except (OSError, ValueError, TypeError):
             epochs = 1
-        self.plots.show_run(read_iterations(target), read_results(target))
+        rows = read_results(target)
+        # The resume redoes the epoch after its last checkpoint (one row per completed epoch).
+        self.plots.show_run(read_iterations(target, before_epoch=len(rows)), rows)
         self._launch(cfg, f"Resuming {target.name}…", epochs=epochs, clear=False)
         return True
 
@@ -377,7 +386,7 @@ class TrainPanel(QWidget):
             if self.progress_state is not None:
                 self.progress_state.on_epoch(ev, now)
                 self._show_progress()
-            self.log.appendPlainText(_epoch_line(ev))
+            self.log.appendPlainText(epoch_summary(ev))
         elif isinstance(ev, LogEvent):
             prefix = "" if ev.level == "info" else f"{ev.level}: "
             self.log.appendPlainText(prefix + ev.message + "".join(f"\n    {d}" for d in ev.details))
@@ -392,17 +401,11 @@ class TrainPanel(QWidget):
 
     def _on_end(self, ev: EndEvent) -> None:
         tone = _END_TONE.get(ev.reason, "error")
-        title = {
-            "finished": "Training finished",
-            "stopped": "Training stopped",
-            "nan": "Training diverged",
-            "oom": "Out of memory",
-            "error": "Training failed",
-        }.get(ev.reason, ev.reason)
+        title = _END_TITLE.get(ev.reason, str(ev.reason))
         message = ev.message.strip() or ev.reason
         self.show_banner(f"{title}: {message}", tone)
         self.log.appendPlainText(f"--- {ev.reason}: {message}")
-        if self.progress_state is not None and ev.reason == "finished":
+        if self.progress_state is not None and ev.reason == EndReason.FINISHED:
             self.progress.setValue(self.progress.maximum())
         self.progress.setFormat(title.lower())
         self.plots.redraw()
@@ -447,14 +450,3 @@ class TrainPanel(QWidget):
         self.stop_button.setEnabled(running)
         self.resume_button.setEnabled(not self.is_busy())
         self.form.setEnabled(not self.is_busy())
-
-
-def _epoch_line(ev: EpochEvent) -> str:
-    m = ev.metrics
-    parts = [
-        f"{loss_name(k.removeprefix('train/'))} {v:.3f}"
-        for k, v in m.items()
-        if k.startswith("train/") and isinstance(v, float)
-    ]
-    parts += [f"{k} {m[k]:.3f}" for k in ("mAP50", "mAP50-95", "kpt_AP") if isinstance(m.get(k), float)]
-    return f"epoch {ev.epoch + 1}/{ev.epochs}: " + ", ".join(parts) + (" (best)" if ev.is_best else "")

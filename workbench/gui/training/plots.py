@@ -18,28 +18,19 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from workbench.train.events import EpochEvent, IterationEvent
+from workbench.train.events import (
+    METRIC_LABELS,
+    TOTAL_LOSS,
+    TRAIN_PREFIX,
+    VAL_PREFIX,
+    EpochEvent,
+    IterationEvent,
+    loss_label,
+)
 
 PLOTS = ("loss", "lr", "metrics")
 EMA_SMOOTHING = 0.9  # TensorBoard-style: each point keeps 90% of the smoothed value before it
 REDRAW_MS = 100
-# Validation metrics drawn per epoch: event/results key -> legend name.
-METRICS = {"mAP50": "mAP50", "mAP50-95": "mAP50-95", "kpt_AP": "keypoint AP"}
-_SHORT = {
-    "loss": "total",
-    "loss_classifier": "cls",
-    "loss_box_reg": "box",
-    "loss_objectness": "objectness",
-    "loss_rpn_box_reg": "rpn box",
-    "loss_keypoint": "keypoints",
-    "classification": "cls",
-    "bbox_regression": "box",
-    "bbox_ctrness": "centerness",
-}
-
-
-def loss_name(key: str) -> str:
-    return _SHORT.get(key, key.removeprefix("loss_"))
 
 
 def series_pen(i: int, width: float = 2.0, alpha: int = 255, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Any:
@@ -132,11 +123,11 @@ class TrainPlots(QWidget):
         for key, value in values.items():
             if not isinstance(value, (int, float)):
                 continue
-            name = key.removeprefix("val/")
-            if name in METRICS:
+            name = key.removeprefix(VAL_PREFIX)
+            if name in METRIC_LABELS:
                 self.metrics.setdefault(name, Series()).add(float(epoch), float(value))
-            elif key.startswith("train/") and not self.losses:
-                self.epoch_losses.setdefault(key.removeprefix("train/"), Series()).add(float(epoch), float(value))
+            elif key.startswith(TRAIN_PREFIX) and not self.losses:
+                self.epoch_losses.setdefault(key.removeprefix(TRAIN_PREFIX), Series()).add(float(epoch), float(value))
         self._dirty.update(PLOTS)
 
     def show_run(self, iterations: Iterable[IterationEvent], rows: Iterable[dict[str, Any]]) -> None:
@@ -158,7 +149,7 @@ class TrainPlots(QWidget):
     # ------------------------------------------------------------------ drawing
     def point_counts(self) -> dict[str, int]:
         """How many points each plot holds (losses: of the total loss), for tests and status."""
-        total = self.losses.get("loss") or self.epoch_losses.get("loss") or Series()
+        total = self.losses.get(TOTAL_LOSS) or self.epoch_losses.get(TOTAL_LOSS) or Series()
         return {
             "loss": len(total.x),
             "lr": len(self.lr.x),
@@ -195,19 +186,16 @@ class TrainPlots(QWidget):
         if name == "loss":
             source = self.losses or self.epoch_losses
             for i, (key, s) in enumerate(source.items()):
+                label = loss_label(key).plot
                 if self.losses:
                     self._curve(self.loss_plot, ("raw", key), series_pen(i, 1.0, 70), None).setData(s.x, s.y)
-                    self._curve(self.loss_plot, ("ema", key), series_pen(i, 2.0), loss_name(key)).setData(s.x, s.ema)
+                    self._curve(self.loss_plot, ("ema", key), series_pen(i, 2.0), label).setData(s.x, s.ema)
                 else:
-                    self._curve(self.loss_plot, ("epoch", key), series_pen(i, 2.0), loss_name(key), "o").setData(
-                        s.x, s.y
-                    )
+                    self._curve(self.loss_plot, ("epoch", key), series_pen(i, 2.0), label, "o").setData(s.x, s.y)
         elif name == "lr":
             self._curve(self.lr_plot, ("lr", "lr"), series_pen(5, 2.0), None).setData(self.lr.x, self.lr.y)
         else:
-            for i, key in enumerate(METRICS):
+            for i, (key, label) in enumerate(METRIC_LABELS.items()):
                 s = self.metrics.get(key)
                 if s is not None:
-                    self._curve(self.metric_plot, ("metric", key), series_pen(i * 3, 2.0), METRICS[key], "o").setData(
-                        s.x, s.y
-                    )
+                    self._curve(self.metric_plot, ("metric", key), series_pen(i * 3, 2.0), label, "o").setData(s.x, s.y)

@@ -17,7 +17,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
 
-from workbench.train.runs import BEST, LAST
+from workbench.train.runs import LAST, RESULTS, NoCheckpointError, run_checkpoint
 
 VIEWS = ("train", "predictions", "qc")
 
@@ -32,10 +32,13 @@ def check_run(run: str | Path, view: str) -> Path:
         p = p.parent
     if view not in VIEWS:
         raise RunViewError(f"unknown --view '{view}': use one of {', '.join(VIEWS)}")
-    if not p.is_dir() or not ((p / "results.csv").is_file() or (p / LAST).is_file()):
-        raise RunViewError(f"{run} is not a run folder (no results.csv or last.pt in it)")
-    if view in ("predictions", "qc") and not ((p / BEST).is_file() or (p / LAST).is_file()):
-        raise RunViewError(f"{run} has no checkpoint (best.pt or last.pt) to predict with")
+    if not p.is_dir() or not ((p / RESULTS).is_file() or (p / LAST).is_file()):
+        raise RunViewError(f"{run} is not a run folder (no {RESULTS} or {LAST} in it)")
+    if view in ("predictions", "qc"):
+        try:
+            run_checkpoint(p)
+        except NoCheckpointError as e:
+            raise RunViewError(f"{run} has no checkpoint to predict with ({e})") from None
     return p
 
 
@@ -65,7 +68,7 @@ def apply_run_view(window: QMainWindow, run: str | Path, view: str) -> Callable[
     from workbench.gui.predictions.install import install_prediction_viewer
 
     viewer = getattr(window, "prediction_viewer", None) or install_prediction_viewer(window)
-    weights = run_dir / (BEST if (run_dir / BEST).is_file() else LAST)
+    weights = run_checkpoint(run_dir)
     if view == "qc":
         return _show_label_qc(window, weights)
     dock = window.prediction_dock

@@ -21,7 +21,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 from workbench.train.config import TrainConfig
-from workbench.train.events import EndEvent, Event, event_from_dict
+from workbench.train.events import EndEvent, EndReason, Event, event_from_dict
 
 STDERR_TAIL = 25  # lines of the worker's stderr quoted when it dies without an end event
 STOP_GRACE_MS = 20000  # how long Stop waits for the current iteration and checkpoint before killing
@@ -167,7 +167,8 @@ class TrainingSupervisor(QObject):
         if error == QProcess.ProcessError.FailedToStart and self._proc is not None:
             self._deliver(
                 EndEvent(
-                    "error", f"could not start the training process ({sys.executable}): {self._proc.errorString()}"
+                    EndReason.ERROR,
+                    f"could not start the training process ({sys.executable}): {self._proc.errorString()}",
                 )
             )
             self._finish()
@@ -189,7 +190,7 @@ class TrainingSupervisor(QObject):
         kept = "the last completed epoch's checkpoint (last.pt) in the run folder is kept"
         if self._killed_after_stop:
             return EndEvent(
-                "stopped",
+                EndReason.STOPPED,
                 f"the training process did not stop within {self.stop_grace_ms / 1000:.0f} s and was killed; {kept}",
                 run_dir,
             )
@@ -201,7 +202,7 @@ class TrainingSupervisor(QObject):
             how = f"exited with code {exit_code} without reporting why"
         tail = "\n".join(self._stderr_tail)
         return EndEvent(
-            "error",
+            EndReason.ERROR,
             f"the training process {how}; {kept}. Your labels are untouched."
             + (f"\nLast output:\n{tail}" if tail else ""),
             run_dir,
