@@ -77,16 +77,15 @@ def measure(seconds: float, synthetic: float) -> dict:
 
     from workbench.gui.app import application
     from workbench.gui.main_window import MainWindow
-    from workbench.gui.training.install import install_train_panel
 
     app = application()
     tmp = Path(tempfile.mkdtemp(prefix="workbench-ui-latency-"))
     data = _sample(tmp)
-    window = MainWindow()
-    panel = install_train_panel(window, query_devices=False)
+    window = MainWindow(query_devices=False)
+    panel = window.tools.train_panel
     window.resize(1400, 900)
     window.show()
-    window.train_dock.show()
+    window.tools.train_dock.show()
     window.open_path(str(data))
     deadline = time.monotonic() + 60
     while not window.is_ready() and time.monotonic() < deadline:

@@ -15,10 +15,12 @@ def private_settings(tmp_path: Path) -> Settings:
     return Settings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
 
 
-def open_window(qtbot, monkeypatch, tmp_path: Path, data: Path | None = None) -> MainWindow:
-    """A shown 1400x900 window; closing it never blocks on the unsaved-edits prompt (Discard)."""
+def open_window(qtbot, monkeypatch, tmp_path: Path, data: Path | None = None, **window_options) -> MainWindow:
+    """A shown 1400x900 window; closing it never blocks on the unsaved-edits prompt (Discard).
+
+    ``window_options`` go to ``MainWindow`` (``predictor_factory``, ``query_devices``)."""
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Discard)
-    window = MainWindow(private_settings(tmp_path))
+    window = MainWindow(private_settings(tmp_path), **window_options)
     qtbot.addWidget(window)
     window.resize(1400, 900)
     window.show()

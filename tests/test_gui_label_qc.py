@@ -19,8 +19,6 @@ from workbench.core.annotation import ImageRecord
 from workbench.core.fix_actions import SetClass
 from workbench.core.prediction import Prediction
 from workbench.gui import commands
-from workbench.gui.label_qc.install import install_label_qc
-from workbench.gui.predictions.install import install_prediction_viewer
 from workbench.qa.fixes import StaleFix, apply_fix
 from workbench.sample_data import CLASSES, INJECTED_MISTAKES
 
@@ -66,14 +64,13 @@ def truth(tmp_path_factory) -> dict[str, list[Prediction]]:
 
 @pytest.fixture
 def qc_window(qtbot, monkeypatch, tmp_path, gui_sample, truth):
-    window = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
     predictor = TruthPredictor(truth)
-    install_prediction_viewer(window, lambda _weights: predictor)
-    panel = install_label_qc(window)  # shares the viewer just installed (its runner and checkpoint)
+    window = open_window(qtbot, monkeypatch, tmp_path, gui_sample, predictor_factory=lambda _weights: predictor)
+    panel = window.tools.label_qc_panel  # shares the viewer's runner and checkpoint
     weights = tmp_path / "best.pt"
     weights.write_bytes(b"checkpoint")
     panel.set_weights(weights)
-    window.label_qc_dock.show()
+    window.tools.label_qc_dock.show()
     return window, panel, predictor
 
 
@@ -128,7 +125,7 @@ def test_injected_mistakes_rank_first_with_class_swaps_on_top(qtbot, qc_window):
     # Finding again runs nothing: the shared cache has every image (the viewer draws them too).
     _find(qtbot, panel)
     assert predictor.images == len(window.ds.records) and len(panel.rows.rows) == len(rows)
-    assert window.prediction_viewer.raw_predictions() is not None
+    assert window.tools.prediction_viewer.raw_predictions() is not None
 
 
 def test_click_jumps_and_fix_sets_the_class_undoably_and_saves(qtbot, qc_window):
@@ -248,19 +245,19 @@ def test_defaults_to_the_newest_runs_best_checkpoint(qtbot, monkeypatch, tmp_pat
         t = run.stat().st_mtime - age
         os.utime(run, (t, t))
     window = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
-    panel = window.label_qc_panel
+    panel = window.tools.label_qc_panel
     assert panel.weights_path() == runs / "new" / "best.pt"
-    assert window.label_qc_dock.isHidden()
-    toggle = window.label_qc_dock.toggleViewAction()
+    assert window.tools.label_qc_dock.isHidden()
+    toggle = window.tools.label_qc_dock.toggleViewAction()
     assert toggle.shortcut().toString() == "Ctrl+Shift+L"
     assert any(
         toggle in a.menu().actions()
         for a in window.menuBar().actions()
-        if a.menu() and window.prediction_dock.toggleViewAction() in a.menu().actions()
+        if a.menu() and window.tools.prediction_dock.toggleViewAction() in a.menu().actions()
     )
     toggle.trigger()
-    assert window.label_qc_dock.isVisible()
-    assert window.label_qc_dock in window.tabifiedDockWidgets(window.docks["findings"])
+    assert window.tools.label_qc_dock.isVisible()
+    assert window.tools.label_qc_dock in window.tabifiedDockWidgets(window.docks["findings"])
 
 
 def test_a_fix_refuses_labels_that_changed(qtbot, qc_window):
@@ -283,10 +280,10 @@ def test_run_view_qc_judges_with_the_runs_checkpoint_and_jumps_to_the_top_suspec
     run.mkdir(parents=True)
     for name in ("best.pt", "last.pt"):
         (run / name).write_bytes(b"checkpoint")
-    window.prediction_dock.show()  # (not the train dock: showing its form starts a torch import in a thread)
+    window.tools.prediction_dock.show()  # (not the train dock: showing its form starts a torch import in a thread)
     ready = apply_run_view(window, run, "qc")  # what `workbench open DATA --run RUN --view qc` shows
     qtbot.waitUntil(ready, timeout=20000)
     assert panel.weights_path() == run / "best.pt" and predictor.images == len(window.ds.records)
-    assert window.label_qc_dock.isVisible() and not window.prediction_dock.isVisible()
+    assert window.tools.label_qc_dock.isVisible() and not window.tools.prediction_dock.isVisible()
     top = panel.rows.rows[0].suspect
     assert window.ds.rel(window.ds.records[window.current].path) == top.image

@@ -10,7 +10,6 @@ import pytest
 
 from tests._gui_window import open_window
 from workbench.core.prediction import Prediction
-from workbench.gui.predictions.install import install_prediction_viewer
 from workbench.gui.predictions.overlay import MatchOverlay
 
 pytest.importorskip("pytestqt")
@@ -65,21 +64,22 @@ def _canned(rec) -> list[Prediction]:
 
 @pytest.fixture
 def viewer_window(qtbot, monkeypatch, tmp_path, gui_sample):
-    window = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
-    ds = window.ds
-    truth = {rec.path: _canned(rec.ensure_loaded()) for rec in ds.records if rec.ensure_loaded().instances}
-    spy = SpyPredictor(truth)
     factory_calls = []
+    made: dict[str, SpyPredictor] = {}
 
     def factory(weights: Path) -> SpyPredictor:
         factory_calls.append(weights)
-        return spy
+        return made["spy"]
 
-    viewer = install_prediction_viewer(window, factory)
+    window = open_window(qtbot, monkeypatch, tmp_path, gui_sample, predictor_factory=factory)
+    ds = window.ds
+    truth = {rec.path: _canned(rec.ensure_loaded()) for rec in ds.records if rec.ensure_loaded().instances}
+    spy = made["spy"] = SpyPredictor(truth)
+    viewer = window.tools.prediction_viewer
     weights = tmp_path / "best.pt"
     weights.write_bytes(b"checkpoint")
     viewer.set_weights(weights)
-    window.prediction_dock.show()
+    window.tools.prediction_dock.show()
     return window, viewer, spy, factory_calls
 
 

@@ -224,7 +224,7 @@ def test_saving_keeps_untouched_lines_byte_for_byte_and_edit_plus_undo_writes_no
     padded = [" ".join(f"{float(t):.6f}" if "." in t else t for t in line.split()) for line in lines]
     original = "\r\n".join(padded[:1] + ["this line does not parse"] + padded[1:]) + "\r\n"
     label.write_bytes(original.encode())
-    w.ds = None
+    w.close_dataset()  # this window must not autosave over the hand-written file
     w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
     rec = w.ds.records[0]
     rec.ensure_loaded()

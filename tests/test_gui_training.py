@@ -9,7 +9,6 @@ import pytest
 
 from tests._gui_window import open_window
 from workbench.gui import commands
-from workbench.gui.training.install import install_train_panel
 from workbench.gui.training.panel import Progress, TrainPanel
 from workbench.train.events import EpochEvent, IterationEvent
 from workbench.train.run_log import read_iterations
@@ -36,8 +35,8 @@ FAST = {
 
 
 def _panel(qtbot, monkeypatch, tmp_path: Path, data: Path, epochs: int = 2):
-    window = open_window(qtbot, monkeypatch, tmp_path, data)
-    panel = install_train_panel(window, query_devices=False)
+    window = open_window(qtbot, monkeypatch, tmp_path, data, query_devices=False)
+    panel = window.tools.train_panel
     panel.overrides = dict(FAST)
     form = panel.form
     form.weights.setCurrentIndex(form.weights.findData("none"))
@@ -65,7 +64,7 @@ def _wait(qtbot, panel: TrainPanel, condition, timeout: int) -> None:
 
 def test_errors_block_then_train_stop_and_resume(qtbot, monkeypatch, tmp_path, gui_sample):
     window, panel = _panel(qtbot, monkeypatch, tmp_path, gui_sample)
-    assert window.train_dock.isHidden()
+    assert window.tools.train_dock.isHidden()
 
     # 1. The sample's out-of-range class id blocks the start; clicking it jumps to the label.
     assert panel.start()
@@ -122,11 +121,10 @@ def test_errors_block_then_train_stop_and_resume(qtbot, monkeypatch, tmp_path, g
     assert panel.plots.point_counts()["loss"] == 0
 
     # 5. The run's checkpoint in the detection viewer, with the real Predictor.
-    from workbench.gui.predictions.install import install_prediction_viewer
 
-    viewer = install_prediction_viewer(window)
+    viewer = window.tools.prediction_viewer
     assert viewer.weights.findData(str(run / "best.pt")) >= 0  # offered from the runs folder
-    window.show_run_predictions(run)
+    window.tools.show_run_predictions(run)
     qtbot.waitUntil(lambda: not viewer.runner.busy(), timeout=60000)
     assert viewer.raw_predictions() is not None, viewer.summary.text()
 
@@ -193,8 +191,8 @@ def test_run_view_shows_a_past_run_and_checks_its_arguments(qtbot, monkeypatch, 
     with pytest.raises(RunViewError, match="no checkpoint"):
         apply_run_view(window, run, "predictions")
     assert apply_run_view(window, run, "train")()
-    panel = window.train_panel
-    assert window.train_dock.isVisible()
+    panel = window.tools.train_panel
+    assert window.tools.train_dock.isVisible()
     assert panel.plots.point_counts() == {"loss": 4, "lr": 4, "metrics": 2}
     assert panel.form.epochs.value() == 3 and panel.form.imgsz.value() == 320
     assert panel.history.selected_runs() == [run]

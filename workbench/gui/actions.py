@@ -1,25 +1,31 @@
-"""Menus, toolbar entries and keyboard shortcuts, declared in one table.
+"""Every action of the window (id, title, menu, shortcut, toolbar place, callback name), in one table.
 
-Every keyboard-driven step (next image, next finding, save, undo, box tool) is a
-``QAction`` with its shortcuts, so the menus show them and tests can trigger exactly
-what a key press triggers. The window supplies the slots by name. The canvas' own bare
-keys (W, C, V, F, P, Delete) appear here bound to the canvas' public method of the same
-meaning, so a menu shortcut never does something else than the key on the canvas.
+Menus, the toolbar and the Help > Keyboard Shortcuts dialog are all drawn from ``SPECS``,
+so a shortcut cannot exist without being listed, or be listed twice (napari's app-model
+actions are the model: ``Action(id, title, callback, menus, keybindings)``). The window
+and the tool docks supply the callbacks by id; a dock row makes the dock's own
+show/hide action carry the row's title and shortcut. The canvas' own bare keys (W, C,
+V, F, P, Delete) appear here bound to the canvas' public method of the same meaning, so
+a menu shortcut never does something else than the key on the canvas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QToolBar
 
 K = QKeySequence.StandardKey
+Kind = Literal["action", "undo", "redo", "dock"]
 
 
 @dataclass(frozen=True)
 class ActionSpec:
+    """One row: ``name`` is the id callbacks are supplied under (or, for ``kind="dock"``, the dock's name)."""
+
     name: str
     text: str
     menu: str
@@ -27,15 +33,21 @@ class ActionSpec:
     tip: str = ""
     checkable: bool = False
     separator_before: bool = False
+    toolbar: bool = False
+    kind: Kind = "action"
 
 
 SPECS: list[ActionSpec] = [
-    ActionSpec("open_folder", "Open &Folder…", "&File", (K.Open,), "Open a dataset folder"),
+    ActionSpec("open_folder", "Open &Folder…", "&File", (K.Open,), "Open a dataset folder", toolbar=True),
     ActionSpec("open_file", "Open data.yaml or COCO &JSON…", "&File", ("Ctrl+Shift+O",)),
     ActionSpec("open_sample", "Open the &Sample Dataset", "&File", (), "Write the bundled sample and open it"),
-    ActionSpec("save", "&Save", "&File", (K.Save,), "Write the changed label files", separator_before=True),
+    ActionSpec(
+        "save", "&Save", "&File", (K.Save,), "Write the changed label files", separator_before=True, toolbar=True
+    ),
     ActionSpec("start_page", "Start &Page", "&File", (), "Back to the start page", separator_before=True),
     ActionSpec("quit", "&Quit", "&File", (K.Quit,)),
+    ActionSpec("undo", "&Undo", "&Edit", (K.Undo,), kind="undo", toolbar=True),
+    ActionSpec("redo", "&Redo", "&Edit", (K.Redo, "Ctrl+Y"), kind="redo", toolbar=True),
     ActionSpec("delete", "&Delete Selected", "&Edit", ("Del", "Backspace"), separator_before=True),
     ActionSpec("class_picker", "Set &Class…", "&Edit", ("C",), "Searchable class picker (can add a class)"),
     ActionSpec(
@@ -48,8 +60,8 @@ SPECS: list[ActionSpec] = [
     ActionSpec("add_class", "&Add Class…", "&Edit", ("Ctrl+Shift+N",), separator_before=True),
     ActionSpec("remap_class", "&Remap Class…", "&Edit", (), "Change every instance of one class into another"),
     ActionSpec("preferences", "&Preferences…", "&Edit", (K.Preferences,), separator_before=True),
-    ActionSpec("select_tool", "&Select / Edit", "&Tools", (), checkable=True),
-    ActionSpec("box_tool", "&Box Tool", "&Tools", ("B",), "Every click-drag draws a box", checkable=True),
+    ActionSpec("select_tool", "&Select / Edit", "&Tools", (), checkable=True, toolbar=True),
+    ActionSpec("box_tool", "&Box Tool", "&Tools", ("B",), "Every click-drag draws a box", checkable=True, toolbar=True),
     ActionSpec("draw_box", "&Draw One Box", "&Tools", ("W",), "The next click-drag draws a box"),
     ActionSpec(
         "cycle_visibility",
@@ -61,27 +73,53 @@ SPECS: list[ActionSpec] = [
     ),
     ActionSpec("swap_left_right", "S&wap Left/Right Keypoints", "&Tools", ("F",), "By the dataset's flip_idx"),
     ActionSpec("place_keypoints", "&Place Missing Keypoints", "&Tools", ("P",)),
-    ActionSpec("next_image", "&Next Image", "&Go", ("D", "Right", "PgDown")),
-    ActionSpec("prev_image", "&Previous Image", "&Go", ("A", "Left", "PgUp")),
+    ActionSpec("prev_image", "&Previous Image", "&Go", ("A", "Left", "PgUp"), toolbar=True),
+    ActionSpec("next_image", "&Next Image", "&Go", ("D", "Right", "PgDown"), toolbar=True),
     ActionSpec(
         "next_finding", "Next &Finding", "&Go", ("N",), "Jump to the next validation finding", separator_before=True
     ),
     ActionSpec("prev_finding", "Previous F&inding", "&Go", ("Shift+N",)),
-    ActionSpec("fit", "&Fit to Window", "&View", ("Ctrl+0",)),
+    ActionSpec("fit", "&Fit to Window", "&View", ("Ctrl+0",), toolbar=True),
     ActionSpec("zoom_1to1", "&Actual Pixels (1:1)", "&View", ("Ctrl+1",)),
     ActionSpec("grid", "Thumbnail &Grid", "&View", ("Ctrl+G",), checkable=True, separator_before=True),
+    ActionSpec("train", "&Train Panel", "T&rain", ("Ctrl+T",), "Show or hide the Train panel", kind="dock"),
+    ActionSpec("start_training", "&Start Training", "T&rain", ()),
+    ActionSpec("stop_training", "S&top Training", "T&rain", ()),
+    ActionSpec("resume_training", "&Resume Last Run", "T&rain", ()),
+    ActionSpec("predictions", "&Detection Viewer", "&Predictions", ("Ctrl+Shift+P",), kind="dock"),
+    ActionSpec("predict_current", "&Predict Current Image", "&Predictions", ("Ctrl+R",)),
+    ActionSpec("accept_prediction", "&Accept Selected Prediction", "&Predictions", ()),
+    ActionSpec(
+        "label_qc",
+        "&Label QC",
+        "&Predictions",
+        ("Ctrl+Shift+L",),
+        "Rank the labels the model disagrees with, and fix them",
+        separator_before=True,
+        kind="dock",
+    ),
+    ActionSpec(
+        "find_suspects",
+        "&Find Suspect Labels",
+        "&Predictions",
+        (),
+        "Run the checkpoint over the dataset and list the labels most likely wrong",
+    ),
+    ActionSpec("show_shortcuts", "&Keyboard Shortcuts", "&Help", ("F1",)),
 ]
 
-MENU_ORDER = ["&File", "&Edit", "&Tools", "&Go", "&View", "&Help"]
+MENU_ORDER = ["&File", "&Edit", "&Tools", "&Go", "&View", "T&rain", "&Predictions", "&Help"]
+TOGGLED_SLOTS = {"grid"}  # callbacks that take the new checked state
 
 
 @dataclass
 class Actions:
-    """The window's actions by name, plus the menus (for the recent-datasets submenu)."""
+    """The window's actions by id, plus the menus (for the recent-datasets submenu) and the toolbar."""
 
     by_name: dict[str, QAction] = field(default_factory=dict)
     menus: dict[str, QMenu] = field(default_factory=dict)
     recent_menu: QMenu | None = None
+    toolbar: QToolBar | None = None
 
     def __getitem__(self, name: str) -> QAction:
         return self.by_name[name]
@@ -94,39 +132,62 @@ def _void(fn: Callable[..., object], *args: object) -> None:
 
 
 def _sequences(spec: ActionSpec) -> list[QKeySequence]:
+    """The row's key sequences, each once (a platform's standard Redo may already hold Ctrl+Y)."""
     out: list[QKeySequence] = []
     for s in spec.shortcuts:
-        if isinstance(s, QKeySequence.StandardKey):
-            out.extend(QKeySequence.keyBindings(s))
-        else:
-            out.append(QKeySequence(s))
+        for seq in QKeySequence.keyBindings(s) if isinstance(s, QKeySequence.StandardKey) else [QKeySequence(s)]:
+            if seq not in out:
+                out.append(seq)
     return out
 
 
-def build_actions(window: QMainWindow, slots: dict[str, Callable[..., object]], undo_stack: QUndoStack) -> Actions:
-    """Create the menus and actions; ``slots`` maps action names to callables."""
+def _make(spec: ActionSpec, window: QMainWindow, undo_stack: QUndoStack, docks: dict[str, QDockWidget]) -> QAction:
+    if spec.kind == "undo":
+        return undo_stack.createUndoAction(window, spec.text)
+    if spec.kind == "redo":
+        return undo_stack.createRedoAction(window, spec.text)
+    if spec.kind == "dock":
+        act = docks[spec.name].toggleViewAction()  # the dock's own: its check mark follows the dock
+        act.setText(spec.text)
+        return act
+    act = QAction(spec.text, window)
+    act.setCheckable(spec.checkable)
+    return act
+
+
+def build_actions(
+    window: QMainWindow,
+    slots: dict[str, Callable[..., object]],
+    undo_stack: QUndoStack,
+    docks: dict[str, QDockWidget] | None = None,
+    specs: Iterable[ActionSpec] = SPECS,
+) -> Actions:
+    """Create the menus, the toolbar and every action of ``specs``.
+
+    ``slots`` maps action ids to callables; ``docks`` maps the ids of ``kind="dock"`` rows
+    to their docks. A row without its callback (or dock) is a programming error: it raises.
+    """
+    docks = docks or {}
     actions = Actions()
     bar = window.menuBar()
     for title in MENU_ORDER:
         actions.menus[title] = bar.addMenu(title)
-    undo = undo_stack.createUndoAction(window, "&Undo")
-    undo.setShortcuts(QKeySequence.keyBindings(K.Undo))
-    redo = undo_stack.createRedoAction(window, "&Redo")
-    redo.setShortcuts(QKeySequence.keyBindings(K.Redo) + [QKeySequence("Ctrl+Y")])
-    edit = actions.menus["&Edit"]
-    edit.addAction(undo)
-    edit.addAction(redo)
-    actions.by_name["undo"], actions.by_name["redo"] = undo, redo
-    for spec in SPECS:
-        act = QAction(spec.text, window)
+    toolbar = QToolBar("Main toolbar", window)
+    toolbar.setObjectName("toolbar-main")
+    toolbar.setMovable(False)
+    window.addToolBar(toolbar)
+    actions.toolbar = toolbar
+    for spec in specs:
+        if spec.kind == "action" and spec.name not in slots:
+            raise KeyError(f"action '{spec.name}' has no callback")
+        act = _make(spec, window, undo_stack, docks)
         act.setShortcuts(_sequences(spec))
-        act.setCheckable(spec.checkable)
         if spec.tip:
             act.setStatusTip(spec.tip)
             act.setToolTip(spec.tip)
-        slot = slots.get(spec.name)
-        if slot is not None:
-            if spec.name == "grid":
+        if spec.kind == "action":
+            slot = slots[spec.name]
+            if spec.name in TOGGLED_SLOTS:
                 act.toggled.connect(lambda on, f=slot: _void(f, on))
             else:
                 act.triggered.connect(lambda _checked=False, f=slot: _void(f))
@@ -135,22 +196,30 @@ def build_actions(window: QMainWindow, slots: dict[str, Callable[..., object]], 
             menu.addSeparator()
         menu.addAction(act)
         window.addAction(act)  # shortcuts work while any child widget has focus
+        if spec.toolbar:
+            toolbar.addAction(act)
         actions.by_name[spec.name] = act
         if spec.name == "open_sample":
             actions.recent_menu = menu.addMenu("Open &Recent")
-    about = QAction("&Keyboard Shortcuts", window)
-    help_slot = slots.get("show_shortcuts")
-    if help_slot is not None:
-        about.triggered.connect(lambda _checked=False, f=help_slot: _void(f))
-    actions.menus["&Help"].addAction(about)
     return actions
 
 
-def shortcut_table() -> list[tuple[str, str]]:
-    """(action, keys) rows for the Help dialog."""
-    rows = [("Undo", "Ctrl+Z"), ("Redo", "Ctrl+Shift+Z, Ctrl+Y")]
-    for spec in SPECS:
-        keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in _sequences(spec))
-        if keys:
-            rows.append((spec.text.replace("&", ""), keys))
+def _native(seq: QKeySequence) -> str:
+    return seq.toString(QKeySequence.SequenceFormat.NativeText)
+
+
+def shortcut_table(extra: Iterable[tuple[str, str]] = (), specs: Iterable[ActionSpec] = SPECS) -> list[tuple[str, str]]:
+    """(action, keys) rows for the Help dialog: every row of the table with keys, then the
+    ``extra`` (keys, what) pairs (the canvas' own keys) whose keys no action already has."""
+    rows: list[tuple[str, str]] = []
+    bound: set[str] = set()
+    for spec in specs:
+        seqs = _sequences(spec)
+        if seqs:
+            rows.append((spec.text.replace("&", ""), ", ".join(_native(s) for s in seqs)))
+            bound.update(_native(s) for s in seqs)
+    for keys, what in extra:
+        names = [k.strip() for k in keys.split(",")]
+        if not any(_native(QKeySequence(k)) in bound for k in names):
+            rows.append((what[0].upper() + what[1:], keys))
     return rows

@@ -1,7 +1,7 @@
 """The one way a tool panel becomes a dock of the main window.
 
-The train panel, the detection viewer and the Label QC panel are each installed from their
-own package; they share how their dock is made so that all of them can be moved, floated,
+The train panel, the detection viewer and the Label QC panel (``tool_docks.py``) share how
+their dock is made so that all of them can be moved, floated,
 closed, and have their place remembered by ``restoreState`` (which needs the object name).
 """
 

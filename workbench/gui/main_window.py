@@ -1,8 +1,10 @@
 """The main window: an assembly of the small widgets, wired together.
 
-The window owns the open dataset, the undo stack and which image is current; every
-widget does its own job (list, canvas, classes, findings, saving) and talks through
-signals. Nothing here draws labels or parses files.
+The session (``session.py``) holds the open dataset, the current image, the selection and
+the checkpoint; the window changes it and the widgets follow it. Every widget does its
+own job (list, canvas, classes, findings, saving, the tool docks) and talks through
+signals; every menu entry and shortcut is a row of ``actions.SPECS``. Nothing here draws
+labels or parses files.
 """
 
 from __future__ import annotations
@@ -27,16 +29,16 @@ from workbench.gui.findings_panel import FindingsPanel
 from workbench.gui.icons import app_icon
 from workbench.gui.image_cache import DecodedImage, ImageCache, decode_scale_for
 from workbench.gui.image_list import ImageListWidget
-from workbench.gui.label_qc.install import install_label_qc
 from workbench.gui.opening import DatasetOpener, is_dataset_path, sample_dataset_path
-from workbench.gui.predictions.install import install_prediction_viewer
+from workbench.gui.predictions.runner import PredictorFactory
 from workbench.gui.preferences import PreferencesDialog
 from workbench.gui.saving import SaveController
+from workbench.gui.session import Session
 from workbench.gui.settings import Settings
 from workbench.gui.start_page import StartPage, ask_file, ask_folder
 from workbench.gui.status_bar import StatusFields
 from workbench.gui.thumbnails import ThumbnailLoader
-from workbench.gui.training.install import install_train_panel
+from workbench.gui.tool_docks import ToolDocks
 from workbench.gui.validation_job import FindingsStore, ValidationJob, ValidationResult
 
 PREFETCH_AHEAD, PREFETCH_BEHIND = 3, 1
@@ -45,15 +47,21 @@ PREFETCH_AHEAD, PREFETCH_BEHIND = 3, 1
 class MainWindow(QMainWindow):
     """Start page or dataset editor, with list, classes and findings docks."""
 
-    datasetOpened = Signal(object)
     pixelsShown = Signal(str)  # image path, once its pixels are on the canvas
 
-    def __init__(self, settings: Settings | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        parent: QWidget | None = None,
+        *,
+        predictor_factory: PredictorFactory | None = None,
+        query_devices: bool = True,
+    ) -> None:
+        """``predictor_factory`` replaces the checkpoint loader (tests); ``query_devices=False``
+        keeps the train form from asking torch for GPUs when it is first shown."""
         super().__init__(parent)
         self.settings = settings or Settings()
-        self.ds: Dataset | None = None
-        self.current: int | None = None
-        self.dataset_path: str | None = None
+        self.session = Session()
         self.store: FindingsStore | None = None
         self.pixels_scale: float | None = None  # decode scale of the pixels on the canvas
         self._record_index: dict[int, int] = {}
@@ -81,14 +89,28 @@ class MainWindow(QMainWindow):
             "findings": self._dock("Findings", self.findings_panel, Qt.DockWidgetArea.RightDockWidgetArea),
         }
         self.status = StatusFields(self.statusBar())
-        self.actions = build_actions(self, self._slots(), self.undo_stack)
+        # The window follows a new current image first, so the canvas shows it before the
+        # tool docks (connected next) draw on it.
+        self.session.record_changed.connect(self._on_current_changed)
+        # Built before restoreState, so their layout persists.
+        self.tools = ToolDocks(
+            self,
+            self.session,
+            self.canvas,
+            self.undo_stack,
+            self.notifier,
+            save=self.save,
+            listed_records=self._listed_records,
+            show_message=lambda text, ms: self.statusBar().showMessage(text, ms),
+            jump_to=self.jump_to,
+            findings_dock=self.docks["findings"],
+            predictor_factory=predictor_factory,
+            query_devices=query_devices,
+        )
+        self.actions = build_actions(self, self._slots(), self.undo_stack, self.tools.docks())
         self.actions["select_tool"].setChecked(True)
 
         self._connect()
-        # Docks with their own menus; installed before restoreState so their layout persists.
-        install_train_panel(self)
-        install_prediction_viewer(self)
-        install_label_qc(self)
         self.setAcceptDrops(True)
         self.setWindowIcon(app_icon())
         self.resize(1400, 900)
@@ -109,8 +131,26 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
+    @property
+    def ds(self) -> Dataset | None:
+        return self.session.dataset
+
+    @property
+    def dataset_path(self) -> str | None:
+        return self.session.dataset_path
+
+    @property
+    def current(self) -> int | None:
+        return self.session.index
+
+    def _listed_records(self) -> list[ImageRecord]:
+        """The records the image list shows now (its filter applied), in its order."""
+        if self.ds is None:
+            return []
+        return [self.ds.records[int(i)] for i in self.image_list.model.visible_records()]
+
     def _slots(self) -> dict[str, object]:
-        return {
+        return self.tools.slots() | {
             "open_folder": lambda: self._open_if(ask_folder(self)),
             "open_file": lambda: self._open_if(ask_file(self)),
             "open_sample": self.open_sample,
@@ -153,6 +193,7 @@ class MainWindow(QMainWindow):
         self.notifier.recordChanged.connect(self._on_record_changed)
         self.notifier.classesChanged.connect(self._on_classes_changed)
         self.notifier.editApplied.connect(self._refresh_totals)
+        self.canvas.selectionChanged.connect(self.session.set_selection)
         self.canvas.cursorMoved.connect(self.status.set_cursor)
         self.canvas.zoomChanged.connect(self._on_zoom)
         self.canvas.toolChanged.connect(self._tool_changed)
@@ -188,7 +229,8 @@ class MainWindow(QMainWindow):
             self.show_start_page()
 
     def _on_opened(self, ds: Dataset, path: str) -> None:
-        self.ds, self.dataset_path, self.store, self.current = ds, path, None, None
+        self.store = None
+        self.session.open_dataset(ds, path)
         self._record_index = {id(r): i for i, r in enumerate(ds.records)}
         self.settings.add_recent(path)
         self._fill_recent_menu()
@@ -210,7 +252,6 @@ class MainWindow(QMainWindow):
         if ds.records:
             self.show_record(0)
         self.validation.start(ds)
-        self.datasetOpened.emit(ds)
 
     def _on_validated(self, result: ValidationResult) -> None:
         if result.ds is not self.ds:
@@ -231,7 +272,8 @@ class MainWindow(QMainWindow):
     def close_dataset(self) -> None:
         if not self.saver.confirm_close(self):
             return
-        self.ds = self.store = self.current = None
+        self.store = None
+        self.session.close_dataset()
         self.saver.set_dataset(None)
         for widget in (self.image_list, self.class_panel, self.findings_panel):
             widget.set_dataset(None)
@@ -257,7 +299,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ images
     def current_record(self) -> ImageRecord | None:
-        return self.ds.records[self.current] if self.ds is not None and self.current is not None else None
+        return self.session.record
 
     def _decode_scale(self, rec: ImageRecord) -> float:
         view = self.canvas.viewport().size() * self.canvas.devicePixelRatioF()
@@ -267,10 +309,17 @@ class MainWindow(QMainWindow):
         """Make record ``index`` current: autosave the previous one, show what is decoded, fetch the rest."""
         if self.ds is None or not 0 <= index < len(self.ds.records):
             return
-        if self.current is not None and index != self.current and self.settings.pref("autosave_on_switch"):
+        if index == self.current:
+            return
+        if self.current is not None and self.settings.pref("autosave_on_switch"):
             self.saver.autosave()
-        self.current = index
-        rec = self.ds.records[index].ensure_loaded()
+        self.ds.records[index].ensure_loaded()
+        self.session.set_index(index)
+
+    def _on_current_changed(self, index: int | None, rec: ImageRecord | None) -> None:
+        """Show the session's new current image: what is decoded now, the rest fetched."""
+        if rec is None or index is None or self.ds is None:
+            return
         scale = self._decode_scale(rec)
         decoded = self.images.get(rec.path, scale)
         self.canvas.set_image(self.ds, rec, None)
@@ -395,7 +444,7 @@ class MainWindow(QMainWindow):
             self.saver.set_interval(self.settings.pref("autosave_seconds"))
 
     def show_shortcuts(self) -> None:
-        table = shortcut_table() + [(what[0].upper() + what[1:], keys) for keys, what in CANVAS_KEYS]
+        table = shortcut_table(CANVAS_KEYS)
         rows = "".join(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>" for name, keys in table)
         QMessageBox.information(self, "Keyboard shortcuts", f"<table cellpadding=3>{rows}</table>")
 

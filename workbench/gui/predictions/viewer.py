@@ -37,6 +37,7 @@ from workbench.gui.commands import EditNotifier
 from workbench.gui.predictions.accept import accept_predictions
 from workbench.gui.predictions.overlay import STATUS_COLORS, Mark, MatchOverlay, set_labels_visible
 from workbench.gui.predictions.runner import PredictionRunner, PredictorFactory, weights_key
+from workbench.gui.session import Session
 from workbench.gui.training.history import default_runs_folder
 from workbench.qa.matching import match_instances, unlabeled
 from workbench.qa.nms import filter_predictions
@@ -63,6 +64,7 @@ class PredictionViewer(QWidget):
     def __init__(
         self,
         canvas: AnnotationCanvas,
+        session: Session,
         undo_stack: QUndoStack,
         notifier: EditNotifier,
         factory: PredictorFactory | None = None,
@@ -70,14 +72,13 @@ class PredictionViewer(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self.canvas, self.undo_stack, self.notifier = canvas, undo_stack, notifier
+        self.canvas, self.session, self.undo_stack, self.notifier = canvas, session, undo_stack, notifier
         self.list_records = list_records
         self.ds: Dataset | None = None
         self.data_path: str | None = None
         self.runner = PredictionRunner(factory, self)
         # Where runs are (the train panel's runs folder, when installed); default: runs/ beside the data.
         self.runs_folder: Callable[[], Path | None] | None = None
-        self._rec: ImageRecord | None = None
         self._shown: list[Prediction] = []
         self._have = False  # the current image has predictions (maybe none above the sliders)
         self._status: list[str] = []  # "tp" / "fp" per shown prediction
@@ -155,7 +156,8 @@ class PredictionViewer(QWidget):
         self.runner.predicted.connect(self._on_predicted)
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_finished)
-        self.canvas.selectionChanged.connect(self._on_canvas_changed)
+        self.session.record_changed.connect(self._on_current_changed)
+        self.weights.currentIndexChanged.connect(lambda _i: self.session.set_checkpoint(self.weights_path()))
         self.notifier.recordChanged.connect(self._on_record_changed)
         self.notifier.classesChanged.connect(self.redraw)
         self._update_labels()
@@ -170,8 +172,7 @@ class PredictionViewer(QWidget):
         for split in ds.splits if ds is not None else {}:
             self.scope.addItem(f"Split: {split}", f"split:{split}")
         self.refresh_checkpoints()
-        self._rec = None
-        self._on_canvas_changed()
+        self.redraw()
 
     def refresh_checkpoints(self) -> None:
         """Offer the best.pt / last.pt of the runs beside the dataset, newest run first."""
@@ -347,16 +348,10 @@ class PredictionViewer(QWidget):
 
     # ------------------------------------------------------------------ canvas
     def _current_record(self) -> ImageRecord | None:
-        try:
-            return self.canvas.record()
-        except AssertionError:
-            return None
+        return self.session.record
 
-    def _on_canvas_changed(self, *_: object) -> None:
-        rec = self._current_record()
-        if rec is not self._rec:  # a new image (set_image cleared the canvas' predictions)
-            self._rec = rec
-            self.redraw()
+    def _on_current_changed(self, _index: int | None, _rec: ImageRecord | None) -> None:
+        self.redraw()  # a new image: the canvas, set first, has dropped the old image's marks
 
     def _on_record_changed(self, rec: object) -> None:
         if rec is self._current_record():

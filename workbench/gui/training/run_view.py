@@ -13,11 +13,16 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMainWindow
+from PySide6.QtWidgets import QApplication
 
 from workbench.train.runs import LAST, RESULTS, NoCheckpointError, run_checkpoint
+
+if TYPE_CHECKING:  # the window imports the tool docks, which import this package
+    from workbench.gui.main_window import MainWindow
+    from workbench.gui.tool_docks import ToolDocks
 
 VIEWS = ("train", "predictions", "qc")
 
@@ -42,38 +47,26 @@ def check_run(run: str | Path, view: str) -> Path:
     return p
 
 
-def apply_run_view(window: QMainWindow, run: str | Path, view: str) -> Callable[[], bool]:
+def apply_run_view(window: MainWindow, run: str | Path, view: str) -> Callable[[], bool]:
     """Show ``run`` in the ``view`` of an opened window; returns "is it on screen yet?".
 
-    Call it once the dataset is open (``window.is_ready()``). Installs the panel or the
-    viewer if the window has not.
+    Call it once the dataset is open (``window.is_ready()``).
     """
     run_dir = check_run(run, view)
-    shown = {"train": "train_dock", "predictions": "prediction_dock", "qc": "label_qc_dock"}[view]
-    for name in ("train_dock", "prediction_dock", "label_qc_dock"):
-        dock = getattr(window, name, None)
-        if dock is not None and name != shown:
-            dock.hide()  # the view alone, whatever layout the last session left
+    tools: ToolDocks = window.tools
+    shown = {"train": tools.train_dock, "predictions": tools.prediction_dock, "qc": tools.label_qc_dock}[view]
+    tools.hide_all_but(shown)  # the view alone, whatever layout the last session left
+    shown.show()
+    shown.raise_()
     if view == "train":
-        from workbench.gui.training.install import install_train_panel
-
-        panel = getattr(window, "train_panel", None) or install_train_panel(window)
-        dock = window.train_dock
-        dock.show()
-        dock.raise_()
-        window.resizeDocks([dock], [int(window.height() * 0.6)], Qt.Orientation.Vertical)
-        panel.show_run(run_dir)
+        window.resizeDocks([shown], [int(window.height() * 0.6)], Qt.Orientation.Vertical)
+        tools.train_panel.show_run(run_dir)
         return lambda: True
 
-    from workbench.gui.predictions.install import install_prediction_viewer
-
-    viewer = getattr(window, "prediction_viewer", None) or install_prediction_viewer(window)
+    viewer = tools.prediction_viewer
     weights = run_checkpoint(run_dir)
     if view == "qc":
-        return _show_label_qc(window, weights)
-    dock = window.prediction_dock
-    dock.show()
-    dock.raise_()
+        return _show_label_qc(window, tools, weights)
     viewer.set_weights(weights)
     answered = {"done": False}  # an unreadable image gets no predictions, only the runner's answer
     viewer.runner.finished.connect(lambda *_: answered.update(done=True))
@@ -83,15 +76,10 @@ def apply_run_view(window: QMainWindow, run: str | Path, view: str) -> Callable[
     return lambda: not viewer.runner.busy() and (viewer.raw_predictions() is not None or answered["done"])
 
 
-def _show_label_qc(window: QMainWindow, weights: Path) -> Callable[[], bool]:
+def _show_label_qc(window: MainWindow, tools: ToolDocks, weights: Path) -> Callable[[], bool]:
     """The Label QC panel judging every image with ``weights``; ready once the top suspect is on the canvas."""
-    from workbench.gui.label_qc.install import install_label_qc
-
-    panel = getattr(window, "label_qc_panel", None) or install_label_qc(window)
-    dock = window.label_qc_dock
-    dock.show()
-    dock.raise_()
-    window.resizeDocks([dock], [int(window.height() * 0.75)], Qt.Orientation.Vertical)  # room for the table
+    panel = tools.label_qc_panel
+    window.resizeDocks([tools.label_qc_dock], [int(window.height() * 0.75)], Qt.Orientation.Vertical)
     panel.set_weights(weights)
     if not panel.find_suspects():
         return lambda: True  # the panel says why
@@ -110,7 +98,7 @@ def _show_label_qc(window: QMainWindow, weights: Path) -> Callable[[], bool]:
 
 
 def schedule_run_view(
-    window: QMainWindow, run: str | Path, view: str, screenshot: str | Path | None = None, timeout_s: float = 120.0
+    window: MainWindow, run: str | Path, view: str, screenshot: str | Path | None = None, timeout_s: float = 120.0
 ) -> QTimer:
     """Apply the view once the window is ready; with ``screenshot``, save the window then quit."""
     from workbench.gui.screenshot import SCREENSHOT_SIZE, dialog_refusal, save_window_png
