@@ -160,12 +160,12 @@ def test_add_class_appends_marks_names_dirty_and_undoes(notifier, stack, qtbot) 
     ds = _dataset([])
     with qtbot.waitSignal(notifier.classesChanged):
         stack.push(AddClassCommand(ds, "  fish ", notifier))
-    assert ds.classes == ["cat", "dog", "bird", "fish"] and ds.meta["classes_dirty"] is True
-    ds.meta["classes_dirty"] = False  # as if saved
+    assert ds.classes == ["cat", "dog", "bird", "fish"] and ds.classes_dirty is True
+    ds.classes_dirty = False  # as if saved
     with qtbot.waitSignal(notifier.classesChanged):
         stack.undo()
     assert ds.classes == ["cat", "dog", "bird"]
-    assert ds.meta["classes_dirty"] is True  # the saved yaml still lists fish: write it again
+    assert ds.classes_dirty is True  # the saved yaml still lists fish: write it again
     with pytest.raises(ValueError, match="class 'dog' already exists"):
         AddClassCommand(ds, "dog", notifier)
     with pytest.raises(ValueError, match="empty"):

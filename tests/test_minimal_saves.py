@@ -171,7 +171,7 @@ def test_class_added_then_removed_leaves_data_yaml_alone(tmp_path):
     ds = open_dataset(yaml)
     ds.classes.append("bird")
     ds.classes.pop()
-    ds.meta["classes_dirty"] = True  # what the add and undo commands leave behind
+    ds.classes_dirty = True  # what the add and undo commands leave behind
     assert save_dataset(ds) == []
     assert yaml.stat().st_mtime_ns == before[yaml] and yaml.read_text() == YAML_TEXT
 
@@ -188,7 +188,7 @@ def test_added_class_changes_only_names_and_nc_in_data_yaml(tmp_path, names_line
     yaml = _dataset(tmp_path, {"a": b"0 0.5 0.5 0.2 0.2\n"}, text)
     ds = open_dataset(yaml)
     ds.classes.append("bird")
-    ds.meta["classes_dirty"] = True
+    ds.classes_dirty = True
     assert save_dataset(ds) == [yaml]
     assert yaml.read_text() == text.replace("nc: 2", "nc: 3").replace(names_line, expected)
     assert "null" not in yaml.read_text()
@@ -202,10 +202,10 @@ def test_classes_txt_written_only_when_the_names_differ(tmp_path):
     classes.write_text("cat\ndog\n")
     before = _age(classes)
     ds = open_dataset(tmp_path)
-    ds.meta["classes_dirty"] = True
+    ds.classes_dirty = True
     assert save_dataset(ds) == [] and classes.stat().st_mtime_ns == before[classes]
     ds.classes.append("bird")
-    ds.meta["classes_dirty"] = True
+    ds.classes_dirty = True
     assert save_dataset(ds) == [classes] and classes.read_text() == "cat\ndog\nbird\n"
 
 
@@ -232,7 +232,7 @@ def test_coco_unchanged_json_is_not_rewritten_and_an_edit_keeps_the_order(tmp_pa
     for rec in ds:
         rec.ensure_loaded()
         rec.set_instances([i.copy() for i in rec.instances])  # marked dirty, same labels
-    ds.meta["classes_dirty"] = True
+    ds.classes_dirty = True
     assert save_dataset(ds) == [] and path.stat().st_mtime_ns == before[path]
     rec = next(r for r in ds if r.path.name == "a.png")
     moved = rec.instances[1].copy()
@@ -312,8 +312,8 @@ def test_voc_classes_txt_with_the_same_names_is_not_rewritten(tmp_path):
     classes.write_bytes(b"cat\r\ndog\r\n")
     before = _age(classes)
     ds = open_dataset(root)
-    ds.meta["classes_dirty"] = True  # what a class added and undone leaves behind
+    ds.classes_dirty = True  # what a class added and undone leaves behind
     assert save_dataset(ds) == [] and classes.stat().st_mtime_ns == before[classes]
     ds.classes.append("bird")
-    ds.meta["classes_dirty"] = True
+    ds.classes_dirty = True
     assert save_dataset(ds) == [classes] and open_dataset(root).classes == ["cat", "dog", "bird"]

@@ -266,11 +266,21 @@ def test_real_coco8_has_no_errors(coco8, coco8_pose):
 
 def test_coco_instances_are_named_by_annotation_id(tmp_path):
     from workbench.formats.registry import export_dataset
+    from workbench.qa.instance_finding import annotation_id
 
     out = export_dataset(open_dataset(make_yolo(tmp_path / "y", {"a": OK + OK})), "coco", tmp_path / "c")
     f = one(findings_of(out if out.suffix == ".json" else tmp_path / "c"), "duplicate")
     assert f.line is None and f.image.endswith("a.jpg") and f.label_file.endswith(".json")
     assert f.message.startswith("annotation id ") and f.instance == 1
+    # Each instance carries its own id; once the image is edited, instances may have moved or
+    # been drawn, so no id is named.
+    ds = open_dataset(out)
+    rec = ds.records[0].ensure_loaded()
+    ids = [inst.source.annotation_id for inst in rec.instances]
+    assert len(set(ids)) == 2 and all(isinstance(i, int) for i in ids)
+    assert annotation_id(rec, 1) == f"annotation id {ids[1]}: "
+    rec.set_instances(rec.instances[::-1])
+    assert annotation_id(rec, 1) == ""
 
 
 def test_paused_gc_restores_the_collector_as_it_was(tmp_path):

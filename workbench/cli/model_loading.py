@@ -12,21 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-RUN_WEIGHTS = ("best.pt", "last.pt")  # in a run folder, in order of preference
-
 
 def resolve_weights(path: Path) -> Path:
-    """A checkpoint file, or a run folder's best (else last) checkpoint; a clear error otherwise."""
+    """A checkpoint file, or the checkpoint a run folder stands for (``runs.run_checkpoint``)."""
     from workbench.formats.base import DatasetError
+    from workbench.train.runs import run_checkpoint
 
     if path.is_dir():
-        for name in RUN_WEIGHTS:
-            if (path / name).is_file():
-                return path / name
-        raise DatasetError(
-            f"{path}: this run folder holds no {' or '.join(RUN_WEIGHTS)}; "
-            "train first (workbench train) or pass a checkpoint file"
-        )
+        return run_checkpoint(path)  # NoCheckpointError is a DatasetError: one line, exit 2
     if not path.is_file():
         raise DatasetError(f"{path}: no such checkpoint file or run folder")
     return path

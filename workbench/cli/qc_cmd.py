@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.cli.arg_types import non_negative_int, probability
 from workbench.cli.model_loading import check_classes, load_predictor, resolve_weights
 from workbench.cli.train_cmd import add_model_arguments
+from workbench.train.events import EndReason
 
 if TYPE_CHECKING:
     from workbench.core.annotation import Dataset, ImageRecord
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             predictions, failed, kfold = _kfold_predictions(args, data, ds, records)
         except FoldTrainingError as e:
-            if e.reason == "error":  # bad input: the dataset, the weights, the device
+            if e.reason == EndReason.ERROR:  # bad input: the dataset, the weights, the device
                 raise DatasetError(str(e)) from None
             print(f"workbench: {e}", file=sys.stderr)  # nan, oom: the fold's settings, not the input
             return 1

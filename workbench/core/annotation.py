@@ -31,6 +31,8 @@ class Source:
 
     label_file: Path | None = None
     line: int | None = None
+    # A COCO annotation's "id": what a message names for the user to search the JSON for.
+    annotation_id: int | str | None = None
 
 
 @dataclass
@@ -153,6 +155,11 @@ class Dataset:
     config_file: Path | None = None
     declared_nc: int | None = None
     findings: list[Finding] = field(default_factory=list)
+    # The class list was edited since it was read or last saved: the savers write the
+    # config (data.yaml, classes.txt, COCO categories) only then, and reset it.
+    classes_dirty: bool = False
+    # What only the format that read the dataset uses (COCO's parsed files, YOLO's layout):
+    # nothing outside that format's module reads it.
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -145,13 +145,39 @@ def read_coco(path: Path) -> Dataset:
     return ds
 
 
-def _coco_files(folder: Path) -> tuple[list[Path], list[Path]]:
-    from workbench.formats.registry import _is_coco_json
+def is_coco_json(path: Path) -> bool:
+    """A .json whose first 4 KiB name a COCO key, or (a file with a long preamble) whose top level has ``images``."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    if '"images"' in head or '"annotations"' in head or '"categories"' in head:
+        return True
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "images" in data
 
-    candidates = sorted(j for j in folder.glob("*.json") if _is_coco_json(j))
-    if not candidates and (folder / "annotations").is_dir():
-        candidates = sorted(j for j in (folder / "annotations").glob("*.json") if _is_coco_json(j))
-    candidates = [j for j in candidates if not j.name.lower().startswith(_SKIPPED_PREFIXES)]
+
+def coco_json_files(folder: Path) -> list[Path]:
+    """The COCO files of a folder, or of its ``annotations/`` when the folder itself has none."""
+    found = sorted(j for j in folder.glob("*.json") if is_coco_json(j))
+    if not found and (folder / "annotations").is_dir():
+        found = sorted(j for j in (folder / "annotations").glob("*.json") if is_coco_json(j))
+    return found
+
+
+def looks_like_coco(path: Path) -> bool:
+    """A .json file, or a folder with a COCO file in it or under ``annotations/``."""
+    if path.is_file():
+        return path.suffix.lower() == ".json"
+    return bool(coco_json_files(path))
+
+
+def _coco_files(folder: Path) -> tuple[list[Path], list[Path]]:
+    candidates = [j for j in coco_json_files(folder) if not j.name.lower().startswith(_SKIPPED_PREFIXES)]
     if not candidates:
         raise DatasetError(f"{folder}: no COCO annotation .json found here or under annotations/")
 
@@ -313,7 +339,7 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
             continue
         entries.append((iid, img))
     base = str(_image_base(json_path, [img["file_name"] for _, img in entries[:20]]).resolve())
-    source = Source(json_path, None)  # one for all: JSON has no useful line numbers
+    source = Source(json_path, None)  # the file all came from; JSON has no useful line numbers
     by_id: dict[int | str, ImageRecord] = {}
     outside: set[int | str] = set()
     for iid, img in entries:
@@ -446,7 +472,7 @@ def _read_annotation(ds: Dataset, rec: ImageRecord, ann: dict[str, Any], k_of: d
         cls,
         np.array([x, y, x + w, y + h]),
         keypoints,
-        source,
+        Source(source.label_file, None, ann.get("id") if isinstance(ann.get("id"), (int, str)) else None),
         iscrowd=bool(crowd) if isinstance(crowd, (bool, int, float)) else False,
     )
     rec.instances.append(inst)
@@ -587,10 +613,10 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
     read_ids = ds.meta.get("coco_category_ids", [])
     read_names = [ds.meta.get("coco_categories", {}).get(cid, {}).get("name") for cid in read_ids]
     # A class added and removed again (add, undo) leaves the categories as they were read.
-    classes_changed = (bool(ds.meta.get("classes_dirty")) or ds.nc > len(read_ids)) and list(ds.classes) != read_names
+    classes_changed = (ds.classes_dirty or ds.nc > len(read_ids)) and list(ds.classes) != read_names
     touched = set(files) if classes_changed else {str(r.label_path) for r in recs}
     if not touched:
-        ds.meta["classes_dirty"] = False
+        ds.classes_dirty = False
         return []
     ids = category_ids(ds)
     next_id = 1 + max(
@@ -639,7 +665,7 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
         ds.meta["coco_category_ids"] = ids
         ds.meta["coco_categories"] = {c["id"]: c for c in categories}
         ds.meta["coco_class_of"] = {c: i for i, c in enumerate(ids)}
-    ds.meta["classes_dirty"] = False  # written, or the same names as the file's
+    ds.classes_dirty = False  # written, or the same names as the file's
     return written
 
 

@@ -114,6 +114,13 @@ def _number(text: str | None) -> float | None:
 # --------------------------------------------------------------------------- reading
 
 
+def looks_like_voc(path: Path) -> bool:
+    """An .xml file, or a folder with ``Annotations/`` (VOC2007) or .xml files beside the images (labelImg)."""
+    if path.is_file():
+        return path.suffix.lower() == ".xml"
+    return (path / "Annotations").is_dir() or any(path.glob("*.xml"))
+
+
 def read_voc(path: Path) -> Dataset:
     """Open a VOC root, a labelImg folder, or the folder of one of its XML files."""
     path = Path(path)
@@ -468,7 +475,7 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
         rec.dirty = False
         rec.has_labels = True
         written.append(rec.label_path)
-    if ds.meta.get("classes_dirty"):
+    if ds.classes_dirty:
         path = ds.config_file or ds.root / "classes.txt"
         text = "".join(c + "\n" for c in ds.classes)
         try:
@@ -480,7 +487,7 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
             atomic_write_text(path, text)
             ds.config_file = path
             written.append(path)
-        ds.meta["classes_dirty"] = False  # only once written: a failed save keeps the class edit to save
+        ds.classes_dirty = False  # only once written: a failed save keeps the class edit to save
     return written
 
 

@@ -109,6 +109,17 @@ def image_to_label_path(image: Path) -> Path:
 # --------------------------------------------------------------------------- reading
 
 
+def looks_like_yolo(path: Path) -> bool:
+    """A data.yaml or list .txt, or a folder with a .yaml or a ``labels/`` folder.
+
+    A folder of images with nothing else opens as YOLO too (unlabeled images to start on),
+    but that is the registry's fallback, not a sign of YOLO.
+    """
+    if path.is_file():
+        return path.suffix.lower() in (".yaml", ".yml", ".txt")
+    return any(path.glob("*.yaml")) or any(path.glob("*.yml")) or (path / "labels").is_dir()
+
+
 def read_yolo(source: Path) -> Dataset:
     """Open a data.yaml or a folder; records load lazily."""
     with paused_gc():  # two paths and a record per image
@@ -709,11 +720,11 @@ def save_yolo(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
         rec.dirty = False  # only once written: a failed save leaves the edit to save again
         rec.has_labels = True
         written.append(rec.label_path)
-    if ds.config_file is not None and ds.meta.get("classes_dirty"):
+    if ds.config_file is not None and ds.classes_dirty:
         names_file = _save_class_names(ds)
         if names_file is not None:
             written.append(names_file)
-        ds.meta["classes_dirty"] = False
+        ds.classes_dirty = False
     return written
 
 

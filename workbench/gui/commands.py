@@ -218,13 +218,13 @@ class AddClassCommand(QUndoCommand):
 
     def redo(self) -> None:
         self._ds.classes.append(self._name)
-        self._ds.meta["classes_dirty"] = True
+        self._ds.classes_dirty = True
         self._notifier.classesChanged.emit()
 
     def undo(self) -> None:
         if self._ds.classes and self._ds.classes[-1] == self._name:
             self._ds.classes.pop()
-        self._ds.meta["classes_dirty"] = True
+        self._ds.classes_dirty = True
         self._notifier.classesChanged.emit()
 
 

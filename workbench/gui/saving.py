@@ -90,7 +90,7 @@ class SaveController(QObject):
         if clean and self.ds is not None:
             # Undone back to the saved state: nothing to write (records and the class list
             # equal the files; the savers also compare with the files before writing).
-            self.ds.meta["classes_dirty"] = False
+            self.ds.classes_dirty = False
 
     @property
     def dirty(self) -> bool:

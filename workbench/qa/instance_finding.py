@@ -31,12 +31,15 @@ def finding_at(
 
 
 def annotation_id(rec: ImageRecord, i: int) -> str:
-    """``annotation id N: `` for a COCO instance as read (what to search the JSON for), else ''."""
-    anns = rec.meta.get("coco_anns")
-    if rec.dirty or not isinstance(anns, list) or len(anns) != len(rec.instances):
+    """``annotation id N: `` for a COCO instance as read (what to search the JSON for), else ''.
+
+    An edited image's instances may have moved, been copied or been drawn since: the id is
+    named only while the image is as it was read.
+    """
+    if rec.dirty:
         return ""
-    ann = anns[i]
-    return f"annotation id {ann['id']}: " if isinstance(ann, dict) and "id" in ann else ""
+    aid = rec.instances[i].source.annotation_id
+    return "" if aid is None else f"annotation id {aid}: "
 
 
 def xyxy_text(inst: Instance) -> str:

@@ -63,18 +63,7 @@ def validate_dataset(
 def _validate_dataset(ds: Dataset, check_images: bool, workers: int | None, cache: bool) -> list[Finding]:
     store = ValidationCache(ds) if cache else None
     stamps = [stamp(r) for r in ds.records] if store is not None else [None] * len(ds.records)
-    # A hint for the reader (honoured where it supports skipping the JPEG end check),
-    # for this run only.
-    previous = ds.meta.get("check_image_end")
-    if not check_images:
-        ds.meta["check_image_end"] = False
-    try:
-        findings, per_image = _check_records(ds, check_images, workers, store, stamps)
-    finally:
-        if previous is None:
-            ds.meta.pop("check_image_end", None)
-        else:
-            ds.meta["check_image_end"] = previous
+    findings, per_image = _check_records(ds, check_images, workers, store, stamps)
     findings.extend(check_classes(ds, per_image))
     findings.extend(check_no_labels(ds, per_image))
     if store is not None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
+from workbench.core.arrays import clip_box
 from workbench.core.prediction import Prediction
 from workbench.gui.commands import EditNotifier, InstancesEdit
 
@@ -21,9 +22,7 @@ KEYPOINT_ACCEPT_SCORE = 0.5
 def prediction_to_instance(
     pred: Prediction, ds: Dataset, rec: ImageRecord, keypoint_score: float = KEYPOINT_ACCEPT_SCORE
 ) -> Instance:
-    box = np.asarray(pred.box, dtype=np.float64).copy()
-    if rec.width is not None and rec.height is not None:
-        box = np.clip(box, 0, [rec.width, rec.height, rec.width, rec.height])
+    box = clip_box(pred.box, rec.width, rec.height)
     kps = None
     if ds.keypoints is not None and pred.keypoints is not None and len(pred.keypoints) == ds.keypoints.num_keypoints:
         kps = np.zeros((len(pred.keypoints), 3))

@@ -267,7 +267,7 @@ class TrainPanel(QWidget):
         if problem:
             self.show_banner(problem, "error")
             return False
-        if self.ds.dirty_records() or self.ds.meta.get("classes_dirty"):
+        if self.ds.dirty_records() or self.ds.classes_dirty:
             if self._save is None or not self._save():
                 self.show_banner(
                     "The dataset has unsaved edits that could not be saved; the training "
