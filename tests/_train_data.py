@@ -8,6 +8,7 @@ top corners), so a flip that forgets to swap is visible in the labels.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -59,3 +60,37 @@ def write_rect_dataset(
     val = "images/train" if val_is_train else "images/val"
     yaml_path.write_text(f"path: {root}\ntrain: images/train\nval: {val}\n{extra}names:\n{names}")
     return yaml_path
+
+
+# Keeps a from-scratch Faster R-CNN cheap on a CPU: fewer sampled RoIs and proposals.
+LIGHT = {
+    "box_batch_size_per_image": 32,
+    "rpn_batch_size_per_image": 64,
+    "rpn_pre_nms_top_n_train": 300,
+    "rpn_post_nms_top_n_train": 300,
+    "rpn_pre_nms_top_n_test": 300,
+    "rpn_post_nms_top_n_test": 100,
+}
+
+
+def light_config(data: Path, out: Path, **overrides: Any) -> Any:
+    """A TrainConfig for the training tests: from scratch, 64 px, batch 2, AdamW, the LIGHT
+    model options, on the CPU in this process; ``overrides`` set what a test is about."""
+    from workbench.train.config import TrainConfig
+
+    base: dict[str, Any] = dict(
+        data=str(data),
+        epochs=1,
+        imgsz=64,
+        batch=2,
+        weights="none",
+        out=str(out),
+        workers=0,
+        optimizer="adamw",
+        lr=0.001,
+        model_options=dict(LIGHT),
+        frozen_bn=True,
+        device="cpu",
+    )
+    base.update(overrides)
+    return TrainConfig(**base)

@@ -287,15 +287,15 @@ def test_any_file_name_reads_and_writes(tmp_path, name):
     assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary left behind
 
 
-def test_fifo_and_directory_are_refused_without_blocking(tmp_path):
-    fifo = tmp_path / "pipe.jpg"
-    os.mkfifo(fifo)
+def _probe_without_blocking(path: Path) -> dict[str, object]:
+    """Read ``path``'s header, then the image, in a thread that must end within 10 s: a FIFO
+    opened for reading waits for a writer that never comes."""
     results: dict[str, object] = {}
 
     def probe() -> None:
-        results["header"] = read_image_header(fifo)
+        results["header"] = read_image_header(path)
         try:
-            read_image(fifo)
+            read_image(path)
         except ImageReadError as e:
             results["error"] = e
 
@@ -303,6 +303,13 @@ def test_fifo_and_directory_are_refused_without_blocking(tmp_path):
     t.start()
     t.join(10)
     assert not t.is_alive(), "reading a FIFO blocked"
+    return results
+
+
+def test_fifo_and_directory_are_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "pipe.jpg"
+    os.mkfifo(fifo)
+    results = _probe_without_blocking(fifo)
     assert "FIFO" in results["header"].problem
     assert "FIFO" in str(results["error"]) and "pipe.jpg" in str(results["error"])
     with pytest.raises(ImageReadError, match="directory"):
@@ -573,21 +580,11 @@ def test_fifo_swapped_in_after_the_stat_does_not_block(tmp_path):
         calls.append(mode)
         return None if len(calls) == 1 else real(mode)
 
-    results: dict[str, object] = {}
-
-    def probe() -> None:
-        with mock.patch.object(imageheader, "not_regular_problem", lambda mode: None):
-            results["header"] = read_image_header(fifo)
-        with mock.patch.object(image_io, "not_regular_problem", first_call_passes):
-            try:
-                read_image(fifo)
-            except ImageReadError as e:
-                results["error"] = e
-
-    t = threading.Thread(target=probe, daemon=True)
-    t.start()
-    t.join(10)
-    assert not t.is_alive(), "opening a FIFO blocked"
+    with (
+        mock.patch.object(imageheader, "not_regular_problem", lambda mode: None),
+        mock.patch.object(image_io, "not_regular_problem", first_call_passes),
+    ):
+        results = _probe_without_blocking(fifo)
     assert results["header"].problem and results["header"].width is None
     assert "FIFO" in str(results["error"])
 

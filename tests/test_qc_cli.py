@@ -167,15 +167,6 @@ def test_with_the_real_engine(sample_yaml, tmp_path, capsys):
 
 # ----------------------------------------------------------------------------- --kfold
 
-# Keeps a from-scratch Faster R-CNN cheap on a CPU (as in test_train_engine / test_train_overfit).
-LIGHT = {
-    "box_batch_size_per_image": 32,
-    "rpn_batch_size_per_image": 64,
-    "rpn_pre_nms_top_n_train": 300,
-    "rpn_post_nms_top_n_train": 300,
-    "rpn_pre_nms_top_n_test": 300,
-    "rpn_post_nms_top_n_test": 100,
-}
 KFOLD_FLAGS = ["--epochs", "1", "--imgsz", "64", "--batch", "2", "--weights", "none", "--device", "cpu"]
 
 
@@ -190,6 +181,8 @@ def test_kfold_json_is_out_of_sample(rect_data, tmp_path, monkeypatch, capsys):
     """The real engine trains both fold models; each trains on the other fold's images only."""
     pytest.importorskip("torch")
     import dataclasses
+
+    from _train_data import LIGHT
 
     from workbench.train import kfold
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from _train_data import write_rect_dataset
+from _train_data import light_config, write_rect_dataset
 
 from workbench.train import engine
 from workbench.train.checkpoint import read_checkpoint
@@ -20,36 +20,12 @@ from workbench.train.run_log import ITERATIONS, read_iterations
 from workbench.train.runs import read_results
 from workbench.train.weights import WeightsError, expected_weights_file, load_matching, pretrained_state
 
-# Keeps a from-scratch Faster R-CNN cheap on a CPU: fewer sampled RoIs and proposals.
-LIGHT = {
-    "box_batch_size_per_image": 32,
-    "rpn_batch_size_per_image": 64,
-    "rpn_pre_nms_top_n_train": 300,
-    "rpn_post_nms_top_n_train": 300,
-    "rpn_pre_nms_top_n_test": 300,
-    "rpn_post_nms_top_n_test": 100,
-}
-
 
 def _config(data: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(
-        data=str(data),
-        epochs=2,
-        imgsz=64,
-        batch=2,
-        weights="none",
-        out=str(out),
-        workers=0,
-        optimizer="adamw",
-        lr=0.001,
-        warmup_epochs=0.5,
-        model_options=dict(LIGHT),
-        frozen_bn=True,
-        max_iterations_per_epoch=2,
-        val_every=100,
-    )  # validation only after the last epoch
+    # Two short epochs, validation only after the last one (val_every beyond it).
+    base = dict(epochs=2, warmup_epochs=0.5, max_iterations_per_epoch=2, val_every=100, device="auto")
     base.update(kw)
-    return TrainConfig(**base)
+    return light_config(data, out, **base)
 
 
 class Recorder:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _train_data import write_rect_dataset
+from _train_data import light_config, write_rect_dataset
 
 from workbench.formats import open_dataset
 from workbench.train import engine, kfold
@@ -13,34 +13,9 @@ from workbench.train.config import TrainConfig
 from workbench.train.engine import train
 from workbench.train.runs import read_config
 
-# Keeps a from-scratch Faster R-CNN cheap on a CPU (as in test_train_engine / test_train_overfit).
-LIGHT = {
-    "box_batch_size_per_image": 32,
-    "rpn_batch_size_per_image": 64,
-    "rpn_pre_nms_top_n_train": 300,
-    "rpn_post_nms_top_n_train": 300,
-    "rpn_pre_nms_top_n_test": 300,
-    "rpn_post_nms_top_n_test": 100,
-}
-
 
 def _config(data: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(
-        data=str(data),
-        epochs=1,
-        imgsz=64,
-        batch=2,
-        weights="none",
-        out=str(out),
-        workers=0,
-        optimizer="adamw",
-        lr=0.001,
-        model_options=dict(LIGHT),
-        frozen_bn=True,
-        device="cpu",
-    )
-    base.update(kw)
-    return TrainConfig(**base)
+    return light_config(data, out, **kw)
 
 
 class _Log:

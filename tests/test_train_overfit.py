@@ -22,21 +22,14 @@ import statistics
 
 import pytest
 import torch
-from _train_data import write_rect_dataset
+from _train_data import LIGHT as TRAIN_LIGHT
+from _train_data import light_config, write_rect_dataset
 
-from workbench.train.config import TrainConfig
 from workbench.train.engine import train
 from workbench.train.events import IterationEvent
 
-LIGHT = {
-    "box_batch_size_per_image": 32,
-    "rpn_batch_size_per_image": 64,
-    "rpn_pre_nms_top_n_train": 300,
-    "rpn_post_nms_top_n_train": 300,
-    "rpn_pre_nms_top_n_test": 300,
-    "rpn_post_nms_top_n_test": 100,
-    "rpn_score_thresh": 0.0,
-}
+# Every proposal counts while a tiny model learns: no score floor.
+LIGHT = {**TRAIN_LIGHT, "rpn_score_thresh": 0.0}
 
 
 @pytest.fixture
@@ -66,19 +59,13 @@ def _overfit(tmp_path, keypoints: bool, epochs: int, options: dict, losses: _Los
     data = write_rect_dataset(
         tmp_path / "ds", n_train=4, n_val=0, keypoints=keypoints, classes=("box",), max_objects=1, val_is_train=True
     )
-    cfg = TrainConfig(
-        data=str(data),
+    cfg = light_config(
+        data,
+        tmp_path / "runs",
         epochs=epochs,
         imgsz=128,
-        batch=2,
-        weights="none",
-        out=str(tmp_path / "runs"),
-        workers=0,
-        optimizer="adamw",
-        lr=0.001,
         scheduler="constant",
         warmup_epochs=1,
-        frozen_bn=True,
         val_every=epochs,
         model_options={**LIGHT, **options},
     )

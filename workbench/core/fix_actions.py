@@ -26,6 +26,7 @@ class FixAction:
     """Base of every fix: its ``action`` name (the JSON key) and whether it is ``safe``."""
 
     action: ClassVar[str] = ""
+    title: ClassVar[str] = ""  # the quick-fix button's words (the undo history names the edit itself)
     safe: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -56,6 +57,7 @@ class ClipBox(FixAction):
     """Clip the box to the image bounds: the part inside is what the annotator meant."""
 
     action: ClassVar[str] = "clip_box"
+    title: ClassVar[str] = "Clip the box to the image"
     safe: ClassVar[bool] = True
     instance: int
 
@@ -65,6 +67,7 @@ class DeleteInstance(FixAction):
     """Remove the instance; ``duplicate_of``: the index of the instance it repeats."""
 
     action: ClassVar[str] = "delete_instance"
+    title: ClassVar[str] = "Delete the instance"
     instance: int
     safe: bool = False
     duplicate_of: int | None = None
@@ -75,6 +78,7 @@ class SetClass(FixAction):
     """Set the class id to ``value``; None: the user has to say which class."""
 
     action: ClassVar[str] = "set_class"
+    title: ClassVar[str] = "Set the class…"
     instance: int
     value: int | None = None
 
@@ -84,6 +88,7 @@ class SetBox(FixAction):
     """Replace the box by ``box`` (xyxy pixels; clipped to the image when applied)."""
 
     action: ClassVar[str] = "set_box"
+    title: ClassVar[str] = "Move the box to the model's"
     instance: int
     box: tuple[float, float, float, float]
 
@@ -93,6 +98,7 @@ class MarkKeypointMissing(FixAction):
     """Set keypoint ``keypoint`` to missing (``0, 0, 0``)."""
 
     action: ClassVar[str] = "mark_keypoint_missing"
+    title: ClassVar[str] = "Mark the keypoint missing"
     instance: int
     keypoint: int
 
@@ -102,6 +108,7 @@ class SetVisibility(FixAction):
     """Set keypoint ``keypoint``'s visibility to ``value`` (0 missing, 1 occluded, 2 visible)."""
 
     action: ClassVar[str] = "set_visibility"
+    title: ClassVar[str] = "Set the keypoint visibility"
     instance: int
     keypoint: int
     value: int = 2
@@ -113,6 +120,7 @@ class MoveKeypoint(FixAction):
     twin's label sits there, swap the two (a left/right mix-up)."""
 
     action: ClassVar[str] = "move_keypoint"
+    title: ClassVar[str] = "Move the keypoint to the model's"
     instance: int
     keypoint: int
     xy: tuple[float, float]
@@ -124,6 +132,7 @@ class AddInstance(FixAction):
     """Append a new instance (a label the model found missing); ``keypoints``: rows of ``x, y, v``."""
 
     action: ClassVar[str] = "add_instance"
+    title: ClassVar[str] = "Add the missing label"
     class_id: int
     box: tuple[float, float, float, float]
     keypoints: tuple[tuple[float, float, float], ...] | None = None
@@ -134,6 +143,7 @@ class DeleteLine(FixAction):
     """Remove the unparsable label line ``text`` (kept verbatim in ``rec.extra_lines``)."""
 
     action: ClassVar[str] = "delete_line"
+    title: ClassVar[str] = "Delete the line"
     text: str
 
 
@@ -142,6 +152,7 @@ class TakeImageSize(FixAction):
     """Write the image's own size over the size an annotation file declared for it."""
 
     action: ClassVar[str] = "take_image_size"
+    title: ClassVar[str] = "Take the image's size"
     safe: ClassVar[bool] = True
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import stat
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -200,18 +201,12 @@ def _png_orientation(data: _FileBytes) -> int:
     A walk over the chunk headers up to ``IEND``: libpng, under OpenCV, honours the chunk
     before or after the image data, and refuses one that starts with ``Exif\\0\\0``.
     """
-    pos = 8
-    for _ in range(MAX_CHUNKS):
-        head = data.read(pos, 8)
-        if len(head) < 8:
-            return 1
+
+    def header(head: bytes, pos: int) -> tuple[bytes, int, int]:
         length, kind = struct.unpack(">I4s", head)
-        if kind == b"eXIf":
-            return _tiff_orientation(data.read(pos + 8, min(length, MAX_EXIF_BYTES)))
-        if kind == b"IEND":
-            return 1
-        pos += 12 + length  # length, type, data, CRC
-    return 1
+        return kind, length, pos + 12 + length  # length, type, data, CRC
+
+    return _chunk_orientation(data, 8, header, b"eXIf", b"IEND")
 
 
 def _webp_orientation(data: _FileBytes) -> int:
@@ -220,15 +215,34 @@ def _webp_orientation(data: _FileBytes) -> int:
     flags = data.read(20, 1)
     if data.read(12, 4) != b"VP8X" or not flags or not flags[0] & 0x08:
         return 1
-    pos = 12
+
+    def header(head: bytes, pos: int) -> tuple[bytes, int, int]:
+        kind, length = struct.unpack("<4sI", head)
+        return kind, length, pos + 8 + length + (length & 1)
+
+    return _chunk_orientation(data, 12, header, b"EXIF", None)
+
+
+def _chunk_orientation(
+    data: _FileBytes,
+    pos: int,
+    header: Callable[[bytes, int], tuple[bytes, int, int]],
+    exif: bytes,
+    end: bytes | None,
+) -> int:
+    """Walk 8-byte chunk headers from ``pos`` (``header``: kind, data length, next chunk's
+    offset) to the ``exif`` chunk and read its orientation; 1 at ``end``, at the end of the
+    file or after ``MAX_CHUNKS`` chunks (a file made of empty chunks must not spin)."""
     for _ in range(MAX_CHUNKS):
         head = data.read(pos, 8)
         if len(head) < 8:
             return 1
-        kind, length = struct.unpack("<4sI", head)
-        if kind == b"EXIF":
+        kind, length, following = header(head, pos)
+        if kind == exif:
             return _tiff_orientation(data.read(pos + 8, min(length, MAX_EXIF_BYTES)))
-        pos += 8 + length + (length & 1)
+        if kind == end:
+            return 1
+        pos = following
     return 1
 
 

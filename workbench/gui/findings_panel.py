@@ -30,19 +30,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.annotation import Dataset
 from workbench.core.findings import Finding, Severity, summarize
-from workbench.core.fix_actions import (
-    AddInstance,
-    ClipBox,
-    DeleteInstance,
-    DeleteLine,
-    FixAction,
-    MarkKeypointMissing,
-    MoveKeypoint,
-    SetBox,
-    SetClass,
-    SetVisibility,
-    TakeImageSize,
-)
+from workbench.core.fix_actions import SetClass
 from workbench.core.wording import count_noun
 from workbench.gui import commands
 from workbench.gui.commands import EditNotifier, FixCommand
@@ -52,19 +40,6 @@ from workbench.qa.fixes import CannotFix, apply_fix
 MAX_PER_KIND = 300  # tree rows per kind; the rest is summarized (the image list filter shows them all)
 FINDING_ROLE = Qt.ItemDataRole.UserRole + 1
 _SEVERITY_TITLE = {Severity.ERROR: "Errors", Severity.WARNING: "Warnings", Severity.INFO: "Info"}
-# The button's words for each kind of fix (the undo history names the edit itself).
-FIX_TITLES: dict[type[FixAction], str] = {
-    ClipBox: "Clip the box to the image",
-    DeleteInstance: "Delete the instance",
-    SetClass: "Set the class…",
-    SetBox: "Move the box to the model's",
-    MarkKeypointMissing: "Mark the keypoint missing",
-    SetVisibility: "Set the keypoint visibility",
-    MoveKeypoint: "Move the keypoint to the model's",
-    AddInstance: "Add the missing label",
-    DeleteLine: "Delete the line",
-    TakeImageSize: "Take the image's size",
-}
 
 
 def fix_command(
@@ -242,8 +217,8 @@ class FindingsPanel(QWidget):
     def _update_fix_button(self) -> None:
         f = self.current_finding()
         self.detail.setText(str(f) if f is not None else "")
-        title = FIX_TITLES.get(type(f.fix)) if f is not None and f.fix is not None else None
-        usable = title is not None
+        title = f.fix.title if f is not None and f.fix is not None else ""
+        usable = bool(title)
         self.fix_button.setEnabled(usable)
         self.fix_button.setText(f"Fix: {title}" if usable else "Quick fix")
         self.fix_button.setToolTip("" if usable else "No quick fix for this finding; edit it on the canvas")
