@@ -32,7 +32,7 @@ from workbench.gui.image_list import ImageListWidget
 from workbench.gui.opening import DatasetOpener, is_dataset_path, sample_dataset_path
 from workbench.gui.predictions.runner import PredictorFactory
 from workbench.gui.preferences import PreferencesDialog
-from workbench.gui.saving import SaveController
+from workbench.gui.saving import AUTOSAVE_MESSAGE_MS, SaveController
 from workbench.gui.session import Session
 from workbench.gui.settings import Settings
 from workbench.gui.start_page import StartPage, ask_file, ask_folder
@@ -201,6 +201,9 @@ class MainWindow(QMainWindow):
         self.saver.dirtyChanged.connect(self.setWindowModified)
         self.saver.saved.connect(lambda paths: self.statusBar().showMessage(f"Saved {len(paths)} file(s)", 3000))
         self.saver.failed.connect(self._on_save_failed)
+        # An autosave failure must not put a dialog over the user's work: it is said in the
+        # status bar, and the next save (timer, image switch, Ctrl+S) tries again.
+        self.saver.autosaveFailed.connect(lambda m: self.statusBar().showMessage(m, AUTOSAVE_MESSAGE_MS))
 
     # ------------------------------------------------------------------ opening
     def _open_if(self, path: str | None) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from workbench.core.annotation import Dataset
 from workbench.formats import save_dataset
@@ -56,8 +56,6 @@ class SaveController(QObject):
         self.stack.cleanChanged.connect(self._on_clean_changed)
         self.stack.cleanChanged.connect(self._on_clean_changed_reset)
         self.stack.indexChanged.connect(self._rearm)
-        if isinstance(parent, QMainWindow):
-            self.autosaveFailed.connect(self._show_in_status_bar)
 
     def set_interval(self, seconds: int) -> None:
         self._interval_ms = max(seconds, 0) * 1000
@@ -74,11 +72,6 @@ class SaveController(QObject):
         """Run the timer again (stopped by the close prompt or a Discard) once there is work for it."""
         if self._interval_ms and not self.timer.isActive():
             self.timer.start(self._interval_ms)
-
-    def _show_in_status_bar(self, message: str) -> None:
-        parent = self.parent()
-        if isinstance(parent, QMainWindow):
-            parent.statusBar().showMessage(message, AUTOSAVE_MESSAGE_MS)
 
     def _on_timer(self) -> None:
         self.autosave()  # a slot must not return a value (see actions._void)
