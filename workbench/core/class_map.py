@@ -63,7 +63,10 @@ class ClassMapping:
         """The predictions in the dataset's class ids (and keypoint order); ignored classes dropped.
 
         New Prediction objects: a cache of the model's own output stays as the model said it.
+        The identity changes nothing and passes the predictions through as they are.
         """
+        if self.is_identity:
+            return list(predictions)
         out = []
         for p in predictions:
             cid = int(p.class_id)
