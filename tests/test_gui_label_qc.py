@@ -229,8 +229,18 @@ def test_a_model_of_other_classes_is_refused(qtbot, qc_window):
     predictor.classes = ["face", "robot"]
     assert panel.find_suspects()
     qtbot.waitUntil(lambda: not panel.busy(), timeout=20000)
-    assert "2 classes but the dataset has 3" in panel.summary.text()
+    text = panel.summary.text()
+    assert "checkpoint classes [face, robot] do not match the dataset's [face, robot, alien]" in text
+    assert "Map classes" in text
     assert panel.rows.rows == [] and panel.find_button.isEnabled()
+    assert not panel.map_button.isHidden()
+    assert not panel.find_suspects()  # refused at once now that its classes are known: nothing runs
+    assert "do not match" in panel.summary.text()
+    # The user maps them (what the dialog returns): alien labels are then what the model cannot see.
+    assert panel.viewer.set_class_map({"face": "face", "robot": "robot"}) == ""
+    assert panel.find_suspects(), panel.summary.text()
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=20000)
+    assert "do not match" not in panel.summary.text() and panel.job.predictions
 
 
 def test_defaults_to_the_newest_runs_best_checkpoint(qtbot, monkeypatch, tmp_path, gui_sample):

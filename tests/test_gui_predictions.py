@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 
 from tests._gui_window import open_window
 from workbench.core.prediction import Prediction
@@ -198,3 +199,105 @@ def test_classwise_nms_and_matching():
     assert (m.tp, m.fp, m.fn) == (1, 3, 2)
     assert unlabeled(gt, preds) == []
     assert unlabeled([], preds) == [0, 2]  # 1 and 3 duplicate 0
+
+
+def test_a_dataset_of_other_classes_refuses_the_open_checkpoint(qtbot, viewer_window, tmp_path, gui_sample):
+    """The sample's model (face, robot, alien) stays chosen when a person dataset opens, but is refused there."""
+    from tests._train_data import write_rect_dataset
+
+    window, viewer, spy, factory_calls = viewer_window
+    _predict_current(qtbot, viewer)
+    assert viewer.shown_predictions() and viewer.refusal() == ""
+    weights = viewer.weights_path()
+
+    other = write_rect_dataset(tmp_path / "people", n_train=2, n_val=1, size=64, classes=("person",))
+    window.open_path(str(other))
+    qtbot.waitUntil(lambda: window.ds.classes == ["person"] and window.is_ready(), timeout=20000)
+    assert window.session.dataset.classes == ["person"] and viewer.weights_path() == weights
+    refusal = viewer.refusal()
+    assert f"{weights}: checkpoint classes [face, robot, alien] do not match the dataset's [person]" in refusal
+    assert refusal in viewer.summary.text() and not viewer.map_button.isHidden()
+    assert viewer.run("current") == -1 and spy.calls == 1  # the old model does not run on the new dataset
+    assert viewer.raw_predictions() is None and viewer.shown_predictions() == []
+    assert not viewer.accept_selected() and window.current_record().instances  # nothing reaches the labels
+
+    # Mapped by the user (what the dialog returns), it runs, and speaks the dataset's ids.
+    spy.truth = {
+        window.current_record().path: [Prediction(2, [1, 1, 20, 20], 0.9), Prediction(0, [30, 30, 50, 50], 0.9)]
+    }
+    assert viewer.set_class_map({"alien": "person", "face": "ignore", "robot": "ignore"}) == ""
+    _predict_current(qtbot, viewer)
+    assert [(p.class_id, p.box[0]) for p in viewer.shown_predictions()] == [(0, 1.0)]
+    assert len(factory_calls) == 1  # the same loaded model, now mapped
+
+    # Back on the sample: the map was for the person dataset; the checkpoint fits the sample by name.
+    window.open_path(str(gui_sample))
+    qtbot.waitUntil(lambda: window.ds.classes != ["person"] and window.is_ready(), timeout=20000)
+    assert viewer.refusal() == "" and viewer.map_button.isHidden()
+
+
+def test_class_map_dialog_starts_on_same_names_and_gives_what_match_classes_takes(qtbot):
+    from workbench.core.class_map import match_classes
+    from workbench.gui.predictions.class_map_dialog import ClassMapDialog
+
+    dialog = ClassMapDialog(["face", "hand", "robot"], ["person", "robot"])
+    qtbot.addWidget(dialog)
+    assert dialog.class_map() == {"face": "ignore", "hand": "ignore", "robot": "robot"}
+    dialog.choose("face", "person")
+    mapping = match_classes(["face", "hand", "robot"], ["person", "robot"], dialog.class_map())
+    assert mapping.targets == (0, None, 1)
+    again = ClassMapDialog(["face", "hand", "robot"], ["person", "robot"], dialog.class_map())
+    qtbot.addWidget(again)
+    assert again.class_map() == dialog.class_map()  # reopened on the map in use
+
+
+def test_a_new_dataset_stops_the_running_job(qtbot, tmp_path):
+    """The previous dataset's model never keeps running silently under a new one."""
+    import threading
+
+    from workbench.gui.predictions.runner import BATCH, PredictionRunner
+
+    class Slow:
+        classes = ["a"]
+        failed: dict = {}
+
+        def predict_paths(self, paths, batch_size=4, conf=None, progress=None):
+            threading.Event().wait(0.05)
+            return {p: [Prediction(0, [0, 0, 5, 5], 0.9)] for p in paths}
+
+    weights = tmp_path / "best.pt"
+    weights.write_bytes(b"checkpoint")
+    runner = PredictionRunner(lambda _w: Slow())
+    paths = [tmp_path / f"{i}.jpg" for i in range(40 * BATCH)]
+    runner.predicted.connect(lambda _found: runner.set_dataset(None))
+    with qtbot.waitSignal(runner.finished, timeout=10000):
+        assert runner.run(weights, paths) == len(paths)
+    assert 1 <= len(runner.cache) < len(paths) and not runner.busy()
+    assert runner.wait(5000)
+
+
+def test_two_runs_best_pt_are_told_apart_in_the_list(qtbot, viewer_window, tmp_path):
+    import os
+
+    from workbench.train.runs import write_results
+
+    window, viewer, _, _ = viewer_window
+    root = tmp_path / "runs"
+    for i, (name, map50) in enumerate((("train", 0.42), ("train2", 0.8))):
+        run = root / name
+        run.mkdir(parents=True)
+        (run / "best.pt").write_bytes(b"checkpoint")
+        write_results(run, [{"epoch": 1, "val/mAP50-95": 0.3, "val/mAP50": map50}])
+        t = 1_800_000_000 + 3600 * i
+        os.utime(run / "best.pt", (t, t))
+    viewer.runs_folder = lambda: root
+    viewer.refresh_checkpoints()
+    texts = {viewer.weights.itemData(i): viewer.weights.itemText(i) for i in range(viewer.weights.count())}
+    first, second = texts[str(root / "train" / "best.pt")], texts[str(root / "train2" / "best.pt")]
+    assert first != second
+    assert second.startswith("runs/train2 · best.pt · ") and second.endswith(" · mAP50 0.80")
+    assert first.startswith("runs/train · best.pt · ") and first.endswith(" · mAP50 0.42")
+    i = viewer.weights.findData(str(root / "train2" / "best.pt"))
+    assert viewer.weights.itemData(i, Qt.ItemDataRole.ToolTipRole) == str((root / "train2" / "best.pt").resolve())
+    qc = window.tools.label_qc_panel.weights  # the QC dock shows the same list
+    assert qc.itemText(i) == second

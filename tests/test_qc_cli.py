@@ -118,10 +118,11 @@ def test_clear_errors(fake_engine, tmp_path, capsys):
     assert "no images in split 'test' (splits: train, val)" in capsys.readouterr().err
     _FakePredictor.classes = ["person"]
     assert main(["qc", str(weights), str(data)]) == 2
-    assert "the model knows 1 classes (person) but" in capsys.readouterr().err
-    _FakePredictor.classes = ["a", "b", "c"]
-    assert main(["qc", str(weights), str(data), "--json"]) == 0
-    assert "differ from the dataset's" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{weights}: checkpoint classes [person] do not match the dataset's [face, robot, alien] ({data})" in err
+    _FakePredictor.classes = ["a", "b", "c"]  # same count, other names: no longer compared by id
+    assert main(["qc", str(weights), str(data), "--json"]) == 2
+    assert "--class-map" in capsys.readouterr().err
 
 
 def test_with_the_real_engine(sample_yaml, tmp_path, capsys):

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from workbench.cli.arg_types import positive_int
+from workbench.cli.model_loading import add_class_map_argument
 
 
 def add_parser(sub: Any) -> argparse.ArgumentParser:
@@ -21,17 +22,19 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--batch", type=positive_int, default=4)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
     p.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    add_class_map_argument(p)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from workbench.cli.model_loading import check_classes, load_predictor, resolve_weights
+    from workbench.cli.model_loading import class_mapping, load_predictor, resolve_weights
     from workbench.formats.base import DatasetError
     from workbench.formats.registry import open_dataset
     from workbench.train.data import ImageReadError
-    from workbench.train.evaluate import evaluate_model
+    from workbench.train.evaluate import predict_records
+    from workbench.train.metrics import evaluate
     from workbench.train.models import get_spec
 
     predictor = load_predictor(resolve_weights(Path(args.weights)), args.device)
@@ -40,25 +43,20 @@ def run(args: argparse.Namespace) -> int:
     if not records:
         have = ", ".join(sorted(ds.splits)) or "none"
         raise DatasetError(f"{args.data}: no images in split '{args.split}' (splits: {have}); use --split")
-    check_classes(predictor, ds.classes, args.weights, args.data, "evaluation")
     schema = predictor.keypoints
-    if schema is not None and (ds.keypoints is None or ds.keypoints.num_keypoints != schema.num_keypoints):
-        raise DatasetError(
-            f"{args.weights} predicts {schema.num_keypoints} keypoints but {args.data} has "
-            f"{ds.keypoints.num_keypoints if ds.keypoints else 'no'} keypoints"
-        )
+    if schema is not None and ds.keypoints is None:
+        raise DatasetError(f"{args.weights} predicts {schema.num_keypoints} keypoints but {args.data} has none")
+    mapping = class_mapping(predictor, ds, args.weights, args.data, args.class_map)
     try:
-        result = evaluate_model(
-            predictor.model,
-            get_spec(predictor.model_name),
-            records,
-            predictor.classes,
-            schema,
-            predictor.device,
-            args.batch,
+        predictions = predict_records(
+            predictor.model, get_spec(predictor.model_name), records, schema, predictor.device, args.batch
         )
     except ImageReadError as e:  # mAP over fewer images than the split has would be another number
         raise DatasetError(f"{e} (evaluation needs every image of the split '{args.split}')") from None
+    # Scored in the dataset's classes (and keypoint order): a mapped class is scored as its target.
+    result = evaluate(
+        records, [mapping.apply(p) for p in predictions], ds.classes, None if schema is None else ds.keypoints
+    )
     if args.json:
         print(
             json.dumps(

@@ -2,8 +2,8 @@
 
 Every way a checkpoint can be unusable (no such file, not a torch file, not a Workbench
 checkpoint, an unknown model name, a missing field, a class list that does not fit the
-trained head, another dataset's classes) ends as a ``DatasetError`` whose message names
-the file: ``cli.main`` prints it as one line and exits 2, never a traceback.
+trained head, another dataset's classes without ``--class-map``) ends as a ``DatasetError``
+whose message names the file: ``cli.main`` prints it as one line and exits 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -52,28 +52,39 @@ def _one_line(weights: Path, e: Exception) -> str:
     return first if str(weights) in first else f"{weights}: cannot load the model ({first})"
 
 
-def check_classes(predictor: Any, classes: list[str], weights: Path | str, data: str, purpose: str) -> None:
-    """Refuse a model of another class count: its class ids would mean different things.
+def add_class_map_argument(parser: Any) -> None:
+    """``--class-map``, the same for every command that runs a model on a dataset."""
+    parser.add_argument(
+        "--class-map",
+        metavar="CKPT=DATA,...",
+        help="how the checkpoint's class names map to the dataset's when they differ, e.g. "
+        "face=person,hand=ignore (a class left out keeps a dataset class of its own name, else is "
+        "ignored); the same names in another order are mapped without it",
+    )
 
-    Same count, other names: a warning, compared by class id (a renamed class is common).
+
+def class_mapping(predictor: Any, ds: Any, weights: Path | str, data: Path | str, class_map: str | None) -> Any:
+    """The checkpoint's classes (and keypoints) matched to the dataset's by name (``core.class_map``).
+
+    A mismatch without ``--class-map`` is a ``DatasetError`` naming both files and both lists
+    (exit 2): a model's class 0 judged as another dataset's class 0 would be nonsense. A
+    mapping that changes anything is announced on stderr.
     """
+    from workbench.core.class_map import ClassMatchError, match_classes, parse_class_map
     from workbench.formats.base import DatasetError
 
-    model_classes = list(getattr(predictor, "classes", classes))
-    if len(model_classes) != len(classes):
-        raise DatasetError(
-            f"{weights}: the model knows {len(model_classes)} classes ({names(model_classes)}) but "
-            f"{data} has {len(classes)} ({names(classes)}); {purpose} needs a model trained on "
-            "this dataset's classes"
+    try:
+        mapping = match_classes(
+            list(getattr(predictor, "classes", ds.classes)),
+            list(ds.classes),
+            None if class_map is None else parse_class_map(class_map),
+            model_keypoints=getattr(predictor, "keypoints", None),
+            dataset_keypoints=ds.keypoints,
+            checkpoint=str(weights),
+            dataset=str(data),
         )
-    if model_classes != classes:
-        print(
-            f"workbench: warning: the model's class names ({names(model_classes)}) differ from the dataset's "
-            f"({names(classes)}); comparing by class id",
-            file=sys.stderr,
-        )
-
-
-def names(classes: list[str], limit: int = 5) -> str:
-    more = f", ... {len(classes) - limit} more" if len(classes) > limit else ""
-    return ", ".join(classes[:limit]) + more
+    except ClassMatchError as e:
+        raise DatasetError(str(e)) from None
+    if not mapping.is_identity:
+        print(f"workbench: {weights} on {data}: {mapping.describe()}", file=sys.stderr)
+    return mapping

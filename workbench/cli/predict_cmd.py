@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.cli.arg_types import positive_int, probability
+from workbench.cli.model_loading import add_class_map_argument
 from workbench.core.imageheader import IMAGE_SUFFIXES
 
 RESULTS_FILE = "predictions.json"
@@ -29,11 +30,23 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--save-images", action="store_true", help="also write images with the detections drawn")
     p.add_argument("--batch", type=positive_int, default=4)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda:N")
+    add_class_map_argument(p)
     return p
 
 
-def source_images(source: Path) -> list[Path]:
+def source_dataset(source: Path) -> Any:
+    """The dataset SOURCE names (a data.yaml, a COCO .json), or None for an image or a folder of images."""
+    if source.is_file() and source.suffix.lower() not in IMAGE_SUFFIXES:
+        from workbench.formats.registry import open_dataset
+
+        return open_dataset(source)
+    return None
+
+
+def source_images(source: Path, ds: Any = None) -> list[Path]:
     """The images SOURCE names: one image, every image under a folder, or a dataset's images."""
+    if ds is not None:
+        return [r.path for r in ds.records]
     from workbench.formats.base import DatasetError
     from workbench.formats.files import list_images
 
@@ -79,7 +92,7 @@ def _overlay_name(path: Path, used: set[str]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.cli.model_loading import load_predictor, resolve_weights
+    from workbench.cli.model_loading import class_mapping, load_predictor, resolve_weights
     from workbench.core.atomic import atomic_write_text
     from workbench.core.image_io import ImageReadError, read_image, write_image
     from workbench.formats.base import DatasetError
@@ -92,8 +105,21 @@ def run(args: argparse.Namespace) -> int:
             "--save-images one overlay per image) into a folder: name a new or existing folder"
         )
     source = Path(args.source)
-    paths = source_images(source)
-    predictor = load_predictor(resolve_weights(Path(args.weights)), args.device, args.conf)
+    ds = source_dataset(source)
+    paths = source_images(source, ds)
+    weights = resolve_weights(Path(args.weights))
+    predictor = load_predictor(weights, args.device, args.conf)
+    # On a dataset the output speaks its classes (by name, or as --class-map says); on bare
+    # images there is nothing to compare with, and the checkpoint's own classes are written.
+    classes, schema, mapping = list(predictor.classes), predictor.keypoints, None
+    if ds is not None:
+        mapping = class_mapping(predictor, ds, weights, source, args.class_map)
+        classes, schema = list(ds.classes), ds.keypoints if predictor.keypoints is not None else None
+    elif args.class_map is not None:
+        raise DatasetError(
+            f"--class-map maps the checkpoint's classes to a dataset's, but {source} is not a dataset; "
+            "pass its data.yaml or COCO .json"
+        )
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -102,16 +128,17 @@ def run(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     used: set[str] = set()
     total = 0
-    for image_id, (path, preds) in enumerate(predictor.predict_paths(paths, args.batch).items(), start=1):
+    for image_id, (path, raw) in enumerate(predictor.predict_paths(paths, args.batch).items(), start=1):
+        preds = raw if mapping is None else mapping.apply(raw)
         try:
             name = path.relative_to(base).as_posix()
         except ValueError:
             name = path.as_posix()
-        results.extend(results_entries(image_id, name, preds, predictor.classes))
+        results.extend(results_entries(image_id, name, preds, classes))
         total += len(preds)
         if args.save_images:
             try:
-                overlay = draw_predictions(read_image(path), preds, predictor.classes, predictor.keypoints)
+                overlay = draw_predictions(read_image(path), preds, classes, schema)
                 write_image(out / _overlay_name(path, used), overlay, ".jpg")
             except (ImageReadError, OSError) as e:  # changed or removed since it was predicted
                 print(f"no overlay for {path}: {e}")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.cli.arg_types import non_negative_int, probability
-from workbench.cli.model_loading import check_classes, load_predictor, resolve_weights
+from workbench.cli.model_loading import add_class_map_argument, class_mapping, load_predictor, resolve_weights
 from workbench.cli.train_cmd import add_model_arguments
 from workbench.train.events import EndReason
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 # here) become TrainConfig's, which are `workbench train`'s.
 KFOLD_ONLY = ("model", "epochs", "imgsz", "weights", "out")
 USAGE = """workbench qc WEIGHTS_OR_RUN DATA [--json] [--split S] [--top N] [--conf C] [--device D] [--batch B]
+                    [--class-map CKPT=DATA,...]
        workbench qc DATA --kfold K [--epochs E] [--model M] [--imgsz PX] [--weights W] [--out RUNS] [...]"""
 
 
@@ -66,6 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         default=0.01,
         help="keep predictions down to this score (default 0.01: QC needs the model's doubts too)",
     )
+    add_class_map_argument(p)
     g = p.add_argument_group(
         "k-fold (out-of-sample)",
         "Train K fold models like `workbench train` (same flags and defaults) into RUNS/qc_kfold; --batch and "
@@ -159,6 +161,8 @@ def _check_invocation(args: argparse.Namespace) -> tuple[str | None, str]:
         )
     if args.kfold < 2:
         raise DatasetError(f"--kfold {args.kfold}: k-fold needs at least 2 folds")
+    if args.class_map is not None:
+        raise DatasetError("--class-map maps a given checkpoint's classes; --kfold trains on DATA's own classes")
     return None, given[0]
 
 
@@ -167,12 +171,12 @@ def _model_predictions(
 ) -> tuple[dict[Path, list[Prediction]], dict[Path, str]]:
     """One trained model over the records: (predictions, unreadable images with the reason)."""
     predictor = load_predictor(weights, args.device, args.conf)
-    check_classes(predictor, ds.classes, weights, data, "QC")
+    mapping = class_mapping(predictor, ds, weights, data, args.class_map)
     progress = None if args.json or not sys.stderr.isatty() else _progress_line
     predictions = predictor.predict_paths([r.path for r in records], batch_size=args.batch, progress=progress)
     if progress is not None:
         print(file=sys.stderr)
-    return predictions, dict(getattr(predictor, "failed", {}))
+    return mapping.apply_all(predictions), dict(getattr(predictor, "failed", {}))
 
 
 def _kfold_predictions(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,47 @@ def list_runs(runs_root: str | Path) -> list[Path]:
         return []
     runs = [p for p in root.iterdir() if is_run_dir(p)]
     return sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def checkpoint_metric(path: str | Path) -> tuple[str, float] | None:
+    """The val mAP50 of the epoch a run's ``best.pt`` / ``last.pt`` holds, from ``results.csv``.
+
+    ``best.pt`` is the epoch of best fitness (keypoint AP for keypoint runs, else mAP50-95, as
+    the engine chooses it: the first epoch that reached it), ``last.pt`` the last validated
+    epoch. The CSV beside it is a few lines; the checkpoint itself (the weights) is never
+    read. None outside a run folder or before the first validation.
+    """
+    from workbench.train.events import VAL_PREFIX
+    from workbench.train.metrics import KPT_AP, MAP50, MAP50_95
+
+    p = Path(path)
+    try:
+        rows = [r for r in read_results(p.parent) if isinstance(r.get(VAL_PREFIX + MAP50), (int, float))]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if not rows:
+        return None
+    if p.name == BEST:
+        fit = VAL_PREFIX + (KPT_AP if any(VAL_PREFIX + KPT_AP in r for r in rows) else MAP50_95)
+        row = max(rows, key=lambda r: r.get(fit) if isinstance(r.get(fit), (int, float)) else -1.0)
+    else:
+        row = rows[-1]
+    return MAP50, float(row[VAL_PREFIX + MAP50])
+
+
+def checkpoint_label(path: str | Path) -> tuple[str, str]:
+    """(text, tooltip) for a checkpoint in a list: ``runs/train2 · best.pt · 2026-12-03 14:02 · mAP50 0.80``.
+
+    Two runs both write ``best.pt``; the run folder, the file's date and its validation mAP
+    tell them apart, and the tooltip holds the full path.
+    """
+    p = Path(path)
+    parts = [f"{p.parent.parent.name}/{p.parent.name}" if p.parent.parent.name else p.parent.name or ".", p.name]
+    try:
+        parts.append(time.strftime("%Y-%m-%d %H:%M", time.localtime(p.stat().st_mtime)))
+    except OSError:
+        pass
+    metric = checkpoint_metric(p)
+    if metric is not None:
+        parts.append(f"{metric[0]} {metric[1]:.2f}")
+    return " · ".join(parts), str(p.resolve() if p.exists() else p)

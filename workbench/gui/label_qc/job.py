@@ -3,7 +3,9 @@
 The model runs through the detection viewer's ``PredictionRunner`` (one pool thread,
 one loaded model, one cache), so images the viewer already predicted with the same
 checkpoint are not run again, and after QC the viewer shows the very predictions QC
-judged. Judging is numpy on a few boxes per image but reads labels (``ensure_loaded``)
+judged. The runner hands them over in the dataset's class ids and refuses a checkpoint
+of other classes (its ``finished`` error says why, naming both lists). Judging is numpy
+on a few boxes per image but reads labels (``ensure_loaded``)
 and touches the live records the user edits, so it stays on the UI thread, in slices
 of at most ``SLICE_MS`` between event-loop turns.
 """
@@ -55,13 +57,13 @@ class QCJob(QObject):
         self._total = 0
         self._predicting = False
         self._error = ""
+        self._key: tuple[str, int] | None = None
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._judge_slice)
         runner.predicted.connect(self._on_predicted)
         runner.progress.connect(self._on_progress)
         runner.finished.connect(self._on_finished)
-        runner.predictorLoaded.connect(self._on_loaded)
 
     def busy(self) -> bool:
         return self._predicting or bool(self._todo) or self._timer.isActive()
@@ -72,16 +74,23 @@ class QCJob(QObject):
             return "Label QC is already running"
         if self.runner.busy():
             return "The model is busy with the detection viewer's run; try again when it is done"
+        key = weights_key(weights)
+        why = self.runner.refusal(key)  # a checkpoint of other classes, known since it loaded
+        if why:
+            return why
         self.ds, self._error, self.failed = ds, "", {}
         self._todo, self._judged, self._total = deque(indices), [], len(indices)
-        key = weights_key(weights)
+        self._key = key
         self._incoming = {}
         for i in indices:
             path = ds.records[i].path
-            cached = self.runner.cache.get(key, path)
+            cached = self.runner.predictions(key, path)  # in the dataset's classes
             if cached is not None:
                 self._incoming[Path(path)] = cached
         n = self.runner.run(weights, [ds.records[i].path for i in indices])
+        if n < 0:  # checked above; kept so that a refusal can never leave the job looking busy
+            self._todo.clear()
+            return self.runner.refusal(key) or "The model is busy; try again when it is done"
         self._predicting = n > 0
         if not self._predicting:
             self._timer.start(0)
@@ -106,19 +115,13 @@ class QCJob(QObject):
         return judge_record(self.ds, rec, preds, self.options)
 
     # ------------------------------------------------------------------ runner signals (ours only)
-    def _on_loaded(self, predictor: object) -> None:
-        classes = getattr(predictor, "classes", None)
-        if not self._predicting or self.ds is None or classes is None or len(classes) == self.ds.nc:
-            return
-        self._error = (
-            f"The model knows {len(classes)} classes but the dataset has {self.ds.nc}: QC needs a "
-            "model trained on this dataset's classes"
-        )
-        self.runner.cancel()
-
     def _on_predicted(self, found: dict[Path, list[Prediction]]) -> None:
-        if self._predicting:
-            self._incoming.update({Path(p): v for p, v in found.items()})
+        """A batch is in the runner's cache: take it in the dataset's classes (nothing from a refused model)."""
+        if self._predicting and self._key is not None:
+            for p in found:
+                mapped = self.runner.predictions(self._key, p)
+                if mapped is not None:
+                    self._incoming[Path(p)] = mapped
 
     def _on_progress(self, done: int, total: int) -> None:
         if self._predicting:

@@ -72,6 +72,9 @@ class LabelQCPanel(QWidget):
         self.weights.setToolTip("The checkpoint whose predictions judge the labels (shared with the detection viewer)")
         self.browse = QPushButton("…")
         self.browse.setToolTip("Choose a checkpoint file")
+        self.map_button = QPushButton("Map classes…")
+        self.map_button.setToolTip("Say which dataset class each of the checkpoint's classes is, or ignore it")
+        self.map_button.setVisible(False)
         self.scope = QComboBox()
         self.scope.setToolTip("For an honest judgement use images the model did not train on (the val split)")
         self.find_button = QPushButton("Find suspects")
@@ -118,6 +121,7 @@ class LabelQCPanel(QWidget):
         run_row.addWidget(self.cancel_button)
         form = QFormLayout()
         form.addRow("Checkpoint", weights_row)
+        form.addRow("", self.map_button)
         form.addRow("Judge", run_row)
         form.addRow("", self.progress)
         filters = QHBoxLayout()
@@ -142,6 +146,7 @@ class LabelQCPanel(QWidget):
         viewer.weights.currentIndexChanged.connect(self._follow_viewer)
         self.weights.activated.connect(lambda i: self.viewer.set_weights(self.weights.itemData(i)))
         self.browse.clicked.connect(self.viewer.browse_checkpoint)  # one choice, shared
+        self.map_button.clicked.connect(self._on_map_clicked)
         self.find_button.clicked.connect(self._on_find_clicked)
         self.cancel_button.clicked.connect(self.job.cancel)
         self.job.progress.connect(self._on_progress)
@@ -178,6 +183,10 @@ class LabelQCPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("")
         self.refresh()
+        self._update_map_button()
+        refusal = self.viewer.refusal()  # the shared checkpoint, re-checked against this dataset
+        if refusal:
+            self.summary.setText(refusal)
 
     def weights_path(self) -> Path | None:
         return self.viewer.weights_path()
@@ -188,6 +197,16 @@ class LabelQCPanel(QWidget):
 
     def _follow_viewer(self, *_: object) -> None:
         self.weights.setCurrentIndex(self.viewer.weights.currentIndex())
+        self._update_map_button()
+
+    def _update_map_button(self) -> None:
+        """Shown while the shared checkpoint is refused for this dataset and its classes are known."""
+        self.map_button.setVisible(self.viewer.can_map_classes() and bool(self.viewer.refusal()))
+
+    def _on_map_clicked(self) -> None:
+        if self.viewer.map_classes():
+            self.summary.setText("Classes mapped: press Find suspects.")
+        self._update_map_button()
 
     # ------------------------------------------------------------------ running
     def scope_indices(self, scope: str | None = None) -> list[int]:
@@ -215,6 +234,7 @@ class LabelQCPanel(QWidget):
             return False
         why = self.job.start(self.ds, weights, indices)
         if why:
+            self._update_map_button()
             self.summary.setText(why)
             self.message.emit(why)
             return False
@@ -236,6 +256,7 @@ class LabelQCPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self._changed |= self._edited_in_job
         self._edited_in_job.clear()
+        self._update_map_button()
         if error:  # the previous suspects and predictions stay
             self._rejudge_changed()  # edits made meanwhile
             self.progress.setFormat("cancelled" if error == "cancelled" else "failed")

@@ -4,6 +4,12 @@ The model runs once per (checkpoint file and its mtime, image) at a low confiden
 that the viewer's score and NMS sliders only filter cached predictions. A retrained
 ``best.pt`` has a new mtime and is run again. One pool thread does the work: the
 predictor (seconds to load) is kept between jobs and never used from two threads.
+
+The cache holds what the model said, in its own class ids. Everyone reads it through
+``predictions()``, which speaks the open dataset's ids (``core.class_map``: matched by
+name, or as the user mapped them) and returns nothing for a model whose classes or
+keypoints do not fit the dataset: such a model is stopped as soon as it is loaded, and
+``refusal()`` says why. A new dataset stops a running job and re-checks every model.
 """
 
 from __future__ import annotations
@@ -16,11 +22,15 @@ from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QThreadPool, Signal
 
+from workbench.core.annotation import Dataset
+from workbench.core.class_map import ClassMapping, ClassMatchError, match_classes
+from workbench.core.keypoints import KeypointSchema
 from workbench.core.prediction import Prediction
 from workbench.gui.jobs import error_message, run_in_pool
 
 BATCH = 4
 CACHE_IMAGES = 20000
+GUI_HINT = "press Map classes… to say which dataset class each checkpoint class is (or ignore it)"
 
 
 class PredictorLike(Protocol):
@@ -84,6 +94,15 @@ class _Batch:
     total: int
 
 
+@dataclass
+class _Loaded:
+    """The pool thread has the model: the UI thread checks its classes before any batch is used."""
+
+    key: tuple[str, int]
+    weights: Path
+    predictor: PredictorLike
+
+
 class PredictionRunner(QObject):
     """``run(weights, paths)`` predicts what the cache lacks; results arrive through the signals."""
 
@@ -102,19 +121,97 @@ class PredictionRunner(QObject):
         self._stop = False  # read by the pool thread between batches
         self._failed: dict[Path, str] = {}
         self._predictor: tuple[tuple[str, int], PredictorLike] | None = None
+        # What each loaded checkpoint predicts: (file, classes, keypoint schema), by weights key.
+        self.models: dict[tuple[str, int], tuple[Path, list[str], KeypointSchema | None]] = {}
+        self._ds: Dataset | None = None
+        self._data_path: str | None = None
+        self._class_maps: dict[tuple[object, ...], dict[str, str]] = {}  # the user's, per checkpoint and classes
+        self._checked: dict[tuple[str, int], ClassMapping | str] = {}  # mapping or refusal, for this dataset
+        self._refused = ""  # the running job's model was refused: its finishing error
 
     def busy(self) -> bool:
         return self._busy
 
+    # ------------------------------------------------------------------ classes
+    def set_dataset(self, ds: Dataset | None, path: str | None = None) -> None:
+        """The dataset predictions are for: a running job (the previous dataset's) stops, every model is re-checked."""
+        if self._busy:
+            self.cancel()
+        self._ds, self._data_path = ds, path
+        self._checked.clear()
+
+    def _map_key(self, key: tuple[str, int]) -> tuple[object, ...]:
+        ds = self._ds
+        kp = tuple(ds.keypoints.names) if ds is not None and ds.keypoints is not None else None
+        return (key, tuple(ds.classes) if ds is not None else (), kp)
+
+    def class_map(self, key: tuple[str, int]) -> dict[str, str] | None:
+        """The user's class map for this checkpoint on datasets of these classes, if one was given."""
+        return self._class_maps.get(self._map_key(key))
+
+    def set_class_map(self, key: tuple[str, int], class_map: dict[str, str] | None) -> str:
+        """Use ``class_map`` (checkpoint name -> dataset name or ``ignore``) for this checkpoint; "" or why not."""
+        if class_map is None:
+            self._class_maps.pop(self._map_key(key), None)
+        else:
+            self._class_maps[self._map_key(key)] = dict(class_map)
+        self._checked.pop(key, None)
+        return self.refusal(key)
+
+    def _check(self, key: tuple[str, int]) -> ClassMapping | str | None:
+        """The loaded checkpoint's mapping onto the dataset, or the refusal; None while it is not loaded."""
+        if key not in self.models or self._ds is None:
+            return None
+        if key not in self._checked:
+            weights, classes, keypoints = self.models[key]
+            try:
+                self._checked[key] = match_classes(
+                    classes,
+                    self._ds.classes,
+                    self.class_map(key),
+                    model_keypoints=keypoints,
+                    dataset_keypoints=self._ds.keypoints,
+                    checkpoint=str(weights),
+                    dataset=self._data_path or "the dataset",
+                    hint=GUI_HINT,
+                    option="class map",
+                )
+            except ClassMatchError as e:
+                self._checked[key] = str(e)
+        return self._checked[key]
+
+    def mapping(self, key: tuple[str, int]) -> ClassMapping | None:
+        """How this checkpoint's ids become the dataset's; None when refused or not loaded yet."""
+        checked = self._check(key)
+        return checked if isinstance(checked, ClassMapping) else None
+
+    def refusal(self, key: tuple[str, int]) -> str:
+        """Why this checkpoint may not touch the dataset's labels ("" when it may, or is not loaded yet)."""
+        checked = self._check(key)
+        return checked if isinstance(checked, str) else ""
+
+    def model_classes(self, key: tuple[str, int]) -> list[str] | None:
+        return list(self.models[key][1]) if key in self.models else None
+
+    def predictions(self, key: tuple[str, int], image: str | Path) -> list[Prediction] | None:
+        """The cached predictions of ``image`` in the dataset's class ids; None when not predicted or refused."""
+        mapping = self.mapping(key)
+        raw = self.cache.get(key, image) if mapping is not None else None
+        return None if raw is None or mapping is None else mapping.apply(raw)
+
+    # ------------------------------------------------------------------ running
     def run(self, weights: str | Path, paths: list[Path]) -> int:
-        """Start predicting the images the cache lacks; returns how many (0: all cached, nothing runs)."""
+        """Start predicting the images the cache lacks; returns how many (0: all cached, nothing runs;
+        -1: busy, or the checkpoint is refused for this dataset: see ``refusal``)."""
         if self._busy:
             return -1
         key = weights_key(weights)
+        if self.refusal(key):
+            return -1
         todo = self.cache.missing(key, [Path(p) for p in paths])
         if not todo:
             return 0
-        self._busy, self._stop, self._failed = True, False, {}
+        self._busy, self._stop, self._failed, self._refused = True, False, {}, ""
         run_in_pool(
             self._predict,
             Path(weights),
@@ -136,10 +233,10 @@ class PredictionRunner(QObject):
     def wait(self, msecs: int = 30000) -> bool:
         return self._pool.waitForDone(msecs)
 
-    def _predict(self, weights: Path, key: tuple[str, int], paths: list[Path]) -> Iterator[PredictorLike | _Batch]:
+    def _predict(self, weights: Path, key: tuple[str, int], paths: list[Path]) -> Iterator[_Loaded | _Batch]:
         """Pool thread: the predictor once loaded, then each batch's predictions."""
         predictor = self.predictor_for(weights, key)
-        yield predictor
+        yield _Loaded(key, weights, predictor)
         failed: dict[Path, str] = {}
         for start in range(0, len(paths), BATCH):
             if self._stop:
@@ -155,9 +252,16 @@ class PredictionRunner(QObject):
             self._predictor = (key, self.factory(weights))
         return self._predictor[1]
 
-    def _on_step(self, step: PredictorLike | _Batch) -> None:
-        if not isinstance(step, _Batch):
-            self.predictorLoaded.emit(step)
+    def _on_step(self, step: _Loaded | _Batch) -> None:
+        if isinstance(step, _Loaded):
+            kp = getattr(step.predictor, "keypoints", None)
+            classes = list(step.predictor.classes)
+            self.models[step.key] = (step.weights, classes, kp if isinstance(kp, KeypointSchema) else None)
+            self._checked.pop(step.key, None)
+            self._refused = self.refusal(step.key)
+            if self._refused:
+                self._stop = True  # not one more batch for a model that cannot read this dataset
+            self.predictorLoaded.emit(step.predictor)
             return
         for path, preds in step.found.items():
             self.cache.put(step.key, path, preds)
@@ -167,4 +271,4 @@ class PredictionRunner(QObject):
 
     def _on_done(self, error: str) -> None:
         self._busy = False
-        self.finished.emit(self._failed, error)
+        self.finished.emit(self._failed, error or self._refused)

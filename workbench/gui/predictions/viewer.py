@@ -5,6 +5,11 @@ split (``runner.py``), once per checkpoint version and image. The score and NMS 
 sliders only re-filter the cached raw predictions (``qa.nms``), so they redraw at
 once; TP / FP / FN come from ``qa.matching`` against the labels as they are now, so
 accepting a prediction turns its FP into a TP immediately (and undo turns it back).
+
+Predictions come from the runner already in the dataset's class ids; a checkpoint of
+other classes (or keypoints) is refused with both lists, the same rule as the CLI's, and
+"Map classes…" opens the dialog that maps them (``class_map_dialog.py``). Opening
+another dataset re-checks the chosen checkpoint against it.
 """
 
 from __future__ import annotations
@@ -35,13 +40,14 @@ from workbench.core.prediction import Prediction
 from workbench.gui.canvas import AnnotationCanvas
 from workbench.gui.commands import EditNotifier
 from workbench.gui.predictions.accept import accept_predictions
+from workbench.gui.predictions.class_map_dialog import ClassMapDialog
 from workbench.gui.predictions.overlay import STATUS_COLORS, Mark, MatchOverlay, set_labels_visible
 from workbench.gui.predictions.runner import PredictionRunner, PredictorFactory, weights_key
 from workbench.gui.session import Session
 from workbench.gui.training.history import default_runs_folder
 from workbench.qa.matching import match_instances, unlabeled
 from workbench.qa.nms import filter_predictions
-from workbench.train.runs import BEST, LAST, list_runs
+from workbench.train.runs import BEST, LAST, checkpoint_label, list_runs
 
 MATCH_IOU = 0.5
 DEFAULT_SCORE = 0.25
@@ -92,6 +98,10 @@ class PredictionViewer(QWidget):
         self.browse = QPushButton("…")
         self.browse.setToolTip("Choose a checkpoint file")
         self.browse.clicked.connect(self.browse_checkpoint)
+        self.map_button = QPushButton("Map classes…")
+        self.map_button.setToolTip("Say which dataset class each of the checkpoint's classes is, or ignore it")
+        self.map_button.clicked.connect(self._on_map_clicked)
+        self.map_button.setVisible(False)
         self.scope = QComboBox()
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel")
@@ -128,6 +138,7 @@ class PredictionViewer(QWidget):
         run_row.addWidget(self.cancel_button)
         form = QFormLayout()
         form.addRow("Checkpoint", weights_row)
+        form.addRow("", self.map_button)
         form.addRow("Run on", run_row)
         form.addRow("", self.progress)
         form.addRow(self.score_label, self.score_slider)
@@ -157,13 +168,15 @@ class PredictionViewer(QWidget):
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_finished)
         self.session.record_changed.connect(self._on_current_changed)
-        self.weights.currentIndexChanged.connect(lambda _i: self.session.set_checkpoint(self.weights_path()))
+        self.weights.currentIndexChanged.connect(self._on_weights_changed)
         self.notifier.recordChanged.connect(self._on_record_changed)
         self.notifier.classesChanged.connect(self.redraw)
         self._update_labels()
 
     # ------------------------------------------------------------------ setup
     def set_dataset(self, ds: Dataset | None, path: str | None) -> None:
+        """Another dataset: the runner stops the old one's job and re-checks the checkpoint against this one."""
+        self.runner.set_dataset(ds, path)
         self.ds, self.data_path = ds, path
         self.scope.clear()
         self.scope.addItem("Current image", "current")
@@ -184,24 +197,91 @@ class PredictionViewer(QWidget):
         for run in list_runs(root) if root is not None else []:
             for name in (BEST, LAST):
                 if (run / name).is_file():
-                    self.weights.addItem(f"{run.name}/{name}", str(run / name))
+                    self._add_weights(run / name)
         if current:
             self.set_weights(current)
+
+    def _add_weights(self, path: Path) -> int:
+        """One entry: run folder, file, date and val mAP (two runs' best.pt look different); full path as tooltip."""
+        text, tip = checkpoint_label(path)
+        self.weights.addItem(text, str(path))
+        i = self.weights.count() - 1
+        self.weights.setItemData(i, tip, Qt.ItemDataRole.ToolTipRole)
+        return i
 
     def set_weights(self, path: str | Path) -> None:
         p = str(Path(path))
         i = self.weights.findData(p)
         if i < 0:
-            self.weights.addItem(
-                Path(p).name if Path(p).parent == Path() else f"{Path(p).parent.name}/{Path(p).name}", p
-            )
-            i = self.weights.count() - 1
+            i = self._add_weights(Path(p))
         self.weights.setCurrentIndex(i)
-        self.redraw()
+        self._on_weights_changed()
 
     def weights_path(self) -> Path | None:
         data = self.weights.currentData()
         return Path(data) if data else None
+
+    def _key(self) -> tuple[str, int] | None:
+        weights = self.weights_path()
+        return weights_key(weights) if weights is not None and weights.is_file() else None
+
+    def refusal(self) -> str:
+        """Why the chosen checkpoint may not touch this dataset's labels ("" when it may, or is not loaded yet)."""
+        key = self._key()
+        return self.runner.refusal(key) if key is not None else ""
+
+    def _on_weights_changed(self, *_: object) -> None:
+        self.session.set_checkpoint(self.weights_path())
+        self._update_map_button()
+        self.redraw()
+
+    def _show_refusal(self, text: str) -> None:
+        self.summary.setText(text)
+        self.progress.setFormat("refused")
+        self.message.emit(text)
+        self._update_map_button()
+
+    def can_map_classes(self) -> bool:
+        """The chosen checkpoint is loaded, its classes are known and a dataset is open: the dialog can map them."""
+        key = self._key()
+        return key is not None and self.ds is not None and self.runner.model_classes(key) is not None
+
+    def _update_map_button(self) -> None:
+        key = self._key()
+        mapped = key is not None and self.runner.class_map(key) is not None
+        self.map_button.setVisible(self.can_map_classes() and (bool(self.refusal()) or mapped))
+
+    def set_class_map(self, class_map: dict[str, str] | None) -> str:
+        """Map the chosen checkpoint's classes (name -> dataset name or ``ignore``); "" or why it is still refused."""
+        key = self._key()
+        if key is None:
+            return "Choose a checkpoint first"
+        why = self.runner.set_class_map(key, class_map)
+        self._update_map_button()
+        self.redraw()
+        if not why:
+            mapping = self.runner.mapping(key)
+            note = mapping.describe() if mapping is not None else ""
+            self.message.emit(f"Checkpoint classes mapped{': ' + note if note else ''}")
+        return why
+
+    def _on_map_clicked(self) -> None:
+        self.map_classes()
+
+    def map_classes(self) -> bool:
+        """Open the class-map dialog for the chosen checkpoint; True when the user gave a mapping that fits."""
+        key = self._key()
+        model_classes = self.runner.model_classes(key) if key is not None else None
+        if key is None or model_classes is None or self.ds is None:
+            self.message.emit("Run the checkpoint once first: its classes are read when it loads")
+            return False
+        dialog = ClassMapDialog(model_classes, list(self.ds.classes), self.runner.class_map(key), self)
+        if not dialog.exec():
+            return False
+        why = self.set_class_map(dialog.class_map())
+        if why:
+            self._show_refusal(why)
+        return not why
 
     # ------------------------------------------------------------------ running
     def scope_records(self, scope: str | None = None) -> list[ImageRecord]:
@@ -225,6 +305,10 @@ class PredictionViewer(QWidget):
         if not records:
             return 0
         n = self.runner.run(weights, [r.path for r in records])
+        refusal = self.refusal()
+        if n < 0 and refusal:
+            self._show_refusal(refusal)
+            return -1
         if n > 0:
             self.progress.setRange(0, n)
             self.progress.setValue(0)
@@ -250,9 +334,10 @@ class PredictionViewer(QWidget):
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         if error:
-            self.progress.setFormat("failed")
+            self.progress.setFormat("refused" if error == self.refusal() else "failed")
             self.summary.setText(error)
             self.message.emit(error.splitlines()[0])
+            self._update_map_button()
             return
         self.progress.setValue(self.progress.maximum())
         self.progress.setFormat("done" + (f" ({len(failed)} unreadable)" if failed else ""))
@@ -270,7 +355,7 @@ class PredictionViewer(QWidget):
         weights = self.weights_path()
         if rec is None or weights is None or not weights.is_file():
             return None
-        return self.runner.cache.get(weights_key(weights), rec.path)
+        return self.runner.predictions(weights_key(weights), rec.path)  # in the dataset's classes, or None
 
     def shown_predictions(self) -> list[Prediction]:
         """The current image's predictions that pass the sliders, best first."""
@@ -302,7 +387,10 @@ class PredictionViewer(QWidget):
             self.list.addItem(item)
         self.list.setCurrentRow(min(row, self.list.count() - 1) if row >= 0 else -1)
         self.list.blockSignals(False)
-        if rec is None or not have:
+        refusal = self.refusal()
+        if refusal:
+            self.summary.setText(refusal)
+        elif rec is None or not have:
             self.summary.setText(
                 "No predictions for this image yet: press Run."
                 if rec is not None and self.weights_path()
