@@ -504,7 +504,14 @@ def test_predict_saves_overlays_for_hostile_names_and_skips_unreadable(tmp_path,
     out = tmp_path / "out"
     weights = str(_touch(tmp_path / "w.pt"))
     args = argparse.Namespace(
-        weights=weights, device="cpu", conf=0.25, source=str(src), out=str(out), batch=2, save_images=True
+        weights=weights,
+        device="cpu",
+        conf=0.25,
+        source=str(src),
+        out=str(out),
+        batch=2,
+        save_images=True,
+        class_map=None,
     )
     assert predict_cmd.run(args) == 0
     text = capsys.readouterr().out
