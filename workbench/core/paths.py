@@ -57,3 +57,12 @@ OUTSIDE_FIX = (
     "write the path relative to the dataset folder and keep the file inside it "
     "(copy or symlink the image into the dataset)"
 )
+
+
+def path_key(path: str | os.PathLike[str]) -> Path:
+    """``path`` resolved, to compare two spellings of one file (as given, when it cannot be resolved)."""
+    p = Path(path)
+    try:
+        return p.resolve()
+    except OSError:
+        return p

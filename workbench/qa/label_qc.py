@@ -44,8 +44,10 @@ from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.findings import Finding, Severity
 from workbench.core.fix_actions import AddInstance, DeleteInstance, FixAction, MoveKeypoint, SetBox, SetClass
 from workbench.core.keypoints import KeypointSchema
+from workbench.core.paths import path_key as _key
 from workbench.core.prediction import Prediction
 from workbench.qa.qc_geometry import box_iou, keypoint_similarity
+from workbench.qa.qc_reliability import LIKELY_P, LIKELY_RECALL, ModelReliability, Provenance
 
 KINDS = ("class_swap", "missing_label", "bad_box", "landmark_off", "spurious_label")
 
@@ -92,11 +94,20 @@ class Suspect:
     suggestion: FixAction
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    # With a measured model (qa.qc_reliability): the probability that the label is wrong,
+    # from the model's out-of-sample precision at the evidence's score, and whether that
+    # makes it a likely mistake (the default list) rather than one worth a look.
+    p_wrong: float | None = None
+    likely: bool = False
+    # Whether the judging model trained on this image (None: not known). A model that
+    # learned a label tends to repeat it, so an in-sample judgement is weaker evidence.
+    in_sample: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["suggestion"] = self.suggestion.to_dict()
         d["score"] = round(float(self.score), 4)
+        d["p_wrong"] = None if self.p_wrong is None else round(float(self.p_wrong), 4)
         return d
 
     def location(self) -> str:
@@ -123,12 +134,17 @@ def find_label_issues(
     *,
     records: Iterable[ImageRecord] | None = None,
     options: QCOptions | None = None,
+    reliability: ModelReliability | None = None,
+    provenance: Provenance | None = None,
 ) -> list[Suspect]:
-    """Suspects over the records that have predictions, most likely wrong first.
+    """Suspects over the records that have predictions: likely mistakes first, then by score.
 
     ``predictions`` maps image paths (as in ``ImageRecord.path``) to everything the
     model found there; an image with no entry is not judged (no evidence), while an
     image mapped to an empty list is (the model looked and saw nothing).
+    ``reliability`` (``qc_reliability.measure_reliability``) calibrates each suspect and
+    decides which are likely; without it, or for a model that does not judge reliably,
+    none is. ``provenance`` marks the judgements of images the model trained on.
     """
     opts = options or QCOptions()
     by_path = {_key(p): preds for p, preds in predictions.items()}
@@ -138,18 +154,19 @@ def find_label_issues(
         if preds is None:
             continue
         rec.ensure_loaded()
-        out.extend(_ImageQC(ds, rec, preds, opts).suspects())
+        in_sample = None if provenance is None else provenance.in_sample(ds, rec)
+        out.extend(_ImageQC(ds, rec, preds, opts, reliability, in_sample).suspects())
     out = [s for s in out if s.score >= opts.min_score]
-    out.sort(key=lambda s: (-s.score, s.image, s.line if s.line is not None else 0, s.kind))
+    out.sort(
+        key=lambda s: (
+            not s.likely,
+            -(s.p_wrong if s.likely and s.p_wrong is not None else s.score),
+            s.image,
+            s.line if s.line is not None else 0,
+            s.kind,
+        )
+    )
     return out
-
-
-def _key(path: Path | str) -> Path:
-    p = Path(path)
-    try:
-        return p.resolve()
-    except OSError:
-        return p
 
 
 def _rounded(values: Iterable[float]) -> list[float]:
@@ -159,8 +176,17 @@ def _rounded(values: Iterable[float]) -> list[float]:
 class _ImageQC:
     """The comparison of one image's labels with its predictions."""
 
-    def __init__(self, ds: Dataset, rec: ImageRecord, preds: list[Prediction], opts: QCOptions) -> None:
+    def __init__(
+        self,
+        ds: Dataset,
+        rec: ImageRecord,
+        preds: list[Prediction],
+        opts: QCOptions,
+        reliability: ModelReliability | None = None,
+        in_sample: bool | None = None,
+    ) -> None:
         self.ds, self.rec, self.preds, self.opts = ds, rec, preds, opts
+        self.reliability, self.in_sample = reliability, in_sample
         self.image = ds.rel(rec.path) or str(rec.path)
         self.gt = rec.instances
         gt_boxes = np.array([inst.box for inst in self.gt], dtype=np.float64).reshape(-1, 4)
@@ -186,9 +212,17 @@ class _ImageQC:
         return self.ds.rel(path)
 
     def suspect(
-        self, kind: str, i: int | None, score: float, suggestion: FixAction, message: str, evidence: dict[str, Any]
+        self,
+        kind: str,
+        i: int | None,
+        score: float,
+        suggestion: FixAction,
+        message: str,
+        evidence: dict[str, Any],
+        judge: Judgement,
     ) -> Suspect:
         inst = self.gt[i] if i is not None else None
+        p_wrong, likely = judge.verdict(self.reliability)
         return Suspect(
             kind,
             self.image,
@@ -199,6 +233,9 @@ class _ImageQC:
             suggestion,
             message,
             evidence,
+            p_wrong,
+            likely,
+            self.in_sample,
         )
 
     # ------------------------------------------------------------------ rules
@@ -246,6 +283,7 @@ class _ImageQC:
                     "labeled_class_score": round(p_label, 4),
                     "prediction_box": _rounded(self.p_boxes[j]),
                 },
+                Judgement(k, float(self.p_score[j]), float(self.weight[j]) * (1.0 - p_label)),
             )
         ]
 
@@ -279,6 +317,7 @@ class _ImageQC:
                     "label_box": _rounded(inst.box),
                     "prediction_box": box,
                 },
+                Judgement(inst.class_id, float(self.p_score[j]), (1.0 - float(self.weight[j])) * (1.0 - p_well)),
             )
         ]
 
@@ -324,7 +363,8 @@ class _ImageQC:
                 message += f"; it sits where the model puts {_kp_name(schema, twin)}: left/right swapped?"
                 evidence["swapped_with"] = twin
             fix = MoveKeypoint(i, q, (xy[0], xy[1]), swapped_with=twin)
-            out.append(self.suspect("landmark_off", i, score, fix, message, evidence))
+            judge = Judgement(inst.class_id, float(self.p_score[j]), float(self.weight[j] * pk[q, 2]) * off)
+            out.append(self.suspect("landmark_off", i, score, fix, message, evidence, judge))
         return out
 
     def spurious(self, i: int, inst: Instance, mine: np.ndarray) -> list[Suspect]:
@@ -344,6 +384,7 @@ class _ImageQC:
                 DeleteInstance(i),
                 message,
                 {"best_overlapping_score": round(trace, 4)},
+                Judgement(inst.class_id, trace, max(0.0, 1.0 - trace / _TRACE_SCORE), recall=True),
             )
         ]
 
@@ -381,6 +422,7 @@ class _ImageQC:
                         "best_label_iou": round(best, 4),
                         "prediction_box": box,
                     },
+                    Judgement(k, float(self.p_score[j]), 1.0),
                 )
             )
         return out
@@ -418,3 +460,38 @@ def _as_label_keypoints(kps: np.ndarray | None, conf: float) -> tuple[tuple[floa
     if kps is None:
         return None
     return tuple((round(float(x), 2), round(float(y), 2), 2.0) if s >= conf else (0.0, 0.0, 0.0) for x, y, s in kps)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What a suspect rests on, for calibration: the class whose detections are the evidence,
+    the evidence's score, and how squarely it contradicts the label (0..1: overlap, the
+    labeled class's own support, a keypoint's distance).
+
+    ``recall``: the evidence is an absence (a label the model finds no trace of), judged
+    by how rarely the model misses objects of the class, not by a detection's precision.
+    """
+
+    class_id: int
+    score: float
+    factor: float
+    recall: bool = False
+
+    def verdict(self, reliability: ModelReliability | None) -> tuple[float | None, bool]:
+        """(probability the label is wrong, likely mistake) under ``reliability``; (None, False) without one."""
+        if reliability is None:
+            return None, False
+        c = reliability.for_class(self.class_id)
+        if c is None:
+            return None, False
+        if self.recall:
+            if c.recall is None:
+                return None, False
+            p_wrong = float(np.clip(c.recall * self.factor, 0.0, 1.0))
+            likely = c.recall >= LIKELY_RECALL
+        else:
+            if not c.curve:
+                return None, False
+            p_wrong = float(np.clip(c.precision_at(self.score) * self.factor, 0.0, 1.0))
+            likely = c.calibrated
+        return p_wrong, bool(likely and p_wrong >= LIKELY_P and reliability.judges_reliably)

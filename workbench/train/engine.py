@@ -115,6 +115,9 @@ class Run:
     start_epoch: int = 0
     best_fitness: float | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
+    # The training images, relative to the dataset root: stored in every checkpoint so label
+    # QC can tell an in-sample judgement (the model learned this label) from an honest one.
+    trained_on: list[str] = field(default_factory=list)
 
 
 # Bad input, not bugs: they end the run with their message (which names the file) instead
@@ -403,6 +406,7 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         scheduler,
         scaler,
         use_amp,
+        trained_on=[ds.rel(r.path) or str(r.path) for r in train_records],
     )
     if resume_ckpt is not None:
         optimizer.load_state_dict(resume_ckpt["optimizer"])
@@ -641,6 +645,7 @@ def _end_of_epoch(run: Run, epoch: int, losses: dict[str, float], cbs: list[Any]
             best_fitness=run.best_fitness,
             config=cfg.to_dict(),
             metrics=metrics,
+            trained_on=run.trained_on,
             optimizer=run.optimizer.state_dict(),
             scheduler=run.scheduler.state_dict(),
             scaler=run.scaler.state_dict() if run.use_amp else None,

@@ -12,8 +12,10 @@ import torch
 
 from workbench.core.keypoints import KeypointSchema
 from workbench.core.prediction import Prediction
+from workbench.qa.qc_reliability import Provenance
 from workbench.train.checkpoint import read_checkpoint
 from workbench.train.device import resolve_device
+from workbench.train.metrics import MAP50
 from workbench.train.models import get_spec, set_score_threshold
 from workbench.train.weights import model_from_checkpoint
 
@@ -63,6 +65,7 @@ class Predictor:
         self.conf = conf
         self.model = model_from_checkpoint(ckpt).to(self.device).eval()
         self.failed: dict[Path, str] = {}
+        self.provenance = provenance_of(ckpt)
         del ckpt
 
     def _tensor(self, image_bgr: np.ndarray) -> torch.Tensor:
@@ -109,3 +112,15 @@ class Predictor:
             if progress is not None:
                 progress(min(start + batch_size, len(paths)), len(paths))
         return out
+
+
+def provenance_of(ckpt: dict[str, Any]) -> Provenance:
+    """What a checkpoint's model learned from, for label QC's in-sample marks and reliability."""
+    cfg = ckpt.get("config") or {}
+    trained = ckpt.get("trained_on")
+    val = (ckpt.get("metrics") or {}).get(MAP50)
+    return Provenance(
+        frozenset(str(p) for p in trained) if isinstance(trained, list) and trained else None,
+        str(cfg.get("train_split") or "train"),
+        float(val) if isinstance(val, (int, float)) else None,
+    )
