@@ -75,8 +75,15 @@ def test_json_ranks_the_disagreements(fake_engine, capsys):
     data, weights, swapped, unlabeled = fake_engine
     assert main(["qc", str(weights), str(data), "--json", "--split", "val", "--conf", "0.05"]) == 0
     out = json.loads(capsys.readouterr().out)
-    top = out["suspects"][:2]
+    # The model echoes the val split's labels: measured there it judges reliably, and both
+    # disagreements are likely mistakes (ranked by the probability that the label is wrong).
+    model = out["model"]
+    assert model["judges_reliably"] is True and model["source"] == "held-out images" and model["images"] == 12
+    assert model["val_mAP50"] > 0.9 and model["classes_match"] is True
+    assert [c["name"] for c in model["classes"]] == ["face", "robot", "alien"]
+    top = sorted(out["suspects"][:2], key=lambda s: s["kind"])
     assert [(s["kind"], s["image"]) for s in top] == [("class_swap", swapped), ("missing_label", unlabeled)]
+    assert out["likely"] == 2 and all(s["likely"] and s["p_wrong"] > 0.5 and s["in_sample"] is False for s in top)
     assert top[0]["line"] == 1 and top[0]["label_file"] == swapped.replace("images", "labels").replace(".jpg", ".txt")
     assert top[0]["suggestion"] == {"action": "set_class", "value": 2}
     assert "labeled 'face' but the model sees 'alien'" in top[0]["message"]
@@ -91,10 +98,13 @@ def test_table_and_top(fake_engine, capsys):
     assert main(["qc", str(weights), str(data), "--top", "1"]) == 0
     out = capsys.readouterr()
     lines = out.out.splitlines()
-    assert lines[0].split() == ["#", "score", "kind", "where", "message"]
+    assert lines[0].startswith("model: mAP50 ") and "judges labels reliably" in lines[0]
+    assert lines[1].split() == ["#", "p", "kind", "where", "message"]
     label_file = swapped.replace("images", "labels").replace(".jpg", ".txt")
-    assert lines[1].split()[:4] == ["1", "0.90", "class_swap", f"{label_file}:1"]
-    assert lines[-1].startswith("top 1 of 2 suspects in 48 images (class_swap 1, missing_label 1)")
+    row = lines[2].split()
+    assert row[:2] == ["1", "!"] and 0.5 < float(row[2]) <= 1.0
+    assert row[3:5] in (["class_swap", f"{label_file}:1"], ["missing_label", row[4]])
+    assert lines[-1].startswith("top 1 of 2 suspects in 48 images (class_swap 1, missing_label 1); 2 likely")
 
 
 def test_run_folder_prefers_best_then_last(fake_engine, tmp_path, capsys):
@@ -206,6 +216,12 @@ def test_kfold_json_is_out_of_sample(rect_data, tmp_path, monkeypatch, capsys):
     assert oos["k"] == 2 and oos["runs"] == str(runs / "qc_kfold")
     assert [(f["fold"], f["trained_on"], f["held_out"]) for f in oos["folds"]] == [(1, 3, 3), (2, 3, 3)]
     assert "mAP50" in oos["folds"][0]["metrics"]
+    # A 1-epoch model at 64 px finds next to nothing: measured on every image (out of sample),
+    # it is too weak to judge, and no suspect is shown as a likely mistake.
+    model = report["model"]
+    assert model["source"] == "k-fold" and model["images"] == 6 and model["judges_reliably"] is False
+    assert "too weak" in model["reason"] and report["likely"] == 0
+    assert not any(s["likely"] for s in report["suspects"]) and all(s["in_sample"] is False for s in report["suspects"])
     # The fold models got the command's flags, and between them learned every image exactly once.
     assert [(c.epochs, c.imgsz, c.weights, c.batch, c.device) for c in configs] == [(1, 64, "none", 2, "cpu")] * 2
     images = open_dataset(rect_data).records
@@ -216,7 +232,12 @@ def test_kfold_json_is_out_of_sample(rect_data, tmp_path, monkeypatch, capsys):
 
 def _fake_kfold(monkeypatch, fake_engine) -> dict:
     """kfold_engine_predictions replaced by the canned predictions of ``fake_engine``: the CLI side alone."""
+    # kfold imports the real predictor (through evaluate): import it past the fake one, then
+    # put the fake back, so the test passes alone as in the whole run.
+    fake = sys.modules.pop("workbench.train.predictor")
     from workbench.train import kfold
+
+    monkeypatch.setitem(sys.modules, "workbench.train.predictor", fake)
 
     calls: dict = {}
 
@@ -238,7 +259,9 @@ def test_kfold_table_and_split(fake_engine, monkeypatch, capsys):
     assert main(["qc", str(data), "--kfold", "3", "--split", "val", "--conf", "0.05", "--epochs", "2"]) == 0
     out = capsys.readouterr()
     lines = out.out.splitlines()
-    assert lines[0].split() == ["#", "score", "kind", "where", "message"] and "class_swap" in lines[1]
+    assert lines[0].startswith("model: mAP50 ") and "(k-fold)" in lines[0]
+    assert lines[1].split() == ["#", "p", "kind", "where", "message"]
+    assert {lines[2].split()[3], lines[3].split()[3]} == {"class_swap", "missing_label"}
     assert lines[-2].startswith("2 suspects in 12 images")
     assert lines[-1].startswith("out-of-sample: each image judged by the one of 3 fold models")
     assert "fold 1/2" in out.err

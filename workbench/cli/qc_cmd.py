@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from workbench.core.annotation import Dataset, ImageRecord
     from workbench.core.prediction import Prediction
     from workbench.qa.label_qc import Suspect
+    from workbench.qa.qc_reliability import ModelReliability, Provenance
 
 # Options that only mean something when --kfold trains fold models; their defaults (None
 # here) become TrainConfig's, which are `workbench train`'s.
@@ -94,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         have = ", ".join(sorted(ds.splits)) or "none"
         raise DatasetError(f"{data}: no images in split '{args.split}' (splits: {have})")
 
+    from workbench.qa.qc_reliability import OUT_OF_SAMPLE, measure_reliability
+
     if weights is None:
         from workbench.train.kfold import FoldTrainingError
 
@@ -104,23 +107,37 @@ def run(args: argparse.Namespace) -> int:
                 raise DatasetError(str(e)) from None
             print(f"workbench: {e}", file=sys.stderr)  # nan, oom: the fold's settings, not the input
             return 1
+        provenance = OUT_OF_SAMPLE
+        reliability = measure_reliability(ds, predictions, records, source="k-fold")
+        judged = predictions
     else:
-        predictions, failed = _model_predictions(args, weights, data, ds, records)
+        predictions, failed, provenance, classes_match = _model_predictions(args, weights, data, ds, records)
         kfold = None
+        # How good the model is, on the labeled images it never trained on, whatever --split
+        # asked to judge: those are predicted too (and not judged) when the split leaves them out.
+        held_out = provenance.held_out(ds, ds.records)
+        reliability = measure_reliability(
+            ds, predictions, held_out, source="held-out images", checkpoint_map50=provenance.val_map50
+        )
+        reliability.classes_match = classes_match
+        in_scope = {r.path for r in records}
+        judged = {p: v for p, v in predictions.items() if p in in_scope}
     for path, why in sorted(failed.items()):
         print(f"workbench: {ds.rel(path)}: not judged, the image could not be read ({why})", file=sys.stderr)
 
     from workbench.qa.label_qc import find_label_issues
 
-    suspects = find_label_issues(ds, predictions, records=records)
+    suspects = find_label_issues(ds, judged, records=records, reliability=reliability, provenance=provenance)
     shown = suspects if args.top <= 0 else suspects[: args.top]
     if args.json:
         print(
             json.dumps(
                 {
+                    "model": reliability.to_dict(),
                     "suspects": [s.to_dict() for s in shown],
                     "total": len(suspects),
-                    "images": len(predictions),
+                    "likely": sum(s.likely for s in suspects),
+                    "images": len(judged),
                     "by_kind": _by_kind(suspects),
                     "out_of_sample": kfold,
                 },
@@ -128,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     else:
-        print(_table(suspects, len(shown), len(predictions)))
+        print(_model_line(reliability))
+        print(_table(suspects, len(shown), len(judged)))
         if kfold is not None:
             print(
                 f"out-of-sample: each image judged by the one of {kfold['k']} fold models that did not train "
@@ -168,15 +186,23 @@ def _check_invocation(args: argparse.Namespace) -> tuple[str | None, str]:
 
 def _model_predictions(
     args: argparse.Namespace, weights: Path, data: str, ds: Dataset, records: list[ImageRecord]
-) -> tuple[dict[Path, list[Prediction]], dict[Path, str]]:
-    """One trained model over the records: (predictions, unreadable images with the reason)."""
+) -> tuple[dict[Path, list[Prediction]], dict[Path, str], Provenance, bool]:
+    """One trained model over the records and the labeled images it never trained on:
+    (predictions, unreadable images with the reason, what the model learned from, whether
+    its classes are the dataset's by name without a --class-map)."""
+    from workbench.qa.qc_reliability import Provenance
+
     predictor = load_predictor(weights, args.device, args.conf)
     mapping = class_mapping(predictor, ds, weights, data, args.class_map)
+    provenance = getattr(predictor, "provenance", None) or Provenance()
+    wanted = {r.path: None for r in records}
+    wanted.update({r.path: None for r in provenance.held_out(ds, ds.records)})
     progress = None if args.json or not sys.stderr.isatty() else _progress_line
-    predictions = predictor.predict_paths([r.path for r in records], batch_size=args.batch, progress=progress)
+    predictions = predictor.predict_paths(list(wanted), batch_size=args.batch, progress=progress)
     if progress is not None:
         print(file=sys.stderr)
-    return mapping.apply_all(predictions), dict(getattr(predictor, "failed", {}))
+    classes_match = args.class_map is None
+    return mapping.apply_all(predictions), dict(getattr(predictor, "failed", {})), provenance, classes_match
 
 
 def _kfold_predictions(
@@ -244,6 +270,13 @@ class _EngineWarnings:
             print(f"{event.level}: {event.message}", file=self.stream, flush=True)
 
 
+def _model_line(rel: ModelReliability) -> str:
+    """The verdict above the table: how good the model is and what QC makes of it."""
+    if rel.judges_reliably:
+        return f"model: {rel.reason}; likely mistakes first"
+    return f"model: {rel.reason}; no suspect is marked as a likely mistake"
+
+
 def _progress_line(done: int, total: int) -> None:
     print(f"\rpredicting {done}/{total}", end="", file=sys.stderr, flush=True)
 
@@ -256,16 +289,27 @@ def _by_kind(suspects: list[Suspect]) -> dict[str, int]:
 
 
 def _table(every: list[Suspect], top: int, images: int) -> str:
+    """One row per suspect: likely mistakes (marked ``!``) first, with the probability the
+    label is wrong when the model was measured, else QC's raw score; ``in`` marks a
+    judgement by a model that trained on the image."""
     if not every:
         return f"no suspects in {images} images: the model agrees with the labels"
     suspects = every[:top]
     where = [s.location() for s in suspects]
     ww = max(len("where"), *(len(w) for w in where))
     kw = max(len("kind"), *(len(s.kind) for s in suspects))
-    lines = [f"{'#':>3}  {'score':>5}  {'kind':<{kw}}  {'where':<{ww}}  message"]
+    lines = [f"{'#':>3}     {'p':>4}  {'kind':<{kw}}  {'where':<{ww}}  message"]
     for n, (s, w) in enumerate(zip(suspects, where, strict=True), 1):
-        lines.append(f"{n:>3}  {s.score:5.2f}  {s.kind:<{kw}}  {w:<{ww}}  {s.message}")
+        mark = "!" if s.likely else " "
+        sample = "in" if s.in_sample else "  "
+        p = s.p_wrong if s.p_wrong is not None else s.score
+        lines.append(f"{n:>3} {mark}{sample} {p:4.2f}  {s.kind:<{kw}}  {w:<{ww}}  {s.message}")
     kinds = ", ".join(f"{k} {v}" for k, v in _by_kind(every).items())
     head = f"top {top} of {len(every)}" if top < len(every) else f"{len(every)}"
-    lines.append(f"{head} suspects in {images} images ({kinds}); fix them in the GUI's Label QC panel or by hand")
+    likely = sum(s.likely for s in every)
+    lines.append(
+        f"{head} suspects in {images} images ({kinds}); {likely} likely mistakes (!), the rest worth a look"
+        + ("; 'in': the model trained on that image" if any(s.in_sample for s in suspects) else "")
+        + "; fix them in the GUI's Label QC panel or by hand"
+    )
     return "\n".join(lines)
