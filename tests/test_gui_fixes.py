@@ -8,17 +8,20 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QUndoStack
+from PySide6.QtWidgets import QMessageBox
 from test_validate_data import make_yolo
 
 from tests._dataset_builders import coco_json, write_image
 from workbench.cli.main import main
 from workbench.core.annotation import ImageRecord
 from workbench.core.findings import Finding
+from workbench.core.fix_actions import DeleteInstance
 from workbench.formats.registry import open_dataset, save_dataset
 from workbench.gui.commands import EditNotifier
 from workbench.gui.findings_panel import FindingsPanel, fix_command
 from workbench.gui.validation_job import FindingsStore
-from workbench.qa import validate_dataset
+from workbench.qa import validate_dataset, validate_record
+from workbench.sample_data import write_sample
 
 pytest.importorskip("pytestqt")
 
@@ -119,3 +122,82 @@ def test_a_quick_fix_for_labels_that_changed_is_not_offered_as_a_command(qtbot, 
     rec = ds.records[0]
     rec.set_instances(rec.instances[:1])  # the duplicate was deleted by hand since
     assert fix_command(ds, FindingsStore(ds, findings), f, EditNotifier()) is None
+
+
+# --------------------------------------------------------------------------- fixes that delete or add a label ask first
+
+
+class _Answers:
+    """Stands in for ``QMessageBox.question``: records each question and gives ``answer``."""
+
+    def __init__(self, answer: QMessageBox.StandardButton) -> None:
+        self.answer = answer
+        self.asked: list[tuple] = []
+
+    def __call__(self, parent, title, text, buttons, default):
+        self.asked.append((title, text, buttons, default))
+        return self.answer
+
+
+def _panel(qtbot, ds, findings) -> tuple[FindingsPanel, QUndoStack]:
+    stack = QUndoStack()
+    panel = FindingsPanel(stack, EditNotifier())
+    qtbot.addWidget(panel)
+    panel.set_dataset(ds)
+    panel.set_store(FindingsStore(ds, findings))
+    return panel, stack
+
+
+def test_a_near_duplicates_delete_asks_first_and_no_keeps_the_labels(qtbot, tmp_path, monkeypatch):
+    ds = open_dataset(make_yolo(tmp_path, {"a": OK + "0 0.505 0.5 0.25 0.25\n"}))
+    findings = validate_dataset(ds)
+    f = _only(findings, "duplicate")
+    assert isinstance(f.fix, DeleteInstance) and not f.fix.safe  # a near duplicate: maybe two objects
+    panel, stack = _panel(qtbot, ds, findings)
+    rec = ds.records[0]
+    before = _state(rec)
+    no = _Answers(QMessageBox.StandardButton.No)
+    monkeypatch.setattr(QMessageBox, "question", no)
+    assert panel.select_finding(f)
+    panel.fix_button.click()
+    (title, text, buttons, default) = no.asked[0]
+    assert len(no.asked) == 1 and f.message in text and "Delete the" in text
+    assert default == QMessageBox.StandardButton.No and buttons & QMessageBox.StandardButton.Yes
+    assert _state(rec) == before and stack.count() == 0 and not rec.dirty
+
+    yes = _Answers(QMessageBox.StandardButton.Yes)
+    monkeypatch.setattr(QMessageBox, "question", yes)
+    assert panel.apply_fix(f)
+    assert len(yes.asked) == 1 and len(rec.instances) == 1 and stack.count() == 1
+
+
+def test_certain_and_small_fixes_apply_without_asking(qtbot, tmp_path, monkeypatch):
+    ds = open_dataset(make_yolo(tmp_path, {"a": OK + OK + "0 0.95 0.5 0.2 0.2\n"}))
+    findings = validate_dataset(ds)
+    panel, stack = _panel(qtbot, ds, findings)
+    asked = _Answers(QMessageBox.StandardButton.No)
+    monkeypatch.setattr(QMessageBox, "question", asked)
+    assert panel.apply_fix(_only(findings, "box_outside_image"))  # a clip (the last box: indices hold)
+    assert panel.apply_fix(_only(findings, "duplicate"))  # an exact duplicate: safe
+    assert asked.asked == [] and stack.count() == 2 and len(ds.records[0].instances) == 2
+
+
+def test_the_findings_quick_fix_on_a_shifted_box_moves_the_box_and_keeps_the_landmarks(qtbot, tmp_path, monkeypatch):
+    """The sample's train_009: two correct landmarks outside a shifted box; one quick fix, no question."""
+    ds = open_dataset(write_sample(tmp_path / "sample"))
+    findings = validate_dataset(ds)
+    panel, stack = _panel(qtbot, ds, findings)
+    asked = _Answers(QMessageBox.StandardButton.No)
+    monkeypatch.setattr(QMessageBox, "question", asked)
+    outside = [f for f in findings if f.kind == "keypoint_outside_box" and f.image.endswith("train_009.jpg")]
+    assert len(outside) == 2
+    rec = next(r for r in ds.records if r.path.name == "train_009.jpg")
+    landmarks = rec.instances[0].keypoints.copy()
+    assert panel.select_finding(outside[0])
+    assert panel.fix_button.text() == "Fix: Move the box over its keypoints"
+    panel.fix_button.click()
+    assert asked.asked == [] and stack.undoText() == "Move the box over its keypoints"
+    assert rec.instances[0].keypoints.tolist() == landmarks.tolist()
+    assert not [g for g in validate_record(ds, rec) if g.kind == "keypoint_outside_box"]  # both cleared
+    stack.undo()
+    assert len([g for g in validate_record(ds, rec) if g.kind == "keypoint_outside_box"]) == 2
