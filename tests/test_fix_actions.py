@@ -14,7 +14,7 @@ import pytest
 from test_validate_data import make_yolo
 
 from tests._dataset_builders import coco_json, write_image
-from workbench.core.annotation import Dataset, ImageRecord, Instance
+from workbench.core.annotation import Dataset, ImageRecord, Instance, Source
 from workbench.core.findings import Finding, Severity
 from workbench.core.fix_actions import (
     AddInstance,
@@ -22,6 +22,7 @@ from workbench.core.fix_actions import (
     DeleteInstance,
     DeleteLine,
     ExcludeImage,
+    FitBoxToKeypoints,
     FixAction,
     MarkKeypointMissing,
     MoveKeypoint,
@@ -31,6 +32,7 @@ from workbench.core.fix_actions import (
     SetVisibility,
     TakeImageSize,
     fix_from_dict,
+    needs_confirmation,
 )
 from workbench.core.keypoints import KeypointSchema
 from workbench.formats.registry import open_dataset, save_dataset
@@ -44,6 +46,7 @@ EVERY_FIX: list[FixAction] = [
     SetClass(0),
     SetClass(0, 1),
     SetBox(0, (1.0, 2.0, 30.0, 40.0)),
+    FitBoxToKeypoints(0, (1.0, 2.0, 30.0, 40.0)),
     MarkKeypointMissing(0, 2),
     SetVisibility(0, 1, 1),
     MoveKeypoint(0, 0, (5.0, 6.0)),
@@ -148,6 +151,76 @@ def test_set_box_is_clipped_to_the_image(scene):
     ds, rec = scene
     assert _applied(ds, rec, SetBox(0, (-5.0, 2.0, 30.0, 90.0))) == "Move the box to the model's"
     assert rec.instances[0].box.tolist() == [0, 2, 30, 80]
+
+
+def _whole(inst: Instance) -> tuple:
+    """An instance's every field, comparable (what a fix must leave alone unless it is about it)."""
+    kps = None if inst.keypoints is None else inst.keypoints.tolist()
+    return inst.class_id, inst.box.tolist(), kps, inst.source, inst.iscrowd
+
+
+@pytest.mark.parametrize(
+    ("fix", "changed"),
+    [
+        (SetBox(0, (12.0, 14.0, 44.0, 48.0)), {"box": [12, 14, 44, 48]}),
+        (FitBoxToKeypoints(0, (15.0, 15.0, 45.0, 45.0)), {"box": [15, 15, 45, 45]}),
+        (ClipBox(0), {"box": [5, 10, 50, 80]}),
+        (SetClass(0, 1), {"class_id": 1}),
+        (MoveKeypoint(0, 2, (33.0, 31.0)), {"keypoints": {2: [33, 31, 1]}}),
+        (MoveKeypoint(0, 0, (40.0, 20.0), swapped_with=1), {"keypoints": {0: [40, 20, 2], 1: [20, 20, 2]}}),
+        (MarkKeypointMissing(0, 1), {"keypoints": {1: [0, 0, 0]}}),
+        (SetVisibility(0, 2, 2), {"keypoints": {2: [30, 30, 2]}}),
+    ],
+    ids=lambda v: v.action if isinstance(v, FixAction) else "",
+)
+def test_a_fix_changes_only_what_its_evidence_is_about(scene, fix, changed):
+    """A moved box keeps its keypoints where they are in the image; a class fix touches the class only;
+    a keypoint fix that one point (or the swapped pair); the source line, iscrowd and the other
+    instance stay as they were."""
+    ds, rec = scene
+    rec.instances[0].box = np.array([5.0, 10, 50, 95])  # past the bottom edge, for ClipBox
+    rec.instances[0].source = Source(Path("/data/labels/a.txt"), 7)
+    rec.instances[0].iscrowd = True
+    before = [_whole(i) for i in rec.instances]
+    _applied(ds, rec, fix)
+    cls, box, kps, source, iscrowd = before[0]
+    kps = [list(row) for row in kps]
+    for j, row in changed.get("keypoints", {}).items():
+        kps[j] = row
+    want = (changed.get("class_id", cls), changed.get("box", box), kps, source, iscrowd)
+    assert _whole(rec.instances[0]) == want
+    assert _whole(rec.instances[1]) == before[1]
+    assert rec.extra_lines == ["1 0.5 0.5"]
+
+
+def test_fit_box_to_keypoints_is_named_for_what_it_does(scene):
+    ds, rec = scene
+    assert _applied(ds, rec, FitBoxToKeypoints(0, (15.0, 15.0, 45.0, 45.0))) == "Move the box over its keypoints"
+    assert FitBoxToKeypoints.title == "Move the box over its keypoints" != SetBox.title
+
+
+@pytest.mark.parametrize(
+    ("fix", "score", "asks"),
+    [
+        (DeleteInstance(0), None, True),  # QC's spurious_label, a near duplicate: the user's label goes
+        (DeleteInstance(0), 0.99, True),
+        (DeleteInstance(1, safe=True, duplicate_of=0), None, False),  # an exact duplicate: certain
+        (DeleteLine("1 0.5 0.5"), None, True),
+        (AddInstance(0, (1.0, 2.0, 3.0, 4.0)), None, True),
+        (AddInstance(0, (1.0, 2.0, 3.0, 4.0)), 0.3, True),  # a low-score prediction
+        (AddInstance(0, (1.0, 2.0, 3.0, 4.0)), float("nan"), True),
+        (AddInstance(0, (1.0, 2.0, 3.0, 4.0)), 0.95, False),
+        (ClipBox(0), None, False),
+        (SetBox(0, (1.0, 2.0, 3.0, 4.0)), 0.2, False),
+        (FitBoxToKeypoints(0, (1.0, 2.0, 3.0, 4.0)), None, False),
+        (SetClass(0, 1), None, False),
+        (MoveKeypoint(0, 0, (5.0, 6.0)), None, False),
+        (MarkKeypointMissing(0, 1), None, False),
+        (TakeImageSize(), None, False),
+    ],
+)
+def test_only_fixes_that_delete_or_add_a_label_ask_first(fix, score, asks):
+    assert needs_confirmation(fix, score) is asks
 
 
 def test_mark_keypoint_missing_and_set_visibility(scene):

@@ -11,8 +11,10 @@ import pytest
 from test_validate_data import make_yolo
 
 from workbench.core.annotation import Instance
+from workbench.core.fix_actions import FitBoxToKeypoints, MarkKeypointMissing
 from workbench.formats.registry import open_dataset, save_dataset
-from workbench.qa import apply_safe_fixes, validate_dataset
+from workbench.qa import apply_fix, apply_safe_fixes, validate_dataset, validate_record
+from workbench.sample_data import write_sample
 
 OK = "0 0.5 0.5 0.25 0.25\n"
 
@@ -80,3 +82,93 @@ def test_validate_fix_that_cannot_write_is_one_line_exit_2(tmp_path, monkeypatch
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1 and "a.txt" in lines[0] and os.strerror(err) in lines[0]
     assert label.read_bytes() == before
+
+
+# --------------------------------------------------------------------------- keypoint outside its box: which is wrong
+
+# Five landmarks of a face (eyes, nose, mouth corners) whose right box is 110..210 x 60..180.
+FACE = np.array([[140, 100, 2], [180, 100, 2], [160, 125, 2], [143, 150, 2], [177, 150, 2]], dtype=float)
+FACE_BOX = [110.0, 60.0, 210.0, 180.0]
+
+
+def _face_dataset(tmp_path, box: list[float], keypoints: np.ndarray):
+    """A 320x240 pose dataset whose one label file holds this face (pixels), as YOLO writes it."""
+    x1, y1, x2, y2 = box
+    cols = [0, (x1 + x2) / 640, (y1 + y2) / 480, (x2 - x1) / 320, (y2 - y1) / 240]
+    cols += [v for x, y, vis in keypoints for v in (x / 320, y / 240, int(vis))]
+    line = " ".join(f"{c:.6f}" if isinstance(c, float) else str(c) for c in cols) + "\n"
+    ds = open_dataset(make_yolo(tmp_path, {"a": line}, kpt_shape=[5, 3], sizes={"a": (320, 240)}))
+    rec = ds.records[0].ensure_loaded()
+    assert len(rec.instances) == 1 and rec.instances[0].source.line == 1
+    return ds, rec
+
+
+def _outside(ds, rec) -> list:
+    return [f for f in validate_record(ds, rec) if f.kind == "keypoint_outside_box"]
+
+
+def test_a_shifted_box_is_moved_over_its_keypoints_and_the_keypoints_stay(tmp_path):
+    shifted = [FACE_BOX[0] + 55, FACE_BOX[1], FACE_BOX[2] + 55, FACE_BOX[3]]  # 55% of its width
+    ds, rec = _face_dataset(tmp_path, shifted, FACE)
+    found = _outside(ds, rec)
+    assert len(found) == 2  # both left landmarks: one verdict, so both findings offer the same fix
+    fix = found[0].fix
+    assert isinstance(fix, FitBoxToKeypoints) and all(f.fix == fix for f in found)
+    assert "box looks shifted" in found[0].message
+    source = rec.instances[0].source
+    edit = apply_fix(ds, rec, fix)
+    edit.apply()
+    inst = rec.instances[0]
+    assert np.allclose(inst.keypoints, FACE, atol=1e-3)  # the landmarks were right: untouched
+    assert np.allclose(inst.box, FACE_BOX, atol=5) and np.isclose(inst.width, 100)  # same size, moved back
+    assert inst.class_id == 0 and inst.source == source
+    assert _outside(ds, rec) == []  # one fix clears every finding of the instance
+
+
+def test_a_keypoint_thrown_far_away_is_the_one_marked_missing(tmp_path):
+    thrown = FACE.copy()
+    thrown[2, :2] = (300, 225)  # the nose, far from the face; the box and the other four agree
+    ds, rec = _face_dataset(tmp_path, FACE_BOX, thrown)
+    (f,) = _outside(ds, rec)
+    assert isinstance(f.fix, MarkKeypointMissing) and f.fix.keypoint == 2
+    assert "mark it missing" in f.message
+    apply_fix(ds, rec, f.fix).apply()
+    inst = rec.instances[0]
+    assert inst.keypoints[2].tolist() == [0, 0, 0]
+    assert np.allclose(np.delete(inst.keypoints, 2, axis=0), np.delete(FACE, 2, axis=0), atol=1e-3)
+    assert np.allclose(inst.box, FACE_BOX)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["one_point_just_outside", "two_points_thrown_apart", "box_far_away"],
+)
+def test_when_the_evidence_does_not_say_which_is_wrong_no_fix_is_offered(tmp_path, case):
+    kps, box = FACE.copy(), list(FACE_BOX)
+    if case == "one_point_just_outside":
+        kps[4, :2] = (224, 150)  # 14 px past the right edge, close to the others: box or point?
+    elif case == "two_points_thrown_apart":
+        kps[0, :2], kps[4, :2] = (5, 5), (315, 235)
+    else:
+        box = [10.0, 10.0, 60.0, 70.0]  # no modest move of this box reaches the points
+    ds, rec = _face_dataset(tmp_path, box, kps)
+    found = _outside(ds, rec)
+    assert found and all(f.fix is None for f in found)
+    assert all("check whether the keypoint or the box is wrong" in f.message for f in found)
+
+
+def test_the_samples_shifted_box_is_moved_and_its_landmarks_kept(tmp_path):
+    """train_009's box is shifted by 45% of its width off five correct landmarks (``sample_data``)."""
+    ds = open_dataset(write_sample(tmp_path / "sample"))
+    found = [f for f in validate_dataset(ds) if f.kind == "keypoint_outside_box" and f.image.endswith("train_009.jpg")]
+    assert len(found) >= 2
+    assert all(isinstance(f.fix, FitBoxToKeypoints) and f.fix == found[0].fix for f in found)
+    rec = next(r for r in ds.records if r.path.name == "train_009.jpg")
+    inst = rec.instances[found[0].instance]
+    landmarks, box = inst.keypoints.copy(), inst.box.copy()
+    apply_fix(ds, rec, found[0].fix).apply()
+    fixed = rec.instances[found[0].instance]
+    assert fixed.keypoints.tolist() == landmarks.tolist()
+    true_box = box - np.array([0.45, 0, 0.45, 0]) * (box[2] - box[0])  # where the sample drew the head
+    assert np.allclose(fixed.box, true_box, atol=3)
+    assert not [f for f in validate_record(ds, rec) if f.kind == "keypoint_outside_box"]

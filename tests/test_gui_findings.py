@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QDialog, QInputDialog
+from PySide6.QtWidgets import QDialog, QInputDialog, QMessageBox
 
 from tests._gui_window import open_window
 from workbench.core.findings import Finding, Severity
-from workbench.core.fix_actions import DeleteLine, MarkKeypointMissing, SetClass
+from workbench.core.fix_actions import DeleteLine, FitBoxToKeypoints, SetClass
 from workbench.gui import commands
 from workbench.gui.findings_panel import FINDING_ROLE, RemapClassDialog, fix_command
 from workbench.qa.validate import sort_findings
@@ -46,24 +46,27 @@ def test_next_finding_walks_images_with_findings(qtbot, monkeypatch, tmp_path, g
 
 
 def test_quick_fix_is_undoable_and_findings_refresh(qtbot, monkeypatch, tmp_path, gui_sample):
+    """train_009's box is shifted off two correct landmarks: the quick fix moves the box, never the points."""
     w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
     f = _finding(w, "keypoint_outside_box")
-    assert isinstance(f.fix, MarkKeypointMissing)
+    assert isinstance(f.fix, FitBoxToKeypoints) and f.image.endswith("train_009.jpg")
     w.findings_panel.select_finding(f)
     assert w.findings_panel.fix_button.isEnabled()
+    assert w.findings_panel.fix_button.text() == "Fix: Move the box over its keypoints"
     rec = w.ds.records[w.current]
-    k = f.fix.keypoint
-    before = len([g for g in w.findings_panel.store.all() if g.kind == "keypoint_outside_box"])
+    box, landmarks = rec.instances[f.instance].box.copy(), rec.instances[f.instance].keypoints.copy()
+    before = [g for g in w.findings_panel.store.all() if g.kind == "keypoint_outside_box"]
+    assert len(before) == 2 and all(g.fix == f.fix for g in before)  # the two findings agree
     w.findings_panel.fix_button.click()
-    assert rec.instances[f.instance].keypoints[k, 2] == 0
-    after = [g for g in w.findings_panel.store.all() if g.kind == "keypoint_outside_box"]
-    assert len(after) == before - 1 and f not in after
+    assert rec.instances[f.instance].keypoints.tolist() == landmarks.tolist()
+    assert rec.instances[f.instance].box.tolist() != box.tolist()
+    assert not [g for g in w.findings_panel.store.all() if g.kind == "keypoint_outside_box"]  # one fix clears both
     store = w.findings_panel.store
     flat = store.dataset_level + [g for items in store.by_image.values() for g in items]
     assert store.all() == sort_findings(flat)  # the incrementally patched list stays complete and sorted
-    assert w.isWindowModified() and "Mark keypoint" in w.undo_stack.undoText()
+    assert w.isWindowModified() and w.undo_stack.undoText() == "Move the box over its keypoints"
     w.actions["undo"].trigger()
-    assert rec.instances[f.instance].keypoints[k, 2] > 0
+    assert rec.instances[f.instance].box.tolist() == box.tolist()
     assert f in w.findings_panel.store.all()
 
 
@@ -128,7 +131,14 @@ def test_a_line_that_does_not_parse_is_deleted_by_its_quick_fix(qtbot, monkeypat
     assert isinstance(f.fix, DeleteLine) and f.instance is None
     w.findings_panel.select_finding(f)
     assert w.findings_panel.fix_button.isEnabled() and "Delete the line" in w.findings_panel.fix_button.text()
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: asked.append(a) or QMessageBox.StandardButton.No)
+    w.findings_panel.fix_button.click()  # deleting what the user wrote asks first: No keeps it
+    assert len(asked) == 1 and "1 0.5 0.5 0.1" in asked[0][2] and asked[0][4] == QMessageBox.StandardButton.No
+    assert [g for g in w.findings_panel.store.all() if g.kind == "column_count"] and w.undo_stack.count() == 0
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Yes)
     w.findings_panel.fix_button.click()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a: QMessageBox.StandardButton.Discard)  # on closing
     assert not [g for g in w.findings_panel.store.all() if g.kind == "column_count"]
     w.actions["undo"].trigger()
     assert [g for g in w.findings_panel.store.all() if g.kind == "column_count"]

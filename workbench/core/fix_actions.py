@@ -11,7 +11,8 @@ comparable). ``safe`` says whether ``validate --fix`` may apply it without askin
 only fixes whose result is certain are. ``to_dict``/``fix_from_dict`` give the JSON
 shape of ``workbench validate --json`` and of the validation cache: ``action``, the
 action's arguments, ``safe`` when true, and never ``instance`` (the finding around the
-fix already names it).
+fix already names it). ``needs_confirmation`` is the one rule for which fixes the GUI
+asks about first (those that delete a label or add one on a model's word).
 """
 
 from __future__ import annotations
@@ -94,6 +95,15 @@ class SetBox(FixAction):
 
 
 @dataclass(frozen=True)
+class FitBoxToKeypoints(SetBox):
+    """Move (or minimally grow) the box to ``box`` so it holds its visible keypoints: the keypoints
+    agree with each other and the box is what is off. Only the box changes; the points stay put."""
+
+    action: ClassVar[str] = "fit_box_to_keypoints"
+    title: ClassVar[str] = "Move the box over its keypoints"
+
+
+@dataclass(frozen=True)
 class MarkKeypointMissing(FixAction):
     """Set keypoint ``keypoint`` to missing (``0, 0, 0``)."""
 
@@ -169,6 +179,26 @@ class SetNc(FixAction):
 
     action: ClassVar[str] = "set_nc"
     value: int
+
+
+# A label added from a model's prediction scoring at least this is applied without asking:
+# below it the model may see something that is not there, and the user should look first.
+CONFIDENT_ADD_SCORE = 0.9
+
+
+def needs_confirmation(fix: FixAction, score: float | None = None) -> bool:
+    """Whether the GUI asks before applying ``fix``: the one rule for the findings panel and label QC.
+
+    A fix that removes what the user wrote (a label, an unparsable line) asks unless it is
+    certain (``safe``: an exact duplicate, a box with no area); a label added on a model's
+    word asks unless its prediction ``score`` reaches ``CONFIDENT_ADD_SCORE`` (no score:
+    ask). Every other fix is a small reversible edit of what its evidence is about.
+    """
+    if isinstance(fix, (DeleteInstance, DeleteLine)):
+        return not fix.safe
+    if isinstance(fix, AddInstance):
+        return score is None or not score >= CONFIDENT_ADD_SCORE
+    return False
 
 
 def fix_from_dict(d: dict[str, Any], instance: int | None = None) -> FixAction:

@@ -3,7 +3,7 @@
 Clicking a finding asks the window to show its image and select its instance. A quick
 fix hands the finding's typed ``fix`` to ``qa.fixes.apply_fix`` (what ``validate --fix``
 applies) and pushes the resulting edit as one undoable command, so it appears in
-Edit > Undo like any other edit. The dataset-wide
+Edit > Undo like any other edit; one that deletes what the user wrote asks first. The dataset-wide
 "remap class A -> B" dialog previews how many instances it will change first.
 """
 
@@ -34,6 +34,7 @@ from workbench.core.fix_actions import SetClass
 from workbench.core.wording import count_noun
 from workbench.gui import commands
 from workbench.gui.commands import EditNotifier, FixCommand
+from workbench.gui.fix_confirm import confirm_fix
 from workbench.gui.validation_job import FindingsStore
 from workbench.qa.fixes import CannotFix, apply_fix
 
@@ -231,7 +232,11 @@ class FindingsPanel(QWidget):
         return f is not None and self.apply_fix(f)
 
     def apply_fix(self, f: Finding) -> bool:
-        """Push the fix of ``f`` on the undo stack; False when it has none (or the user cancelled)."""
+        """Push the fix of ``f`` on the undo stack; False when it has none (or the user cancelled).
+
+        A fix that deletes a label or line the user wrote and is not certain asks first
+        (``gui.fix_confirm``); the rest apply at once.
+        """
         if self.ds is None or self.store is None:
             return False
         class_id = None
@@ -242,7 +247,7 @@ class FindingsPanel(QWidget):
                 return False
             class_id = names.index(choice)
         cmd = fix_command(self.ds, self.store, f, self._notifier, class_id)
-        if cmd is None:
+        if cmd is None or f.fix is None or not confirm_fix(self, f.fix, cmd.text(), f.message):
             return False
         self._stack.push(cmd)
         return True

@@ -7,7 +7,7 @@ wrap in an undo command) and ``apply_safe_fixes(ds, findings)`` (``validate --fi
 
 Every ``Finding.fix`` and ``Suspect.suggestion`` is a typed action from
 ``workbench.core.fix_actions``: ``ClipBox``, ``DeleteInstance``, ``SetClass``,
-``SetBox``, ``MarkKeypointMissing``, ``SetVisibility``, ``MoveKeypoint``,
+``SetBox``, ``FitBoxToKeypoints``, ``MarkKeypointMissing``, ``SetVisibility``, ``MoveKeypoint``,
 ``AddInstance``, ``DeleteLine``, ``TakeImageSize`` (label edits ``apply_fix``
 performs), ``ExcludeImage`` and ``SetNc`` (advice about the image or the dataset
 config, no label edit). ``fix.safe`` is true only where the result is certain:

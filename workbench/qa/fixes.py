@@ -28,6 +28,7 @@ from workbench.core.fix_actions import (
     ClipBox,
     DeleteInstance,
     DeleteLine,
+    FitBoxToKeypoints,
     FixAction,
     MarkKeypointMissing,
     MoveKeypoint,
@@ -180,8 +181,10 @@ def _set_class(ds: Dataset, rec: ImageRecord, work: _Work, fix: SetClass) -> str
 
 
 def _set_box(ds: Dataset, rec: ImageRecord, work: _Work, fix: SetBox) -> str:
+    # The box only: keypoints are in image coordinates and stay where the annotator put them
+    # (a shifted box over correct landmarks must not drag them along).
     work.instance(fix).box = clip_box(fix.box, rec.width, rec.height)
-    return "Move the box to the model's"
+    return fix.title
 
 
 def _keypoints(work: _Work, fix: MarkKeypointMissing | SetVisibility | MoveKeypoint) -> np.ndarray:
@@ -251,6 +254,7 @@ _APPLY: dict[type, Callable[[Dataset, ImageRecord, _Work, Any], str]] = {
     DeleteInstance: _delete_instance,
     SetClass: _set_class,
     SetBox: _set_box,
+    FitBoxToKeypoints: _set_box,
     MarkKeypointMissing: _mark_keypoint_missing,
     SetVisibility: _set_visibility,
     MoveKeypoint: _move_keypoint,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from PySide6.QtWidgets import QWidget
+
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.gui.commands import EditNotifier, FixCommand
+from workbench.gui.fix_confirm import confirm_fix
 from workbench.qa.fixes import apply_fix
 from workbench.qa.label_qc import Suspect
 
@@ -14,3 +17,12 @@ def qc_fix_command(ds: Dataset, rec: ImageRecord, suspect: Suspect, notifier: Ed
     Raises ``qa.fixes.StaleFix`` (a ``ValueError``) when the labels no longer hold what QC judged.
     """
     return FixCommand(apply_fix(ds, rec, suspect.suggestion), notifier, prefix="QC: ")
+
+
+def confirm_qc_fix(parent: QWidget | None, suspect: Suspect, cmd: FixCommand) -> bool:
+    """Ask before a suspect's fix deletes a label or adds one (the findings panel asks the same way).
+
+    An added label's score is the prediction's own, not the suspect's ranking score.
+    """
+    score = suspect.evidence.get("predicted_score", suspect.score)
+    return confirm_fix(parent, suspect.suggestion, cmd.edit.title, suspect.message, float(score))

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.gui.commands import EditNotifier
-from workbench.gui.label_qc.fix import qc_fix_command
+from workbench.gui.label_qc.fix import confirm_qc_fix, qc_fix_command
 from workbench.gui.label_qc.job import QCJob
 from workbench.gui.label_qc.model import IMAGE, KIND, LINE, MESSAGE, SCORE, SuspectTableModel, kind_title
 from workbench.gui.label_qc.rows import SuspectList, SuspectRow
@@ -402,6 +402,8 @@ class LabelQCPanel(QWidget):
             cmd = qc_fix_command(self.ds, rec, row.suspect, self.notifier)
         except (ValueError, KeyError) as e:
             self.message.emit(f"Cannot fix: {e}")
+            return False
+        if not confirm_qc_fix(self, row.suspect, cmd):
             return False
         self.undo_stack.push(cmd)  # recordChanged re-judges the image: the suspect is marked fixed
         self._rejudge_changed()
