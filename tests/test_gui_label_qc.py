@@ -20,6 +20,7 @@ from workbench.core.fix_actions import SetClass
 from workbench.core.prediction import Prediction
 from workbench.gui import commands
 from workbench.qa.fixes import StaleFix, apply_fix
+from workbench.qa.label_qc import rank_key
 from workbench.sample_data import CLASSES, INJECTED_MISTAKES
 
 pytest.importorskip("pytestqt")
@@ -111,16 +112,21 @@ def test_injected_mistakes_rank_first_with_class_swaps_on_top(qtbot, qc_window):
     # Every injected mistake is found, the landmark swap once per swapped point; nothing else is.
     assert found == _expected()
     assert len(rows) == len(_expected()) + 3
-    scores = [row.suspect.score for row in rows]
-    assert scores == sorted(scores, reverse=True)
+    # Measured on the val split it never trained on, the model judges reliably: every injected
+    # mistake is a likely one, ranked by the probability that the label is wrong.
+    assert "judges labels reliably" in panel.verdict.text() and panel.verdict.isVisibleTo(panel)
+    assert all(row.suspect.likely for row in rows) and panel.tier.currentData() == "likely"
+    assert [rank_key(row.suspect) for row in rows] == sorted(rank_key(row.suspect) for row in rows)
+    assert {row.suspect.in_sample for row in rows if "/train/" in row.suspect.image} == {True}
+    assert {row.suspect.in_sample for row in rows if "/val/" in row.suspect.image} == {False}
     # No other kind outranks a class swap (the missing label ties: the model is as sure of it).
     swaps = [row for row in rows if row.suspect.kind == "class_swap"]
     assert {s.suspect.image for s in swaps} >= {"images/train/train_004.jpg", "images/val/val_007.jpg"}
     assert min(s.suspect.score for s in swaps) >= max(r.suspect.score for r in rows if r.suspect.kind != "class_swap")
     assert rows[0].suspect.kind == "class_swap" and rows[0].suspect.suggestion == SetClass(rows[0].suspect.instance, 2)
     assert panel.model.rowCount() == len(rows)
-    assert panel.model.data(panel.model.index(0, 1)) == "class swap"
-    assert f"{len(rows)} suspects in 48 images" in panel.summary.text()
+    assert panel.model.data(panel.model.index(0, 1)) == "class swap · in-sample"  # train_004: trained on
+    assert f"{len(rows)} likely mistakes, 0 worth a look, in 48 images" in panel.summary.text()
 
     # Finding again runs nothing: the shared cache has every image (the viewer draws them too).
     _find(qtbot, panel)
@@ -297,3 +303,28 @@ def test_run_view_qc_judges_with_the_runs_checkpoint_and_jumps_to_the_top_suspec
     assert window.tools.label_qc_dock.isVisible() and not window.tools.prediction_dock.isVisible()
     top = panel.rows.rows[0].suspect
     assert window.ds.rel(window.ds.records[window.current].path) == top.image
+
+
+def test_a_model_that_finds_nothing_is_too_weak_to_judge_and_fixes_are_off(qtbot, monkeypatch, tmp_path, gui_sample):
+    """A 2-epoch model: no detections anywhere. Every label looks spurious to it, but QC says the
+    model is too weak, marks nothing likely and offers no one-click fix."""
+    blind = TruthPredictor({})
+    window = open_window(qtbot, monkeypatch, tmp_path, gui_sample, predictor_factory=lambda _weights: blind)
+    panel = window.tools.label_qc_panel
+    weights = tmp_path / "best.pt"
+    weights.write_bytes(b"checkpoint")
+    panel.set_weights(weights)
+    _find(qtbot, panel)
+    rows = panel.rows.rows
+    assert rows and {row.suspect.kind for row in rows} == {"spurious_label"}
+    assert not any(row.suspect.likely for row in rows)
+    assert "too weak to judge labels" in panel.verdict.text() and "fixes are off" in panel.verdict.text()
+    assert panel.tier.currentData() == "worth a look" and panel.model.rowCount() == len(rows)
+    assert panel.summary.text().startswith(f"0 likely mistakes, {len(rows)} worth a look")
+    panel.table.selectRow(0)
+    assert not panel.fix_button.isEnabled() and "too weak" in panel.fix_button.toolTip()
+    before = [len(r.ensure_loaded().instances) for r in window.ds.records]
+    assert panel.fix_current() is False
+    assert [len(r.instances) for r in window.ds.records] == before and not window.undo_stack.count()
+    panel.tier.setCurrentIndex(panel.tier.findData("likely"))
+    assert panel.model.rowCount() == 0

@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         have = ", ".join(sorted(ds.splits)) or "none"
         raise DatasetError(f"{data}: no images in split '{args.split}' (splits: {have})")
 
-    from workbench.qa.qc_reliability import OUT_OF_SAMPLE, measure_reliability
+    from workbench.qa.qc_reliability import OUT_OF_SAMPLE, measure_reliability, reference_records
 
     if weights is None:
         from workbench.train.kfold import FoldTrainingError
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         kfold = None
         # How good the model is, on the labeled images it never trained on, whatever --split
         # asked to judge: those are predicted too (and not judged) when the split leaves them out.
-        held_out = provenance.held_out(ds, ds.records)
+        held_out = reference_records(ds, provenance)
         reliability = measure_reliability(
             ds, predictions, held_out, source="held-out images", checkpoint_map50=provenance.val_map50
         )
@@ -190,13 +190,13 @@ def _model_predictions(
     """One trained model over the records and the labeled images it never trained on:
     (predictions, unreadable images with the reason, what the model learned from, whether
     its classes are the dataset's by name without a --class-map)."""
-    from workbench.qa.qc_reliability import Provenance
+    from workbench.qa.qc_reliability import Provenance, reference_records
 
     predictor = load_predictor(weights, args.device, args.conf)
     mapping = class_mapping(predictor, ds, weights, data, args.class_map)
     provenance = getattr(predictor, "provenance", None) or Provenance()
     wanted = {r.path: None for r in records}
-    wanted.update({r.path: None for r in provenance.held_out(ds, ds.records)})
+    wanted.update({r.path: None for r in reference_records(ds, provenance)})
     progress = None if args.json or not sys.stderr.isatty() else _progress_line
     predictions = predictor.predict_paths(list(wanted), batch_size=args.batch, progress=progress)
     if progress is not None:

@@ -157,16 +157,15 @@ def find_label_issues(
         in_sample = None if provenance is None else provenance.in_sample(ds, rec)
         out.extend(_ImageQC(ds, rec, preds, opts, reliability, in_sample).suspects())
     out = [s for s in out if s.score >= opts.min_score]
-    out.sort(
-        key=lambda s: (
-            not s.likely,
-            -(s.p_wrong if s.likely and s.p_wrong is not None else s.score),
-            s.image,
-            s.line if s.line is not None else 0,
-            s.kind,
-        )
-    )
+    out.sort(key=rank_key)
     return out
+
+
+def rank_key(s: Suspect) -> tuple[object, ...]:
+    """The order of every suspects list: likely mistakes first, most probably wrong first, then
+    the rest by QC score; ties by place, so the order is stable."""
+    lead = s.p_wrong if s.likely and s.p_wrong is not None else s.score
+    return (not s.likely, -lead, s.image, s.line if s.line is not None else 0, s.kind)
 
 
 def _rounded(values: Iterable[float]) -> list[float]:

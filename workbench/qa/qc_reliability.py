@@ -148,6 +148,19 @@ def _round(v: float | None) -> float | None:
     return None if v is None else round(float(v), 4)
 
 
+MAX_REFERENCE_IMAGES = 300  # held-out images predicted to measure the model, at most
+
+
+def reference_records(ds: Dataset, provenance: Provenance, limit: int = MAX_REFERENCE_IMAGES) -> list[ImageRecord]:
+    """The labeled images the model never trained on, spread evenly over the dataset, at most
+    ``limit``: enough to measure it, without predicting the whole val split of a huge dataset."""
+    held = provenance.held_out(ds, ds.records)
+    if len(held) <= limit:
+        return held
+    step = len(held) / limit
+    return [held[int(i * step)] for i in range(limit)]
+
+
 def measure_reliability(
     ds: Dataset,
     predictions: Mapping[Path, list[Prediction]],

@@ -22,19 +22,27 @@ from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.prediction import Prediction
 from workbench.gui.predictions.runner import PredictionRunner, weights_key
 from workbench.qa.label_qc import QCOptions, Suspect, find_label_issues
+from workbench.qa.qc_reliability import ModelReliability, Provenance, measure_reliability, reference_records
 
 SLICE_MS = 12
 
 
 def judge_record(
-    ds: Dataset, rec: ImageRecord, preds: list[Prediction], options: QCOptions | None = None
+    ds: Dataset,
+    rec: ImageRecord,
+    preds: list[Prediction],
+    options: QCOptions | None = None,
+    reliability: ModelReliability | None = None,
+    provenance: Provenance | None = None,
 ) -> list[Suspect]:
     """The suspects of one image (``find_label_issues`` on just this image's predictions).
 
     Passing the single entry matters: ``find_label_issues`` resolves every key of the
     mapping it is given, which would be quadratic over a dataset judged image by image.
     """
-    return find_label_issues(ds, {rec.path: preds}, records=[rec], options=options)
+    return find_label_issues(
+        ds, {rec.path: preds}, records=[rec], options=options, reliability=reliability, provenance=provenance
+    )
 
 
 class QCJob(QObject):
@@ -58,6 +66,12 @@ class QCJob(QObject):
         self._predicting = False
         self._error = ""
         self._key: tuple[str, int] | None = None
+        self._weights: Path | None = None
+        # How far the last finished job's model can be trusted, and what it trained on.
+        self.reliability: ModelReliability | None = None
+        self.provenance: Provenance | None = None
+        self._reference: list[Path] = []  # held-out images predicted to measure the model
+        self._measured: tuple[ModelReliability, Provenance] | None = None  # this job's, until it ends well
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self._judge_slice)
@@ -80,19 +94,22 @@ class QCJob(QObject):
             return why
         self.ds, self._error, self.failed = ds, "", {}
         self._todo, self._judged, self._total = deque(indices), [], len(indices)
-        self._key = key
-        self._incoming = {}
-        for i in indices:
-            path = ds.records[i].path
+        self._key, self._weights = key, Path(weights)
+        self._incoming, self._measured = {}, None
+        # Besides the images to judge, the held-out ones that measure the model (predicted, not judged).
+        self._reference = [Path(r.path) for r in reference_records(ds, self.runner.provenance(key, weights))]
+        paths = list(dict.fromkeys([Path(ds.records[i].path) for i in indices] + self._reference))
+        for path in paths:
             cached = self.runner.predictions(key, path)  # in the dataset's classes
             if cached is not None:
-                self._incoming[Path(path)] = cached
-        n = self.runner.run(weights, [ds.records[i].path for i in indices])
+                self._incoming[path] = cached
+        n = self.runner.run(weights, paths)
         if n < 0:  # checked above; kept so that a refusal can never leave the job looking busy
             self._todo.clear()
             return self.runner.refusal(key) or "The model is busy; try again when it is done"
         self._predicting = n > 0
         if not self._predicting:
+            self._measure()
             self._timer.start(0)
         return ""
 
@@ -106,13 +123,24 @@ class QCJob(QObject):
         """Another dataset: stop, and forget the predictions."""
         self.cancel()
         self.predictions, self._incoming, self.ds = {}, {}, None
+        self.reliability, self.provenance, self._measured = None, None, None
 
     def judge(self, rec: ImageRecord) -> list[Suspect] | None:
         """Judge ``rec`` again with the last job's predictions (None: it was not predicted)."""
         preds = self.predictions.get(Path(rec.path))
         if preds is None or self.ds is None:
             return None
-        return judge_record(self.ds, rec, preds, self.options)
+        return judge_record(self.ds, rec, preds, self.options, self.reliability, self.provenance)
+
+    def _measure(self) -> None:
+        """The model's reliability on the held-out images it predicted (before any image is judged)."""
+        ds = self.ds
+        if ds is None or self._key is None or self._weights is None:
+            return
+        prov = self.runner.provenance(self._key, self._weights)  # as the loaded checkpoint records it
+        held = reference_records(ds, prov)
+        rel = measure_reliability(ds, self._incoming, held, source="held-out images", checkpoint_map50=prov.val_map50)
+        self._measured = (rel, prov)
 
     # ------------------------------------------------------------------ runner signals (ours only)
     def _on_predicted(self, found: dict[Path, list[Prediction]]) -> None:
@@ -135,6 +163,8 @@ class QCJob(QObject):
         self._error = self._error or error
         if self._error:
             self._todo.clear()
+        else:
+            self._measure()
         self._timer.start(0)
 
     # ------------------------------------------------------------------ judging
@@ -145,12 +175,14 @@ class QCJob(QObject):
             i = self._todo.popleft()
             rec = ds.records[i]
             preds = self._incoming.get(Path(rec.path))
+            rel, prov = self._measured or (None, None)
             if preds is not None:
-                self._judged.extend((i, s) for s in judge_record(ds, rec, preds, self.options))
+                self._judged.extend((i, s) for s in judge_record(ds, rec, preds, self.options, rel, prov))
         if self._todo:
             self.progress.emit(self._total - len(self._todo), self._total, "judging")
             self._timer.start(0)
             return
         if not self._error:
             self.predictions = self._incoming
+            self.reliability, self.provenance = self._measured or (None, None)
         self.finished.emit(self._judged, self._error)

@@ -13,6 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 
 from workbench.gui.label_qc.rows import Key, SuspectRow
+from workbench.qa.label_qc import Suspect
 
 COLUMNS = ("Score", "Kind", "Image", "Line", "Message")
 SCORE, KIND, IMAGE, LINE, MESSAGE = range(len(COLUMNS))
@@ -68,11 +69,13 @@ class SuspectTableModel(QAbstractTableModel):
             return self._text(row, col)
         if role == Qt.ItemDataRole.ToolTipRole:
             state = " (fixed)" if row.fixed else " (ignored)" if row.ignored else ""
-            return f"{kind_title(s.kind)}{state} at {s.location()}, QC score {s.score:.2f}\n{s.message}"
+            odds = f"P(label wrong) {s.p_wrong:.2f}, " if s.p_wrong is not None else ""
+            sample = ", in-sample (the model trained on this image)" if s.in_sample else ""
+            return f"{kind_title(s.kind)}{state} at {s.location()}, {odds}QC score {s.score:.2f}{sample}\n{s.message}"
         if role == Qt.ItemDataRole.ForegroundRole and (row.fixed or row.ignored):
             return _DONE
         if role == Qt.ItemDataRole.BackgroundRole and col == SCORE and not (row.fixed or row.ignored):
-            return QColor(220, 60, 50, int(30 + 170 * min(max(s.score, 0.0), 1.0)))
+            return QColor(220, 60, 50, int(30 + 170 * min(max(_shown_score(s), 0.0), 1.0)))
         if role == Qt.ItemDataRole.TextAlignmentRole and col in (SCORE, LINE):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -81,11 +84,17 @@ class SuspectTableModel(QAbstractTableModel):
     def _text(row: SuspectRow, col: int) -> str:
         s = row.suspect
         if col == SCORE:
-            return f"{s.score:.2f}"
+            return f"{_shown_score(s):.2f}"
         if col == KIND:
-            return ("✓ " if row.fixed else "") + kind_title(s.kind) + (" (ignored)" if row.ignored else "")
+            sample = " · in-sample" if s.in_sample else ""
+            return ("✓ " if row.fixed else "") + kind_title(s.kind) + sample + (" (ignored)" if row.ignored else "")
         if col == IMAGE:
             return s.image.rsplit("/", 1)[-1]
         if col == LINE:
             return "" if s.line is None else str(s.line)
         return s.message
+
+
+def _shown_score(s: Suspect) -> float:
+    """The probability that the label is wrong when the model was measured, else QC's score."""
+    return s.p_wrong if s.p_wrong is not None else s.score

@@ -36,10 +36,11 @@ from workbench.gui.commands import EditNotifier
 from workbench.gui.label_qc.fix import confirm_qc_fix, qc_fix_command
 from workbench.gui.label_qc.job import QCJob
 from workbench.gui.label_qc.model import IMAGE, KIND, LINE, MESSAGE, SCORE, SuspectTableModel, kind_title
-from workbench.gui.label_qc.rows import SuspectList, SuspectRow
+from workbench.gui.label_qc.rows import EVERY, LIKELY, WORTH_A_LOOK, SuspectList, SuspectRow
 from workbench.gui.predictions.viewer import PredictionViewer
 from workbench.qa.fixes import apply_fix
 from workbench.qa.label_qc import KINDS, Suspect
+from workbench.qa.qc_reliability import MIN_MAP50
 
 ALL = "all"
 
@@ -90,6 +91,17 @@ class LabelQCPanel(QWidget):
         )
         self.summary.setWordWrap(True)
         self.kind_filter = QComboBox()
+        self.tier = QComboBox()
+        self.tier.addItem("Likely mistakes", LIKELY)
+        self.tier.addItem("Worth a look", WORTH_A_LOOK)
+        self.tier.addItem("All suspects", EVERY)
+        self.tier.setToolTip(
+            "Likely mistakes: the label is more likely wrong than right, by what the model's precision "
+            "on images it never trained on says of its evidence. Worth a look: the rest."
+        )
+        self.verdict = QLabel()  # how far the model can be trusted, once measured
+        self.verdict.setWordWrap(True)
+        self.verdict.setVisible(False)
         self.show_ignored = QCheckBox("Show ignored")
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -126,6 +138,7 @@ class LabelQCPanel(QWidget):
         form.addRow("", self.progress)
         filters = QHBoxLayout()
         filters.addWidget(QLabel("Show"))
+        filters.addWidget(self.tier)
         filters.addWidget(self.kind_filter, 1)
         filters.addWidget(self.show_ignored)
         buttons = QHBoxLayout()
@@ -134,6 +147,7 @@ class LabelQCPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(form)
+        layout.addWidget(self.verdict)
         layout.addWidget(self.summary)
         layout.addLayout(filters)
         layout.addWidget(self.table, 1)
@@ -152,6 +166,7 @@ class LabelQCPanel(QWidget):
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.kind_filter.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.tier.currentIndexChanged.connect(lambda _i: self.refresh())
         self.show_ignored.toggled.connect(lambda _on: self.refresh())
         self.table.selectionModel().currentRowChanged.connect(lambda cur, _prev: self._on_current(cur))
         self.table.clicked.connect(self._jump)
@@ -175,6 +190,7 @@ class LabelQCPanel(QWidget):
         self._changed.clear()
         self._edited_in_job.clear()
         self.rows.clear()
+        self._show_verdict()
         self.scope.clear()
         self.scope.addItem("All images", ALL)
         for split in sorted(ds.splits) if ds is not None else []:
@@ -268,6 +284,7 @@ class LabelQCPanel(QWidget):
         unreadable = len(self.job.failed)
         self.progress.setFormat("done" + (f" ({unreadable} unreadable)" if unreadable else ""))
         self.rows.set_all(judged)
+        self._show_verdict()
         self._rejudge_changed()  # images edited after they were judged
         if self.model.rowCount():
             self.table.selectRow(0)
@@ -301,7 +318,9 @@ class LabelQCPanel(QWidget):
     def refresh(self) -> None:
         """Show the rows that pass the filters, keeping the selected suspect selected."""
         keep = self.current_row()
-        self.model.set_rows(self.rows.visible(self.kind_filter.currentData(), self.show_ignored.isChecked()))
+        self.model.set_rows(
+            self.rows.visible(self.kind_filter.currentData(), self.show_ignored.isChecked(), self.tier.currentData())
+        )
         self._fill_kind_filter()
         r = self.model.row_of(keep.key) if keep is not None else -1
         if r >= 0:
@@ -326,10 +345,44 @@ class LabelQCPanel(QWidget):
         ignored = sum(1 for row in self.rows.rows if row.ignored)
         kinds = ", ".join(f"{kind_title(k)} {n}" for k, n in sorted(counts.items()))
         extra = "".join([f" · {fixed} fixed" if fixed else "", f" · {ignored} ignored" if ignored else ""])
+        total, likely = sum(counts.values()), self.rows.likely_count()
         return (
-            f"{sum(counts.values())} suspects in {len(self.job.predictions)} images"
+            f"{likely} likely mistakes, {total - likely} worth a look, in {self._judged_images()} images"
             f"{' (' + kinds + ')' if kinds else ''}{extra}"
         )
+
+    def _judged_images(self) -> int:
+        return len({row.record for row in self.rows.rows}) if not self.job.predictions else len(self.job.predictions)
+
+    def _show_verdict(self) -> None:
+        """The model's reliability above the list: QC's trust in it, or why it has none."""
+        rel = self.job.reliability
+        if rel is None:
+            self.verdict.setVisible(False)
+            return
+        calibration = [
+            f"{c.name} from {c.likely_score:.2f}" for c in rel.classes if c.likely_score is not None and c.calibrated
+        ]
+        if rel.judges_reliably:
+            text = f"Model: {html.escape(rel.reason)}."
+            if calibration:
+                text += " Right 9 times in 10 for " + html.escape(", ".join(calibration)) + "."
+        else:
+            text = (
+                f"<b>Model: {html.escape(rel.reason)}.</b> Nothing is marked as a likely mistake and one-click "
+                "fixes are off; train longer (or on more images), then find suspects again."
+            )
+        self.verdict.setText(text)
+        self.verdict.setToolTip(
+            "Measured on labeled images the checkpoint never trained on; below mAP50 "
+            f"{MIN_MAP50:.2f} QC does not trust its judgement."
+        )
+        self.verdict.setVisible(True)
+        if not rel.judges_reliably or not self.rows.likely_count():
+            # Nothing likely to show: the list opens on what is worth a look instead of empty.
+            self.tier.setCurrentIndex(self.tier.findData(WORTH_A_LOOK if self.rows.rows else LIKELY))
+        else:
+            self.tier.setCurrentIndex(self.tier.findData(LIKELY))
 
     def _fill_kind_filter(self) -> None:
         current = self.kind_filter.currentData()
@@ -361,6 +414,11 @@ class LabelQCPanel(QWidget):
         title = self._fix_title(row)
         self.fix_button.setEnabled(title is not None)
         self.fix_button.setText(f"Fix: {title}" if title else "Fix")
+        self.fix_button.setToolTip(
+            "Apply the model's suggestion (one undo step; Ctrl+Z undoes it)"
+            if self.fixes_allowed() or self.job.reliability is None
+            else "Off: the model is too weak to judge labels; edit the label on the canvas if it is wrong"
+        )
         self.ignore_button.setEnabled(row is not None)
         self.ignore_button.setText("Unignore" if row is not None and row.ignored else "Ignore")
         if row is None:
@@ -368,13 +426,16 @@ class LabelQCPanel(QWidget):
             return
         s = row.suspect
         state = "Fixed. " if row.fixed else "Ignored. " if row.ignored else ""
+        odds = f"P(wrong) {s.p_wrong:.2f}, " if s.p_wrong is not None else ""
+        tier = "likely mistake" if s.likely else "worth a look"
+        sample = "; judged by a model that trained on this image (weaker evidence)" if s.in_sample else ""
         self.detail.setText(
-            f"{state}<b>{kind_title(s.kind)}</b> at {html.escape(s.location())} "
-            f"(score {s.score:.2f}): {html.escape(s.message)}"
+            f"{state}<b>{kind_title(s.kind)}</b> ({tier}{sample}) at {html.escape(s.location())} "
+            f"({odds}score {s.score:.2f}): {html.escape(s.message)}"
         )
 
     def _fix_title(self, row: SuspectRow | None) -> str | None:
-        if row is None or row.fixed or self.ds is None:
+        if row is None or row.fixed or self.ds is None or not self.fixes_allowed():
             return None
         try:
             return apply_fix(self.ds, self.ds.records[row.record], row.suspect.suggestion).title
@@ -392,10 +453,18 @@ class LabelQCPanel(QWidget):
     def _on_ignore_clicked(self) -> None:
         self.toggle_ignore_current()
 
+    def fixes_allowed(self) -> bool:
+        """One-click fixes only from a model that judges labels reliably (measured on held-out images)."""
+        rel = self.job.reliability
+        return rel is not None and rel.judges_reliably
+
     def fix_current(self) -> bool:
         """Apply the selected suspect's suggestion as one undoable edit; False when there is nothing to fix."""
         row = self.current_row()
         if row is None or row.fixed or self.ds is None:
+            return False
+        if not self.fixes_allowed():
+            self.message.emit("One-click fixes are off: the model is too weak to judge labels (see the QC panel)")
             return False
         rec = self.ds.records[row.record]
         try:

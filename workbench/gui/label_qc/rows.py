@@ -14,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from workbench.qa.label_qc import Suspect
+from workbench.qa.label_qc import Suspect, rank_key
+
+LIKELY, WORTH_A_LOOK, EVERY = "likely", "worth a look", "all"  # the tiers the panel shows
 
 Key = tuple[object, ...]
 
@@ -48,9 +50,8 @@ def suspect_key(record: int, s: Suspect) -> Key:
 
 
 def _order(row: SuspectRow) -> tuple:
-    """Most likely wrong first, as ``find_label_issues`` sorts."""
-    s = row.suspect
-    return -s.score, s.image, s.line if s.line is not None else 0, s.kind
+    """As ``find_label_issues`` sorts: likely mistakes first."""
+    return rank_key(row.suspect)
 
 
 class SuspectList:
@@ -86,10 +87,19 @@ class SuspectList:
         row.ignored = ignored
         (self.ignored.add if ignored else self.ignored.discard)(row.key)
 
-    def visible(self, kind: str | None = None, show_ignored: bool = False) -> list[SuspectRow]:
+    def visible(self, kind: str | None = None, show_ignored: bool = False, tier: str = EVERY) -> list[SuspectRow]:
+        """The rows of ``kind`` (None: all) in ``tier``: LIKELY mistakes, the rest (WORTH_A_LOOK), or EVERY."""
         return [
-            row for row in self.rows if (kind is None or row.suspect.kind == kind) and (show_ignored or not row.ignored)
+            row
+            for row in self.rows
+            if (kind is None or row.suspect.kind == kind)
+            and (show_ignored or not row.ignored)
+            and (tier == EVERY or row.suspect.likely == (tier == LIKELY))
         ]
+
+    def likely_count(self) -> int:
+        """Open likely mistakes."""
+        return sum(1 for row in self.rows if row.suspect.likely and not row.fixed and not row.ignored)
 
     def counts(self) -> dict[str, int]:
         """Open suspects (neither fixed nor ignored) by kind."""

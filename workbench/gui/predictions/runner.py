@@ -27,6 +27,7 @@ from workbench.core.class_map import ClassMapping, ClassMatchError, match_classe
 from workbench.core.keypoints import KeypointSchema
 from workbench.core.prediction import Prediction
 from workbench.gui.jobs import error_message, run_in_pool
+from workbench.qa.qc_reliability import Provenance
 
 BATCH = 4
 CACHE_IMAGES = 20000
@@ -123,6 +124,8 @@ class PredictionRunner(QObject):
         self._predictor: tuple[tuple[str, int], PredictorLike] | None = None
         # What each loaded checkpoint predicts: (file, classes, keypoint schema), by weights key.
         self.models: dict[tuple[str, int], tuple[Path, list[str], KeypointSchema | None]] = {}
+        # What each loaded checkpoint learned from (its training images, training's val mAP50).
+        self.provenances: dict[tuple[str, int], Provenance] = {}
         self._ds: Dataset | None = None
         self._data_path: str | None = None
         self._class_maps: dict[tuple[object, ...], dict[str, str]] = {}  # the user's, per checkpoint and classes
@@ -189,6 +192,10 @@ class PredictionRunner(QObject):
         """Why this checkpoint may not touch the dataset's labels ("" when it may, or is not loaded yet)."""
         checked = self._check(key)
         return checked if isinstance(checked, str) else ""
+
+    def provenance(self, key: tuple[str, int], weights: str | Path) -> Provenance:
+        """What the checkpoint learned from: as it records it once loaded, else read from its run folder."""
+        return self.provenances.get(key) or guess_provenance(Path(weights))
 
     def model_classes(self, key: tuple[str, int]) -> list[str] | None:
         return list(self.models[key][1]) if key in self.models else None
@@ -257,6 +264,8 @@ class PredictionRunner(QObject):
             kp = getattr(step.predictor, "keypoints", None)
             classes = list(step.predictor.classes)
             self.models[step.key] = (step.weights, classes, kp if isinstance(kp, KeypointSchema) else None)
+            prov = getattr(step.predictor, "provenance", None)
+            self.provenances[step.key] = prov if isinstance(prov, Provenance) else guess_provenance(step.weights)
             self._checked.pop(step.key, None)
             self._refused = self.refusal(step.key)
             if self._refused:
@@ -272,3 +281,16 @@ class PredictionRunner(QObject):
     def _on_done(self, error: str) -> None:
         self._busy = False
         self.finished.emit(self._failed, error or self._refused)
+
+
+def guess_provenance(weights: Path) -> Provenance:
+    """Before a checkpoint is loaded: its run folder's config.yaml says which split it trained on
+    (the training images themselves are in the checkpoint, read when it loads); enough to choose
+    the images that measure it."""
+    from workbench.train.runs import read_config
+
+    try:
+        cfg = read_config(weights.parent)
+    except (OSError, ValueError):
+        cfg = {}
+    return Provenance(None, str(cfg.get("train_split") or "train"))
