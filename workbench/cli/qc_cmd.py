@@ -245,6 +245,7 @@ def _kfold_predictions(
     summary = {
         "k": k,
         "runs": str(result.root),
+        "reused": result.reused,
         "folds": [
             {
                 "fold": f.fold,

@@ -9,6 +9,8 @@ Training and prediction are passed in as functions, so this stays engine-agnosti
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,10 @@ from typing import Any
 import numpy as np
 
 from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.atomic import atomic_write_text
 from workbench.core.prediction import Prediction
+
+PREDICTIONS_FILE = "predictions.json"  # in a k-fold run folder: what its fold models said of each image
 
 TrainFn = Callable[[list[ImageRecord]], Any]
 PredictFn = Callable[[Any, list[ImageRecord]], dict[Path, list[Prediction]]]
@@ -67,3 +72,79 @@ def kfold_predictions(
         if progress is not None:
             progress(n + 1, k)
     return merged
+
+
+def labels_fingerprint(ds: Dataset, records: Sequence[ImageRecord]) -> str:
+    """A hash of the images and labels k-fold models learn from, as they are in memory.
+
+    Fold predictions are reused while it is unchanged: any edit of a box, class or
+    keypoint, an image added or removed, a class renamed makes new fold models necessary.
+    """
+    h = hashlib.sha1()
+    h.update(json.dumps(list(ds.classes)).encode("utf-8"))
+    for rec in records:
+        rec.ensure_loaded()
+        h.update((ds.rel(rec.path) or str(rec.path)).encode("utf-8", "surrogateescape") + b"\0")
+        for inst in rec.instances:
+            h.update(np.int64(inst.class_id).tobytes() + np.round(inst.box, 3).tobytes())
+            if inst.keypoints is not None:
+                h.update(np.round(inst.keypoints, 3).tobytes())
+            h.update(b"c" if inst.iscrowd else b"-")
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def save_kfold_predictions(
+    root: Path,
+    ds: Dataset,
+    predictions: dict[Path, list[Prediction]],
+    k: int,
+    fingerprint: str,
+    settings: dict[str, Any] | None = None,
+) -> Path:
+    """Write ``root/predictions.json``: the out-of-sample predictions, keyed by image path relative
+    to the dataset root, with the labels' fingerprint and the training ``settings`` they were made with."""
+    images = {(ds.rel(p) or str(p)): [pred.to_dict() for pred in preds] for p, preds in predictions.items()}
+    path = Path(root) / PREDICTIONS_FILE
+    record = {"k": k, "fingerprint": fingerprint, "settings": settings or {}, "classes": ds.classes, "images": images}
+    atomic_write_text(path, json.dumps(record))
+    return path
+
+
+def load_kfold_predictions(root: Path, ds: Dataset, fingerprint: str) -> dict[Path, list[Prediction]] | None:
+    """The predictions a k-fold run made for these very labels, or None (none, unreadable, or stale)."""
+    try:
+        data = json.loads((Path(root) / PREDICTIONS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("fingerprint") != fingerprint or data.get("classes") != ds.classes:
+        return None
+    images = data.get("images")
+    if not isinstance(images, dict):
+        return None
+    try:
+        return {ds.root / rel: [Prediction.from_dict(d) for d in preds] for rel, preds in images.items()}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def reusable_kfold_run(
+    runs: Path, name: str, ds: Dataset, fingerprint: str, k: int, settings: dict[str, Any] | None = None
+) -> Path | None:
+    """The newest ``runs/name*`` k-fold folder made for these labels with ``k`` folds and these settings."""
+    found = []
+    for folder in Path(runs).glob(f"{name}*"):
+        try:
+            data = json.loads((folder / PREDICTIONS_FILE).read_text(encoding="utf-8"))
+            stamp = (folder / PREDICTIONS_FILE).stat().st_mtime
+        except (OSError, ValueError):
+            continue
+        if (
+            isinstance(data, dict)
+            and data.get("fingerprint") == fingerprint
+            and data.get("k") == k
+            and data.get("settings", {}) == (settings or {})
+            and data.get("classes") == ds.classes
+        ):
+            found.append((stamp, str(folder)))
+    return Path(max(found)[1]) if found else None

@@ -19,7 +19,14 @@ from typing import Any
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.prediction import Prediction
-from workbench.qa.qc_kfold import kfold_predictions, kfold_splits
+from workbench.qa.qc_kfold import (
+    kfold_predictions,
+    kfold_splits,
+    labels_fingerprint,
+    load_kfold_predictions,
+    reusable_kfold_run,
+    save_kfold_predictions,
+)
 from workbench.train.config import TrainConfig
 from workbench.train.engine import train
 from workbench.train.events import EndReason
@@ -142,6 +149,7 @@ class KFoldResult:
     folds: list[FoldModel]
     root: Path
     failed: dict[Path, str]
+    reused: bool = False  # read from an earlier run made for the same labels, nothing trained
 
 
 def kfold_engine_predictions(
@@ -155,8 +163,12 @@ def kfold_engine_predictions(
     callbacks: Iterable[Any] = (),
     log: LogFn | None = None,
     should_stop: Callable[[], bool] | None = None,
+    reuse: bool = True,
 ) -> KFoldResult:
     """Train ``k`` fold models like ``base`` and predict each image with the one that never saw it.
+
+    With ``reuse``, an earlier ``base.out/name*`` run made for the same labels, folds and
+    settings answers instead, and nothing is trained (its ``predictions.json``).
 
     ``base.data`` must be the dataset ``ds`` was opened from (each fold run reopens it). The
     fold run folders go under a fresh ``base.out/name`` folder; the folds are shuffled by
@@ -166,7 +178,24 @@ def kfold_engine_predictions(
     if not base.data:
         raise ValueError("k-fold QC needs base.data: the dataset each fold run opens")
     kfold_splits(pool, k, base.seed)  # a bad k fails here, before a run folder is made
+    fingerprint = labels_fingerprint(ds, pool)  # of the labels the folds learn, before they train
+    settings = fold_settings(base, conf)
+    if reuse:
+        found = reusable_kfold_run(Path(base.out), name, ds, fingerprint, k, settings)
+        kept = load_kfold_predictions(found, ds, fingerprint) if found is not None else None
+        if found is not None and kept is not None:
+            (log or (lambda line: None))(
+                f"reusing the fold predictions in {found}: the labels and settings are those they were made for"
+            )
+            return KFoldResult(kept, [], found, {}, reused=True)
     root = new_run_dir(base.out, name)
     folds = EngineFolds(base, pool, root, k, conf=conf, callbacks=callbacks, log=log, should_stop=should_stop)
     predictions = kfold_predictions(ds, k, folds.train, folds.predict, records=pool, seed=base.seed)
+    save_kfold_predictions(root, ds, predictions, k, fingerprint, settings)  # reused until the labels change
     return KFoldResult(predictions, folds.models, root, folds.failed)
+
+
+def fold_settings(base: TrainConfig, conf: float) -> dict[str, Any]:
+    """What besides the labels decides the fold models' predictions: a run made otherwise is not reused."""
+    keys = ("model", "epochs", "imgsz", "weights", "seed", "augment", "optimizer", "lr", "model_options")
+    return {**{key: getattr(base, key) for key in keys}, "conf": conf}
