@@ -8,6 +8,7 @@ labels, drawn by ``write_sample`` without its mistakes, as a confident model wou
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -328,3 +329,91 @@ def test_a_model_that_finds_nothing_is_too_weak_to_judge_and_fixes_are_off(qtbot
     assert [len(r.instances) for r in window.ds.records] == before and not window.undo_stack.count()
     panel.tier.setCurrentIndex(panel.tier.findData("likely"))
     assert panel.model.rowCount() == 0
+
+
+# ----------------------------------------------------------------------------- k-fold from the GUI
+
+# Stands in for `python -m workbench qc DATA --kfold K --json ...`: no training, the sample's true
+# labels as every fold model's predictions, written where and as the real command writes them.
+FAKE_KFOLD = """
+import json, os, sys, time
+from pathlib import Path
+from workbench.core.prediction import Prediction
+from workbench.formats import open_dataset
+from workbench.qa.qc_kfold import labels_fingerprint, save_kfold_predictions
+from workbench.train.config import TrainConfig, fold_settings
+
+args = sys.argv[1:]
+flag = lambda name: args[args.index(name) + 1]
+with open(os.environ["WB_RUNS_LOG"], "a") as log:
+    log.write(" ".join(args) + "\\n")
+if os.environ.get("WB_SLOW"):
+    time.sleep(60)
+ds = open_dataset(args[1])
+truth = json.loads(Path(os.environ["WB_TRUTH"]).read_text())
+preds = {r.path: [Prediction.from_dict(d) for d in truth.get(f"{r.split}/{r.path.name}", [])] for r in ds.records}
+root = Path(flag("--out")) / f"qc_kfold{len(list(Path(flag('--out')).glob('qc_kfold*'))) or ''}"
+root.mkdir(parents=True)
+config = TrainConfig(data=args[1], epochs=int(flag("--epochs")), imgsz=int(flag("--imgsz")), weights=flag("--weights"))
+save_kfold_predictions(root, ds, preds, int(flag("--kfold")), labels_fingerprint(ds, ds.records),
+                       fold_settings(config, float(flag("--conf"))))
+print("fold 1/2: training on 24 images, 24 held out", file=sys.stderr, flush=True)
+print(json.dumps({"suspects": [], "out_of_sample": {"k": int(flag("--kfold")), "runs": str(root), "reused": False}}))
+"""
+
+
+@pytest.fixture
+def kfold_window(qtbot, monkeypatch, tmp_path, gui_sample, truth):
+    from workbench.train.config import TrainConfig
+
+    window = open_window(qtbot, monkeypatch, tmp_path, gui_sample, predictor_factory=lambda _w: TruthPredictor({}))
+    panel = window.tools.label_qc_panel
+    script = tmp_path / "fake_kfold.py"
+    script.write_text(FAKE_KFOLD)
+    (tmp_path / "truth.json").write_text(json.dumps({k: [p.to_dict() for p in v] for k, v in truth.items()}))
+    monkeypatch.setenv("WB_TRUTH", str(tmp_path / "truth.json"))
+    monkeypatch.setenv("WB_RUNS_LOG", str(tmp_path / "runs.log"))
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
+    panel.kfold.module_args = [str(script)]
+    config = TrainConfig(data=str(gui_sample), out=str(tmp_path / "runs"), epochs=1, imgsz=64, weights="none")
+    monkeypatch.setattr(panel, "_fold_config", lambda: config)
+    panel.judge_with.setCurrentIndex(panel.judge_with.findData("kfold"))
+    panel.folds.setValue(2)
+    window.tools.label_qc_dock.show()
+    return window, panel, tmp_path / "runs.log"
+
+
+def _runs(log: Path) -> int:
+    return len(log.read_text().splitlines()) if log.exists() else 0
+
+
+def test_kfold_from_the_gui_judges_every_image_out_of_sample_and_reuses_its_folds(qtbot, kfold_window):
+    window, panel, log = kfold_window
+    assert panel.folds.isVisible() and not panel.weights.isEnabled()
+    _find(qtbot, panel)
+    assert _runs(log) == 1 and "--kfold 2" in log.read_text() and "--epochs 1" in log.read_text()
+    rows = panel.rows.rows
+    assert {(row.suspect.image, row.suspect.line, row.suspect.kind) for row in rows} == _expected()
+    # Every judgement is out of sample, measured over all 48 images by the fold models' predictions.
+    assert {row.suspect.in_sample for row in rows} == {False}
+    assert "48 images it did not train on (k-fold)" in panel.verdict.text()
+    assert all(row.suspect.likely for row in rows) and panel.fixes_allowed()
+    # Again with the same labels: the fold predictions are reused, nothing runs.
+    _find(qtbot, panel)
+    assert _runs(log) == 1 and panel.kfold.reused is not None and len(panel.rows.rows) == len(rows)
+    # A label edit (saved first, as the folds train on the files): new fold models.
+    _select(qtbot, panel, "train_004.jpg", "class_swap")
+    assert panel.fix_current()
+    _find(qtbot, panel)
+    assert _runs(log) == 2 and not window.ds.dirty_records()
+
+
+def test_kfold_from_the_gui_can_be_cancelled(qtbot, kfold_window, monkeypatch):
+    window, panel, log = kfold_window
+    monkeypatch.setenv("WB_SLOW", "1")
+    assert panel.find_suspects()
+    qtbot.waitUntil(lambda: _runs(log) == 1, timeout=20000)
+    assert panel.busy() and panel.cancel_button.isEnabled()
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=20000)
+    assert panel.summary.text() == "Cancelled." and panel.find_button.isEnabled() and not panel.rows.rows

@@ -25,6 +25,7 @@ from workbench.gui.predictions.runner import PredictorFactory
 from workbench.gui.predictions.viewer import PredictionViewer
 from workbench.gui.session import Session
 from workbench.gui.training.panel import TrainPanel
+from workbench.train.config import TrainConfig
 from workbench.train.runs import NoCheckpointError, run_checkpoint
 
 LABEL_QC_MIN_WIDTH = 480  # the table's five columns and the message want more than the findings' 360
@@ -60,7 +61,9 @@ class ToolDocks:
         self.prediction_dock = add_tool_dock(
             window, "Predictions", "dock-predictions", self.prediction_viewer, Qt.DockWidgetArea.RightDockWidgetArea
         )
-        self.label_qc_panel = LabelQCPanel(self.prediction_viewer, undo_stack, notifier)
+        self.label_qc_panel = LabelQCPanel(
+            self.prediction_viewer, undo_stack, notifier, fold_config=self._fold_config, save=save
+        )
         self.label_qc_dock = add_tool_dock(
             window,
             "Label QC",
@@ -135,3 +138,9 @@ class ToolDocks:
             self._qc_widened = True  # once: later the user's own width stays
             if dock.width() < LABEL_QC_MIN_WIDTH:
                 self._window.resizeDocks([dock], [LABEL_QC_MIN_WIDTH], Qt.Orientation.Horizontal)
+
+    def _fold_config(self) -> TrainConfig | None:
+        """How k-fold QC's fold models train: as the Train panel's form says (None: no dataset)."""
+        if self.train_panel.data_path is None:
+            return None
+        return self.train_panel.config()

@@ -106,7 +106,7 @@ def save_kfold_predictions(
     to the dataset root, with the labels' fingerprint and the training ``settings`` they were made with."""
     images = {(ds.rel(p) or str(p)): [pred.to_dict() for pred in preds] for p, preds in predictions.items()}
     path = Path(root) / PREDICTIONS_FILE
-    record = {"k": k, "fingerprint": fingerprint, "settings": settings or {}, "classes": ds.classes, "images": images}
+    record = {"k": k, "fingerprint": fingerprint, "settings": _plain(settings), "classes": ds.classes, "images": images}
     atomic_write_text(path, json.dumps(record))
     return path
 
@@ -143,8 +143,13 @@ def reusable_kfold_run(
             isinstance(data, dict)
             and data.get("fingerprint") == fingerprint
             and data.get("k") == k
-            and data.get("settings", {}) == (settings or {})
+            and data.get("settings", {}) == _plain(settings)
             and data.get("classes") == ds.classes
         ):
             found.append((stamp, str(folder)))
     return Path(max(found)[1]) if found else None
+
+
+def _plain(settings: dict[str, Any] | None) -> Any:
+    """``settings`` as JSON gives it back (tuples as lists), so a saved run compares equal."""
+    return json.loads(json.dumps(settings or {}, default=str))

@@ -121,3 +121,12 @@ class TrainConfig:
         if self.lr > 0:
             return self.lr
         return 0.0005 if self.optimizer == "adamw" else 0.01
+
+
+def fold_settings(base: TrainConfig, conf: float) -> dict[str, Any]:
+    """What besides the labels decides k-fold QC's fold models: a run made otherwise is not reused.
+
+    Here, torch-free, because the GUI looks for a reusable run before it starts any process.
+    """
+    keys = ("model", "epochs", "imgsz", "weights", "seed", "augment", "optimizer", "lr", "model_options")
+    return {**{key: getattr(base, key) for key in keys}, "conf": conf}

@@ -27,7 +27,7 @@ from workbench.qa.qc_kfold import (
     reusable_kfold_run,
     save_kfold_predictions,
 )
-from workbench.train.config import TrainConfig
+from workbench.train.config import TrainConfig, fold_settings
 from workbench.train.engine import train
 from workbench.train.events import EndReason
 from workbench.train.metrics import KPT_AP, MAP50
@@ -193,9 +193,3 @@ def kfold_engine_predictions(
     predictions = kfold_predictions(ds, k, folds.train, folds.predict, records=pool, seed=base.seed)
     save_kfold_predictions(root, ds, predictions, k, fingerprint, settings)  # reused until the labels change
     return KFoldResult(predictions, folds.models, root, folds.failed)
-
-
-def fold_settings(base: TrainConfig, conf: float) -> dict[str, Any]:
-    """What besides the labels decides the fold models' predictions: a run made otherwise is not reused."""
-    keys = ("model", "epochs", "imgsz", "weights", "seed", "augment", "optimizer", "lr", "model_options")
-    return {**{key: getattr(base, key) for key in keys}, "conf": conf}

@@ -113,6 +113,25 @@ class QCJob(QObject):
             self._timer.start(0)
         return ""
 
+    def judge_given(
+        self,
+        ds: Dataset,
+        predictions: dict[Path, list[Prediction]],
+        indices: list[int],
+        reliability: ModelReliability,
+        provenance: Provenance,
+    ) -> str:
+        """Judge ``indices`` with predictions made elsewhere (k-fold fold models), measured as given."""
+        if self.busy():
+            return "Label QC is already running"
+        self.ds, self._error, self.failed = ds, "", {}
+        self._todo, self._judged, self._total = deque(indices), [], len(indices)
+        self._key, self._weights = None, None
+        self._incoming = {Path(p): v for p, v in predictions.items()}
+        self._measured = (reliability, provenance)
+        self._timer.start(0)
+        return ""
+
     def cancel(self) -> None:
         if self._predicting:
             self.runner.cancel()

@@ -12,6 +12,7 @@ image, so the list always describes the labels as they are (``rows.py``).
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -35,14 +37,17 @@ from workbench.core.annotation import Dataset, ImageRecord
 from workbench.gui.commands import EditNotifier
 from workbench.gui.label_qc.fix import confirm_qc_fix, qc_fix_command
 from workbench.gui.label_qc.job import QCJob
+from workbench.gui.label_qc.kfold_job import KFoldJob
 from workbench.gui.label_qc.model import IMAGE, KIND, LINE, MESSAGE, SCORE, SuspectTableModel, kind_title
 from workbench.gui.label_qc.rows import EVERY, LIKELY, WORTH_A_LOOK, SuspectList, SuspectRow
 from workbench.gui.predictions.viewer import PredictionViewer
 from workbench.qa.fixes import apply_fix
 from workbench.qa.label_qc import KINDS, Suspect
-from workbench.qa.qc_reliability import MIN_MAP50
+from workbench.qa.qc_reliability import MIN_MAP50, OUT_OF_SAMPLE, measure_reliability
+from workbench.train.config import TrainConfig
 
 ALL = "all"
+CHECKPOINT, KFOLD = "checkpoint", "kfold"  # what judges the labels
 
 
 class LabelQCPanel(QWidget):
@@ -52,10 +57,21 @@ class LabelQCPanel(QWidget):
     message = Signal(str)
 
     def __init__(
-        self, viewer: PredictionViewer, undo_stack: QUndoStack, notifier: EditNotifier, parent: QWidget | None = None
+        self,
+        viewer: PredictionViewer,
+        undo_stack: QUndoStack,
+        notifier: EditNotifier,
+        parent: QWidget | None = None,
+        *,
+        fold_config: Callable[[], TrainConfig | None] | None = None,
+        save: Callable[[], bool] | None = None,
     ) -> None:
         super().__init__(parent)
         self.viewer, self.undo_stack, self.notifier = viewer, undo_stack, notifier
+        # k-fold QC trains like the Train panel's form says, on the saved label files.
+        self._fold_config, self._save = fold_config, save
+        self.kfold = KFoldJob(self)
+        self._kfold_indices: list[int] = []
         self.ds: Dataset | None = None
         self.data_path: str | None = None
         self._index_of: dict[int, int] = {}  # id(record) -> record index
@@ -76,6 +92,19 @@ class LabelQCPanel(QWidget):
         self.map_button = QPushButton("Map classes…")
         self.map_button.setToolTip("Say which dataset class each of the checkpoint's classes is, or ignore it")
         self.map_button.setVisible(False)
+        self.judge_with = QComboBox()
+        self.judge_with.addItem("The checkpoint", CHECKPOINT)
+        self.judge_with.addItem("k-fold models (out of sample)", KFOLD)
+        self.judge_with.setToolTip(
+            "k-fold trains K models like the Train panel's settings, each on the other folds, so every image "
+            "is judged by a model that never saw its labels: slower, and the honest judgement"
+        )
+        self.folds = QSpinBox()
+        self.folds.setRange(2, 10)
+        self.folds.setValue(3)
+        self.folds.setPrefix("K = ")
+        self.folds.setToolTip("How many fold models to train")
+        self.folds.setVisible(False)
         self.scope = QComboBox()
         self.scope.setToolTip("For an honest judgement use images the model did not train on (the val split)")
         self.find_button = QPushButton("Find suspects")
@@ -131,7 +160,11 @@ class LabelQCPanel(QWidget):
         run_row.addWidget(self.scope, 1)
         run_row.addWidget(self.find_button)
         run_row.addWidget(self.cancel_button)
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.judge_with, 1)
+        model_row.addWidget(self.folds)
         form = QFormLayout()
+        form.addRow("Model", model_row)
         form.addRow("Checkpoint", weights_row)
         form.addRow("", self.map_button)
         form.addRow("Judge", run_row)
@@ -162,7 +195,10 @@ class LabelQCPanel(QWidget):
         self.browse.clicked.connect(self.viewer.browse_checkpoint)  # one choice, shared
         self.map_button.clicked.connect(self._on_map_clicked)
         self.find_button.clicked.connect(self._on_find_clicked)
-        self.cancel_button.clicked.connect(self.job.cancel)
+        self.cancel_button.clicked.connect(self._on_cancel_clicked)
+        self.judge_with.currentIndexChanged.connect(lambda _i: self._on_judge_with())
+        self.kfold.progress.connect(self._on_kfold_progress)
+        self.kfold.finished.connect(self._on_kfold_finished)
         self.job.progress.connect(self._on_progress)
         self.job.finished.connect(self._on_finished)
         self.kind_filter.currentIndexChanged.connect(lambda _i: self.refresh())
@@ -184,6 +220,7 @@ class LabelQCPanel(QWidget):
     # ------------------------------------------------------------------ setup
     def set_dataset(self, ds: Dataset | None, path: str | None) -> None:
         """A new dataset: forget the old suspects and offer its splits."""
+        self.kfold.cancel()  # its fold models learn the previous dataset
         self.job.reset()
         self.ds, self.data_path = ds, path
         self._index_of = {id(r): i for i, r in enumerate(ds.records)} if ds is not None else {}
@@ -232,14 +269,69 @@ class LabelQCPanel(QWidget):
         return [i for i, r in enumerate(self.ds.records) if scope == ALL or r.split == scope]
 
     def busy(self) -> bool:
-        return self.job.busy()
+        return self.job.busy() or self.kfold.busy()
+
+    def _on_cancel_clicked(self) -> None:
+        self.kfold.cancel()
+        self.job.cancel()
+
+    def _on_judge_with(self) -> None:
+        kfold = self.judge_with.currentData() == KFOLD
+        self.folds.setVisible(kfold)
+        for w in (self.weights, self.browse):
+            w.setEnabled(not kfold)
+
+    def _start_kfold(self, indices: list[int]) -> bool:
+        """Fold models (or a reusable run) for ``indices``, trained on the saved labels; then judging."""
+        assert self.ds is not None
+        config = self._fold_config() if self._fold_config is not None else None
+        if config is None or self.data_path is None:
+            self.summary.setText("k-fold QC needs the Train panel's settings: open the Train panel once.")
+            return False
+        if self.ds.dirty_records() or self.ds.classes_dirty:
+            if self._save is None or not self._save():
+                self.summary.setText("Save your edits first: the fold models train on the label files.")
+                return False
+        records = [self.ds.records[i] for i in indices]
+        why = self.kfold.start(self.data_path, self.ds, records, self.folds.value(), config)
+        if why:
+            self.summary.setText(why)
+            return False
+        self._kfold_indices = indices
+        self._edited_in_job.clear()
+        self.find_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)  # busy: fold training reports lines, not fractions
+        self.progress.setFormat("training fold models…")
+        self.summary.setText(
+            f"Training {self.folds.value()} fold models on the saved labels ({config.epochs} epochs each, "
+            f"in {config.out}); the window stays usable, and the runs are reused until the labels change."
+        )
+        return True
+
+    def _on_kfold_progress(self, line: str) -> None:
+        self.progress.setFormat(line[:80])
+        self.progress.setToolTip(line)
+
+    def _on_kfold_finished(self, predictions: dict | None, error: str) -> None:
+        self.progress.setRange(0, 1)
+        if predictions is None or self.ds is None:
+            self._on_finished([], error or "k-fold QC ended without predictions")
+            return
+        judged = [r for i, r in enumerate(self.ds.records) if i in set(self._kfold_indices)]
+        rel = measure_reliability(self.ds, predictions, judged, source="k-fold")
+        if self.kfold.reused is not None:
+            self.message.emit(f"Reused the fold predictions in {self.kfold.reused}: the labels have not changed")
+        why = self.job.judge_given(self.ds, predictions, self._kfold_indices, rel, OUT_OF_SAMPLE)
+        if why:
+            self._on_finished([], why)
 
     def find_suspects(self, scope: str | None = None) -> bool:
         """Predict (what the cache lacks) and judge the scope's images in the background; False if it cannot."""
         weights = self.weights_path()
         if self.ds is None:
             return False
-        if weights is None or not weights.is_file():
+        if self.judge_with.currentData() != KFOLD and (weights is None or not weights.is_file()):
             self.summary.setText(
                 "Choose a checkpoint first: a run's best.pt (train one in the Train panel), or … to browse."
             )
@@ -248,6 +340,10 @@ class LabelQCPanel(QWidget):
         if not indices:
             self.summary.setText("No images to judge in this scope.")
             return False
+        if self.kfold.busy() or self.job.busy():
+            return False
+        if self.judge_with.currentData() == KFOLD:
+            return self._start_kfold(indices)
         why = self.job.start(self.ds, weights, indices)
         if why:
             self._update_map_button()
