@@ -236,6 +236,24 @@ def test_a_dataset_of_other_classes_refuses_the_open_checkpoint(qtbot, viewer_wi
     assert viewer.refusal() == "" and viewer.map_button.isHidden()
 
 
+def test_a_checkpoint_of_other_classes_never_predicts_a_batch_even_on_its_first_load(qtbot, monkeypatch, tmp_path):
+    """The classes are known only once the model is loaded, in the pool thread: it checks them there,
+    before the first batch, so not one image is predicted by a model that cannot read the dataset."""
+    from tests._train_data import write_rect_dataset
+
+    spy = SpyPredictor({})
+    people = write_rect_dataset(tmp_path / "people", n_train=6, n_val=2, size=64, classes=("person",))
+    window = open_window(qtbot, monkeypatch, tmp_path, people, predictor_factory=lambda _w: spy)
+    viewer = window.tools.prediction_viewer
+    weights = tmp_path / "best.pt"
+    weights.write_bytes(b"checkpoint")
+    viewer.set_weights(weights)
+    assert viewer.run("split:train") == 6  # not loaded yet: nothing is known to refuse
+    qtbot.waitUntil(lambda: not viewer.runner.busy(), timeout=10000)
+    assert spy.calls == 0 and spy.images == 0
+    assert "do not match the dataset's [person]" in viewer.refusal()
+
+
 def test_class_map_dialog_starts_on_same_names_and_gives_what_match_classes_takes(qtbot):
     from workbench.core.class_map import match_classes
     from workbench.gui.predictions.class_map_dialog import ClassMapDialog

@@ -167,21 +167,35 @@ class PredictionRunner(QObject):
             return None
         if key not in self._checked:
             weights, classes, keypoints = self.models[key]
+            self._checked[key] = self._matcher(key)(weights, classes, keypoints)
+        return self._checked[key]
+
+    def _matcher(self, key: tuple[str, int]) -> Callable[[Path, list[str], KeypointSchema | None], ClassMapping | str]:
+        """The class check against the open dataset as it is now, as a function the pool thread can
+        call the moment a model is loaded (so a refused model never predicts a single batch)."""
+        ds = self._ds
+        classes = list(ds.classes) if ds is not None else []
+        schema = ds.keypoints if ds is not None else None
+        class_map = self.class_map(key)
+        data = self._data_path or "the dataset"
+
+        def check(weights: Path, model_classes: list[str], keypoints: KeypointSchema | None) -> ClassMapping | str:
             try:
-                self._checked[key] = match_classes(
+                return match_classes(
+                    model_classes,
                     classes,
-                    self._ds.classes,
-                    self.class_map(key),
+                    class_map,
                     model_keypoints=keypoints,
-                    dataset_keypoints=self._ds.keypoints,
+                    dataset_keypoints=schema,
                     checkpoint=str(weights),
-                    dataset=self._data_path or "the dataset",
+                    dataset=data,
                     hint=GUI_HINT,
                     option="class map",
                 )
             except ClassMatchError as e:
-                self._checked[key] = str(e)
-        return self._checked[key]
+                return str(e)
+
+        return check
 
     def mapping(self, key: tuple[str, int]) -> ClassMapping | None:
         """How this checkpoint's ids become the dataset's; None when refused or not loaded yet."""
@@ -224,6 +238,7 @@ class PredictionRunner(QObject):
             Path(weights),
             key,
             todo,
+            self._matcher(key) if self._ds is not None else None,
             on_yield=self._on_step,
             on_done=lambda _none: self._on_done(""),
             on_error=self._on_done,
@@ -240,10 +255,22 @@ class PredictionRunner(QObject):
     def wait(self, msecs: int = 30000) -> bool:
         return self._pool.waitForDone(msecs)
 
-    def _predict(self, weights: Path, key: tuple[str, int], paths: list[Path]) -> Iterator[_Loaded | _Batch]:
-        """Pool thread: the predictor once loaded, then each batch's predictions."""
+    def _predict(
+        self,
+        weights: Path,
+        key: tuple[str, int],
+        paths: list[Path],
+        check: Callable[[Path, list[str], KeypointSchema | None], ClassMapping | str] | None,
+    ) -> Iterator[_Loaded | _Batch]:
+        """Pool thread: the predictor once loaded, then each batch's predictions; not one batch
+        when ``check`` refuses the model's classes for the dataset."""
         predictor = self.predictor_for(weights, key)
         yield _Loaded(key, weights, predictor)
+        kp = getattr(predictor, "keypoints", None)
+        if check is not None and isinstance(
+            check(weights, list(predictor.classes), kp if isinstance(kp, KeypointSchema) else None), str
+        ):
+            return
         failed: dict[Path, str] = {}
         for start in range(0, len(paths), BATCH):
             if self._stop:
