@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTableView,
@@ -40,6 +39,7 @@ from workbench.gui.label_qc.job import QCJob
 from workbench.gui.label_qc.kfold_job import KFoldJob
 from workbench.gui.label_qc.model import IMAGE, KIND, LINE, MESSAGE, SCORE, SuspectTableModel, kind_title
 from workbench.gui.label_qc.rows import EVERY, LIKELY, WORTH_A_LOOK, SuspectList, SuspectRow
+from workbench.gui.predictions.run_controls import RunControls
 from workbench.gui.predictions.viewer import PredictionViewer
 from workbench.qa.fixes import apply_fix
 from workbench.qa.label_qc import KINDS, Suspect
@@ -82,16 +82,10 @@ class LabelQCPanel(QWidget):
         self.model = SuspectTableModel(self)
         self.job = QCJob(viewer.runner, self)
 
-        self.weights = QComboBox()  # a second view of the viewer's checkpoint list, following its choice
-        self.weights.setModel(viewer.weights.model())
-        self.weights.setMinimumContentsLength(20)
-        self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.controls = controls = RunControls("Find suspects", min_chars=20)
+        self.weights, self.browse, self.map_button = controls.weights, controls.browse, controls.map_button
+        self.weights.setModel(viewer.weights.model())  # a second view of the viewer's list, following its choice
         self.weights.setToolTip("The checkpoint whose predictions judge the labels (shared with the detection viewer)")
-        self.browse = QPushButton("…")
-        self.browse.setToolTip("Choose a checkpoint file")
-        self.map_button = QPushButton("Map classes…")
-        self.map_button.setToolTip("Say which dataset class each of the checkpoint's classes is, or ignore it")
-        self.map_button.setVisible(False)
         self.judge_with = QComboBox()
         self.judge_with.addItem("The checkpoint", CHECKPOINT)
         self.judge_with.addItem("k-fold models (out of sample)", KFOLD)
@@ -105,15 +99,10 @@ class LabelQCPanel(QWidget):
         self.folds.setPrefix("K = ")
         self.folds.setToolTip("How many fold models to train")
         self.folds.setVisible(False)
-        self.scope = QComboBox()
+        self.scope, self.find_button = controls.scope, controls.action_button
+        self.cancel_button = controls.cancel_button
         self.scope.setToolTip("For an honest judgement use images the model did not train on (the val split)")
-        self.find_button = QPushButton("Find suspects")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("")
+        self.progress = controls.progress
         self.summary = QLabel(
             "Choose a checkpoint and press Find suspects: the model's predictions point at "
             "labels that are probably wrong."
@@ -153,22 +142,12 @@ class LabelQCPanel(QWidget):
         self.ignore_button = QPushButton("Ignore")
         self.ignore_button.setToolTip("Hide this suspect: the label is right and the model is wrong")
 
-        weights_row = QHBoxLayout()
-        weights_row.addWidget(self.weights, 1)
-        weights_row.addWidget(self.browse)
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.scope, 1)
-        run_row.addWidget(self.find_button)
-        run_row.addWidget(self.cancel_button)
         model_row = QHBoxLayout()
         model_row.addWidget(self.judge_with, 1)
         model_row.addWidget(self.folds)
         form = QFormLayout()
         form.addRow("Model", model_row)
-        form.addRow("Checkpoint", weights_row)
-        form.addRow("", self.map_button)
-        form.addRow("Judge", run_row)
-        form.addRow("", self.progress)
+        controls.add_rows(form, "Judge")
         filters = QHBoxLayout()
         filters.addWidget(QLabel("Show"))
         filters.addWidget(self.tier)
@@ -232,9 +211,7 @@ class LabelQCPanel(QWidget):
         self.scope.addItem("All images", ALL)
         for split in sorted(ds.splits) if ds is not None else []:
             self.scope.addItem(f"Split: {split}", split)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("")
+        self.controls.reset_progress()
         self.refresh()
         self._update_map_button()
         refusal = self.viewer.refusal()  # the shared checkpoint, re-checked against this dataset

@@ -21,14 +21,12 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
     QPushButton,
     QSlider,
     QVBoxLayout,
@@ -42,6 +40,7 @@ from workbench.gui.commands import EditNotifier
 from workbench.gui.predictions.accept import accept_predictions
 from workbench.gui.predictions.class_map_dialog import ClassMapDialog
 from workbench.gui.predictions.overlay import STATUS_COLORS, Mark, MatchOverlay, set_labels_visible
+from workbench.gui.predictions.run_controls import RunControls
 from workbench.gui.predictions.runner import PredictionRunner, PredictorFactory, weights_key
 from workbench.gui.session import Session
 from workbench.gui.training.history import default_runs_folder
@@ -92,24 +91,12 @@ class PredictionViewer(QWidget):
         self.overlay = MatchOverlay()
         self.canvas.scene().addItem(self.overlay)
 
-        self.weights = QComboBox()
-        self.weights.setMinimumContentsLength(24)
-        self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.browse = QPushButton("…")
-        self.browse.setToolTip("Choose a checkpoint file")
+        self.controls = controls = RunControls("Run")
+        self.weights, self.browse, self.map_button = controls.weights, controls.browse, controls.map_button
+        self.scope, self.run_button, self.cancel_button = controls.scope, controls.action_button, controls.cancel_button
+        self.progress = controls.progress
         self.browse.clicked.connect(self.browse_checkpoint)
-        self.map_button = QPushButton("Map classes…")
-        self.map_button.setToolTip("Say which dataset class each of the checkpoint's classes is, or ignore it")
         self.map_button.clicked.connect(self._on_map_clicked)
-        self.map_button.setVisible(False)
-        self.scope = QComboBox()
-        self.run_button = QPushButton("Run")
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("")
         self.score_slider = _slider(0, 100, int(DEFAULT_SCORE * 100))
         self.nms_slider = _slider(5, 100, int(DEFAULT_NMS * 100))
         self.score_label = QLabel()
@@ -129,18 +116,8 @@ class PredictionViewer(QWidget):
         self.accept_all_button = QPushButton("Accept all above threshold")
         self.accept_all_button.setToolTip("Add every shown prediction that overlaps no label (one undo step)")
 
-        weights_row = QHBoxLayout()
-        weights_row.addWidget(self.weights, 1)
-        weights_row.addWidget(self.browse)
-        run_row = QHBoxLayout()
-        run_row.addWidget(self.scope, 1)
-        run_row.addWidget(self.run_button)
-        run_row.addWidget(self.cancel_button)
         form = QFormLayout()
-        form.addRow("Checkpoint", weights_row)
-        form.addRow("", self.map_button)
-        form.addRow("Run on", run_row)
-        form.addRow("", self.progress)
+        controls.add_rows(form, "Run on")
         form.addRow(self.score_label, self.score_slider)
         form.addRow(self.nms_label, self.nms_slider)
         toggles = QHBoxLayout()
