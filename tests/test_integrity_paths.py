@@ -460,3 +460,38 @@ def test_output_that_is_the_source_folder_says_so(tmp_path):
     src = _colliding_yolo(tmp_path / "src")
     with pytest.raises(DatasetError, match="is the source dataset"):
         convert_dataset(src, "coco", tmp_path / "src")
+
+
+def test_names_no_file_system_can_hold_are_missing_images_not_crashes(tmp_path):
+    """A name longer than any file system allows (ENAMETOOLONG) or through a file (ENOTDIR)
+    makes ``pathlib`` raise; one such annotation must not stop validate or convert."""
+    long_name = "a" * 300 + ".jpg"
+    coco_root = tmp_path / "coco"
+    write_image(coco_root / "ok.jpg")
+    ann = coco_root / "ann.json"
+    names = ["ok.jpg", long_name, "ok.jpg/inner.jpg"]
+    coco = {
+        "images": [{"id": i + 1, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(names)],
+        "annotations": [
+            {"id": i + 1, "image_id": i + 1, "category_id": 1, "bbox": [1, 1, 10, 10]} for i in range(len(names))
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    ann.write_text(json.dumps(coco))
+    assert _kinds(open_dataset(ann)).count("missing_image") == 2
+    assert main(["convert", str(ann), "--to", "voc", str(tmp_path / "out_coco")]) == 0
+
+    yolo_root = tmp_path / "yolo"
+    write_image(yolo_root / "images" / "ok.jpg")
+    (yolo_root / "labels").mkdir()
+    (yolo_root / "labels" / "ok.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (yolo_root / "train.txt").write_text(f"images/ok.jpg\n{'b' * 5000}.jpg\n")
+    (yolo_root / "data.yaml").write_text("train: train.txt\nnames: [thing]\n")
+    assert "missing_image" in _kinds(open_dataset(yolo_root / "data.yaml"))
+    assert main(["convert", str(yolo_root / "data.yaml"), "--to", "coco", str(tmp_path / "out_yolo")]) == 0
+
+    voc_root = tmp_path / "voc"
+    (voc_root / "Annotations").mkdir(parents=True)
+    (voc_root / "JPEGImages").mkdir()
+    (voc_root / "Annotations" / "a.xml").write_text(voc_xml(long_name, [("cat", (1, 1, 9, 9), 0)]))
+    assert "missing_image" in _kinds(open_dataset(voc_root))

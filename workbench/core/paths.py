@@ -53,6 +53,35 @@ def inside_root(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> b
     return any(_within(path, r) for r in {os.path.normpath(os.path.abspath(root)), os.path.realpath(root)})
 
 
+def is_file(path: str | os.PathLike[str]) -> bool:
+    """``Path.is_file`` that says no instead of raising for a name the file system refuses.
+
+    A path built from annotation text can be longer than any file system allows
+    (``ENAMETOOLONG``) or pass through a file where a folder belongs; ``pathlib`` raises
+    for those, and one such name would stop a whole validate or convert.
+    """
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(path: str | os.PathLike[str]) -> bool:
+    """``Path.is_dir`` that says no instead of raising (see ``is_file``)."""
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def exists(path: str | os.PathLike[str]) -> bool:
+    """``Path.exists`` that says no instead of raising (see ``is_file``)."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
+
+
 OUTSIDE_FIX = (
     "write the path relative to the dataset folder and keep the file inside it "
     "(copy or symlink the image into the dataset)"

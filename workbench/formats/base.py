@@ -8,6 +8,7 @@ from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.findings import Finding, Severity
 from workbench.core.fix_actions import ExcludeImage, FixAction
 from workbench.core.imageheader import ImageHeader
+from workbench.core.paths import exists
 
 
 class DatasetError(Exception):
@@ -57,7 +58,7 @@ def note_image_header(ds: Dataset, rec: ImageRecord, header: ImageHeader, missin
     Every reader words the missing case for its own format (a split list, an .xml, a json);
     the rest is the same for all of them.
     """
-    if header.width is None and not rec.path.exists():
+    if header.width is None and not exists(rec.path):
         rec.findings.append(record_finding(ds, rec, Severity.ERROR, "missing_image", missing_message))
     elif header.problem:
         rec.findings.append(

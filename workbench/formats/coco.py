@@ -35,7 +35,7 @@ from workbench.core.fix_actions import TakeImageSize
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import read_image_header
 from workbench.core.keypoints import COCO_PERSON_NAMES, KeypointSchema
-from workbench.core.paths import OUTSIDE_FIX, contained_path
+from workbench.core.paths import OUTSIDE_FIX, contained_path, is_file
 from workbench.core.reading import read_regular_bytes
 from workbench.formats.base import DatasetError, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, portable_name, unique_file_name
@@ -500,7 +500,7 @@ def _image_base(json_path: Path, names: list[str]) -> Path:
         if Path(name).is_absolute():
             continue
         for base in bases:
-            if (base / name).is_file():
+            if is_file(base / name):
                 return base
     return here
 
@@ -511,7 +511,7 @@ def _check_image(ds: Dataset, rec: ImageRecord) -> None:
         f"'{rec.path.name}' is listed in the json but not found at {rec.path}: restore the image, "
         "or put the images beside the json or in images/"
     )
-    if not rec.path.is_file():
+    if not is_file(rec.path):
         rec.findings.append(record_finding(ds, rec, Severity.ERROR, "missing_image", missing))
         return
     declared = (rec.width, rec.height)
@@ -734,7 +734,7 @@ def write_coco(ds: Dataset, out: Path) -> Path:
         names: set[str] = set()
         for rec in records:
             rec.ensure_loaded()
-            if rec.width is None or rec.height is None or not rec.path.is_file():
+            if rec.width is None or rec.height is None or not is_file(rec.path):
                 continue
             name = unique_file_name(rec.path, names)
             link_or_copy(rec.path, out / "images" / split / name)

@@ -20,6 +20,7 @@ from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.arrays import record_arrays
 from workbench.core.atomic import current_umask
 from workbench.core.findings import Severity
+from workbench.core.paths import is_file
 from workbench.formats.base import DatasetError
 from workbench.formats.files import portable_name
 from workbench.formats.registry import FORMATS, export_dataset, open_dataset
@@ -157,7 +158,7 @@ def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tu
     )
     with_keypoints = occluded = crowd = unread = segmentations = 0
     for rec in ds.load_all():
-        if rec.width is None or rec.height is None or not rec.path.is_file():
+        if rec.width is None or rec.height is None or not is_file(rec.path):
             report.skipped_images += 1
             continue
         instances = rec.instances

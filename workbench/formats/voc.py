@@ -45,7 +45,7 @@ from workbench.core.annotation import Dataset, ImageRecord, Instance, Source
 from workbench.core.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.findings import Severity
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
-from workbench.core.paths import OUTSIDE_FIX, contained_path
+from workbench.core.paths import OUTSIDE_FIX, contained_path, is_file
 from workbench.core.reading import read_regular_bytes, read_regular_text
 from workbench.formats.base import DatasetError, format_number, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, list_images, unique_file_name
@@ -240,7 +240,7 @@ def _pair(xml_dir: Path, img_dirs: list[Path], split_of: Any) -> list[Item]:
 
 def _load_record(ds: Dataset, rec: ImageRecord) -> None:
     tree = _parse_record_xml(ds, rec) if rec.has_labels and rec.label_path is not None else None
-    if tree is not None and not rec.path.is_file():
+    if tree is not None and not is_file(rec.path):
         # labelImg names the image in <filename>; the stem match may have missed it.
         named = _text(tree[0], "filename")
         target = contained_path(rec.path.parent, named) if named else None
@@ -256,7 +256,7 @@ def _load_record(ds: Dataset, rec: ImageRecord) -> None:
                 )
             )
             return
-        if target is not None and target.is_file():
+        if target is not None and is_file(target):
             rec.path = target
     note_image_header(
         ds,
@@ -511,7 +511,7 @@ def write_voc(ds: Dataset, out: Path) -> Path:
     stems: set[str] = set()
     split_lists: dict[str, list[str]] = {}
     for rec in ds.load_all():
-        if rec.width is None or rec.height is None or not rec.path.is_file():
+        if rec.width is None or rec.height is None or not is_file(rec.path):
             continue
         name = unique_file_name(rec.path, stems)
         link_or_copy(rec.path, out / "JPEGImages" / name)

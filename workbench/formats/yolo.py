@@ -25,7 +25,7 @@ from workbench.core.fix_actions import SetNc
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
 from workbench.core.keypoints import KeypointSchema
-from workbench.core.paths import OUTSIDE_FIX, contained_path, inside_root
+from workbench.core.paths import OUTSIDE_FIX, contained_path, exists, inside_root, is_dir, is_file
 from workbench.core.reading import open_regular, read_regular_text
 from workbench.core.safe_yaml import YamlLimitError, safe_load_file
 from workbench.formats.base import DatasetError, note_image_header, record_finding
@@ -80,20 +80,6 @@ def _user_path(value: Any) -> Path:
         return p.expanduser()
     except RuntimeError:
         return p
-
-
-def _is_dir(p: Path) -> bool:
-    try:
-        return p.is_dir()
-    except OSError:  # name too long, permission denied on a parent
-        return False
-
-
-def _is_file(p: Path) -> bool:
-    try:
-        return p.is_file()
-    except OSError:
-        return False
 
 
 def image_to_label_path(image: Path) -> Path:
@@ -198,7 +184,7 @@ def _resolve_root(yaml_path: Path, cfg: dict[str, Any], findings: list[Finding])
         return here
     p = _user_path(path)
     root = p if p.is_absolute() else (here / p)
-    if _is_dir(root):
+    if is_dir(root):
         return root.resolve()
     findings.append(
         Finding(
@@ -381,16 +367,16 @@ def _images_for_split(
         p = _user_path(item)
         if not p.is_absolute():
             p = root / p
-        is_file = _is_file(p)
-        if _is_dir(p):
+        a_file = is_file(p)
+        if is_dir(p):
             if p not in listed:
                 listed[p] = list_images(p)
             images.extend(listed[p])
-        elif is_file and p.suffix == ".txt":
+        elif a_file and p.suffix == ".txt":
             if p not in listed:
                 listed[p] = _images_from_list(p, root, findings)
             images.extend(listed[p])
-        elif is_file and p.suffix.lower() in IMAGE_SUFFIXES:
+        elif a_file and p.suffix.lower() in IMAGE_SUFFIXES:
             images.append(p)
         else:
             findings.append(
@@ -413,9 +399,9 @@ def _images_from_list(list_file: Path, root: Path, findings: list[Finding]) -> l
         # Ultralytics reads './x' relative to the list file; plain relative entries
         # are usually relative to the dataset root.
         p = contained_path(list_file.parent if entry.startswith("./") else root, entry, root)
-        if p is not None and not os.path.isabs(entry) and not p.exists():
+        if p is not None and not os.path.isabs(entry) and not exists(p):
             beside = contained_path(list_file.parent, entry, root)
-            if beside is not None and beside.exists():
+            if beside is not None and exists(beside):
                 p = beside
         if p is None or not inside_root(p, root):
             findings.append(
