@@ -240,10 +240,78 @@ def test_coco_unchanged_json_is_not_rewritten_and_an_edit_keeps_the_order(tmp_pa
     rec.set_instances([rec.instances[0], moved])
     assert save_dataset(ds) == [path]
     anns = json.loads(path.read_text())["annotations"]
-    assert [a["id"] for a in anns] == [1, 4, 2]  # the moved box follows its image's kept one; b's stays put
+    assert [a["id"] for a in anns] == [1, 2, 3]  # the moved box is still annotation 3, in its place
     assert anns[0] == {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10], "iscrowd": 0, "area": 100}
     assert {"id": 2, "image_id": 2, "category_id": 1, "bbox": [2, 2, 10, 10], "iscrowd": 0, "tool": "kept"} in anns
-    assert next(a for a in anns if a["image_id"] == 1 and a["id"] != 1)["bbox"] == [21, 21, 5, 5]
+    assert anns[2] == {"id": 3, "image_id": 1, "category_id": 1, "bbox": [21, 21, 5, 5], "iscrowd": 0, "area": 25}
+    rec.set_instances([*rec.instances, Instance(0, [30, 30, 40, 40])])  # a new box gets a fresh id after its image's
+    assert save_dataset(ds) == [path]
+    assert [a["id"] for a in json.loads(path.read_text())["annotations"]] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "style",
+    [
+        {"indent": 4},
+        {"indent": "\t", "ensure_ascii": False},
+        {"indent": 2, "end": "\n"},
+        {"indent": 2, "crlf": True, "end": "\r\n"},
+        {},  # json.dump's default: one line, ", " and ": "
+        {"separators": (",", ":")},
+        {"indent": 1, "sort_keys": True, "separators": (",", ": ")},
+    ],
+)
+def test_coco_edit_of_one_box_changes_only_that_box_whatever_the_files_formatting(tmp_path, style):
+    """indent 4, tabs, \\u escapes, CRLF, a final newline or none, spaced separators: all
+    kept, so a diff shows the edited box and its area and nothing else."""
+    for name in ("a.jpg", "b.jpg"):
+        write_image(tmp_path / name)
+    data = {
+        "info": {"description": "caf\u00e9 \u2013 cams", "year": 2024},
+        "images": [
+            {"id": 1, "file_name": "a.jpg", "width": 64, "height": 48, "extra": None},
+            {"id": 2, "file_name": "b.jpg", "width": 64, "height": 48},
+        ],
+        "annotations": [
+            {
+                "id": 7,
+                "image_id": 1,
+                "category_id": 3,
+                "bbox": [1.5, 2, 10, 10],
+                "area": 100,
+                "iscrowd": 0,
+                "segmentation": [[1.5, 2, 11.5, 2, 11.5, 12]],
+                "tool": {"by": "Zo\u00eb"},
+            },
+            {"id": 8, "image_id": 2, "category_id": 3, "bbox": [3, 3, 5, 5], "area": 25, "iscrowd": 0},
+            {"id": 9, "image_id": 1, "category_id": 3, "bbox": [30, 20, 4, 4], "area": 16, "iscrowd": 0},
+        ],
+        "categories": [{"id": 3, "name": "caf\u00e9", "supercategory": "x"}],
+    }
+    opts = {k: v for k, v in style.items() if k not in ("crlf", "end")}
+    text = json.dumps(data, **opts) + style.get("end", "")
+    if style.get("crlf"):
+        text = text.replace("\n", "\r\n")
+    path = tmp_path / "instances_train.json"
+    path.write_bytes(text.encode("utf-8"))
+    ds = open_dataset(path)
+    rec = next(r for r in ds if r.path.name == "a.jpg")
+    rec.ensure_loaded()
+    moved = rec.instances[0].copy()
+    moved.box = moved.box + [1, 0, 0, 0]
+    rec.set_instances([moved, rec.instances[1]])
+    assert save_dataset(ds) == [path]
+    after = path.read_bytes().decode("utf-8")
+    expected = json.loads(text)
+    expected["annotations"][0].update(bbox=[2.5, 2, 9, 10], area=90)
+    opts_after = dict(opts)
+    if "sort_keys" in opts_after:  # the file's own (sorted) order is kept, nothing is re-sorted
+        opts_after.pop("sort_keys")
+        expected = json.loads(json.dumps(expected, sort_keys=True))
+    want = json.dumps(expected, **opts_after) + style.get("end", "")
+    if style.get("crlf"):
+        want = want.replace("\n", "\r\n")
+    assert after == want
 
 
 # --------------------------------------------------------------------------- failures

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -137,10 +138,10 @@ def read_coco(path: Path) -> Dataset:
         loaded = [(j, _load_json(j)) for j in jsons]
         _read_categories(ds, loaded)
         ds.meta["coco_files"] = {}
-        ds.meta["coco_indent"] = {}
-        for json_path, (data, indent) in loaded:
+        ds.meta["coco_style"] = {}
+        for json_path, (data, style) in loaded:
             ds.meta["coco_files"][str(json_path)] = data
-            ds.meta["coco_indent"][str(json_path)] = indent
+            ds.meta["coco_style"][str(json_path)] = style
             _read_images_and_annotations(ds, json_path, data)
     return ds
 
@@ -197,7 +198,7 @@ def _coco_files(folder: Path) -> tuple[list[Path], list[Path]]:
     return [chosen[s] for s in sorted(chosen, key=lambda s: order.get(s, 3))], ignored
 
 
-def _load_json(path: Path) -> tuple[dict[str, Any], int | None]:
+def _load_json(path: Path) -> tuple[dict[str, Any], JsonStyle]:
     try:
         raw = read_regular_bytes(path)
     except OSError as e:
@@ -217,11 +218,10 @@ def _load_json(path: Path) -> tuple[dict[str, Any], int | None]:
     for key in ("annotations", "categories"):
         if key in data and not isinstance(data[key], list):
             raise DatasetError(f"{path}: '{key}' must be a list, got {type(data[key]).__name__}")
-    indent = 2 if text.lstrip().startswith("{\n") or text.lstrip().startswith("{\r\n") else None
-    return data, indent
+    return data, JsonStyle.of(text)
 
 
-def _read_categories(ds: Dataset, loaded: list[tuple[Path, tuple[dict[str, Any], int | None]]]) -> None:
+def _read_categories(ds: Dataset, loaded: list[tuple[Path, tuple[dict[str, Any], JsonStyle]]]) -> None:
     """Classes from every file's categories (merged by id), and the keypoint schema."""
     cats: dict[int | str, dict[str, Any]] = {}
     for json_path, (data, _) in loaded:
@@ -586,20 +586,77 @@ def _annotation(ds: Dataset, inst: Instance, ann_id: int, image_id: int | str, i
     return ann
 
 
-def _dump(data: dict[str, Any], indent: int | None) -> str:
-    """The json text, UTF-8 where it can be: a lone surrogate read from a ``\\udce9`` escape
-    cannot be encoded, so such a file is written with escapes, which read back the same."""
-    for ensure_ascii in (False, True):
-        if indent:
-            text = json.dumps(data, ensure_ascii=ensure_ascii, indent=indent) + "\n"
-        else:
-            text = json.dumps(data, ensure_ascii=ensure_ascii, separators=(",", ":"))
-        try:
-            text.encode("utf-8")
-            return text
-        except UnicodeEncodeError:
-            continue
-    return text
+# A string, or one separator outside strings: how the file spells "," and ":".
+_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[,:][ \t]*')
+
+
+@dataclass(frozen=True)
+class JsonStyle:
+    """How a json file was spelled, so a save rewrites only what changed.
+
+    Re-dumped in one house style, a file written with ``indent=4``, tabs, ``", "``
+    separators, ``\\u00e9`` escapes, CRLF or no final newline would change on every line,
+    and a one-box edit would show as a rewrite of the whole file in a diff. The style is
+    read from the text once at open: the indent of the first nested line, the first
+    separators outside strings, whether the file is pure ASCII (so escapes stay escapes),
+    the line ending, the text after the closing brace and a byte order mark.
+    """
+
+    indent: str | None = None
+    item_sep: str = ","
+    key_sep: str = ":"
+    ensure_ascii: bool = False
+    newline: str = "\n"
+    tail: str = ""
+    bom: bool = False
+
+    @classmethod
+    def of(cls, text: str) -> JsonStyle:
+        bom = text.startswith("\ufeff")
+        body = text[1:] if bom else text
+        stripped = body.lstrip()
+        indent = None
+        m = re.match(r"\{(\r?\n)([ \t]+)\S", stripped)
+        if m:
+            indent = m.group(2)
+        newline = "\r\n" if m and m.group(1) == "\r\n" else "\n"
+        seps: dict[str, str] = {}
+        for t in _TOKEN_RE.finditer(body, 0, min(len(body), 1 << 16)):
+            tok = t.group()
+            if tok[0] in ",:" and tok[0] not in seps:
+                seps[tok[0]] = tok
+                if len(seps) == 2:
+                    break
+        return cls(
+            indent=indent,
+            item_sep="," if indent is not None else seps.get(",", ","),
+            key_sep=seps.get(":", ":"),
+            ensure_ascii=body.isascii() and "\\u" in body,
+            newline=newline,
+            tail=body[len(body.rstrip()) :],
+            bom=bom,
+        )
+
+    def dump(self, data: dict[str, Any]) -> str:
+        """The json text in this style; UTF-8 where it can be: a lone surrogate read from a
+        ``\\udce9`` escape cannot be encoded, so such a file is written with escapes, which
+        read back the same."""
+        for ensure_ascii in (self.ensure_ascii, True):
+            text = json.dumps(
+                data, ensure_ascii=ensure_ascii, indent=self.indent, separators=(self.item_sep, self.key_sep)
+            )
+            try:
+                text.encode("utf-8")
+                break
+            except UnicodeEncodeError:
+                continue
+        if self.newline != "\n":
+            text = text.replace("\n", self.newline)
+        return ("\ufeff" if self.bom else "") + text + self.tail
+
+
+# How exports are spelled: compact, one line.
+_EXPORT_STYLE = JsonStyle()
 
 
 def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path]:
@@ -630,7 +687,8 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
     )
     k_of = _keypoint_counts(ds)  # as the annotations were read, before any class edit
     categories = _categories(ds) if classes_changed else []
-    before = {key: _dump(files[key], ds.meta.get("coco_indent", {}).get(key)) for key in touched}
+    styles = ds.meta.get("coco_style", {})
+    before = {key: styles.get(key, _EXPORT_STYLE).dump(files[key]) for key in touched}
     for key in touched:
         data = files[key]
         mine = [r for r in recs if str(r.label_path) == key]
@@ -641,9 +699,20 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
                 if (image.get("width"), image.get("height")) != (rec.width, rec.height):
                     image["width"], image["height"] = rec.width, rec.height
             originals = [(_reparsed(ds, rec, ann, k_of), ann) for ann in rec.meta["coco_anns"]]
+            matched = match_originals(rec.instances, originals)
+            used = {id(a) for a in matched if a is not None}
+            # An edited instance is still the annotation it was read as: it keeps its id, its
+            # place in the file and the keys the model does not hold (segmentation, tool fields).
+            by_id = {}
+            for parsed, ann in originals:
+                if id(ann) not in used and parsed.source.annotation_id is not None:
+                    by_id.setdefault(parsed.source.annotation_id, (parsed, ann))
             new_anns = []
-            for inst, orig in zip(rec.instances, match_originals(rec.instances, originals), strict=True):
-                if orig is None:
+            for inst, orig in zip(rec.instances, matched, strict=True):
+                if orig is None and inst.source.annotation_id is not None and inst.source.annotation_id in by_id:
+                    parsed, orig = by_id.pop(inst.source.annotation_id)
+                    _update_annotation(ds, orig, parsed, inst, ids)
+                elif orig is None:
                     orig = _annotation(ds, inst, next_id, rec.meta["coco_image_id"], ids)
                     next_id += 1
                 new_anns.append(orig)
@@ -654,7 +723,7 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
             data["categories"] = categories
     written = []
     for key in sorted(touched):
-        text = _dump(files[key], ds.meta.get("coco_indent", {}).get(key))
+        text = styles.get(key, _EXPORT_STYLE).dump(files[key])
         if text == before[key]:
             continue  # the same annotations as read (an edit and its undo): the file stays as it is
         atomic_write_text(key, text)
@@ -667,6 +736,23 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
         ds.meta["coco_class_of"] = {c: i for i, c in enumerate(ids)}
     ds.classes_dirty = False  # written, or the same names as the file's
     return written
+
+
+def _update_annotation(ds: Dataset, ann: dict[str, Any], was: Instance, inst: Instance, ids: list[int | str]) -> None:
+    """Write into ``ann`` (in place, so it keeps its position) only what the edit changed."""
+    fresh = _annotation(ds, inst, 0, ann.get("image_id"), ids)
+    if not np.allclose(was.box, inst.box, atol=1e-6):
+        ann["bbox"], ann["area"] = fresh["bbox"], fresh["area"]
+    if was.class_id != inst.class_id:
+        ann["category_id"] = fresh["category_id"]
+    if was.iscrowd != inst.iscrowd:
+        ann["iscrowd"] = fresh["iscrowd"]
+    same_points = (was.keypoints is None) == (inst.keypoints is None) and (
+        was.keypoints is None
+        or (was.keypoints.shape == inst.keypoints.shape and np.allclose(was.keypoints, inst.keypoints, atol=1e-6))
+    )
+    if not same_points and "keypoints" in fresh:
+        ann["keypoints"], ann["num_keypoints"] = fresh["keypoints"], fresh["num_keypoints"]
 
 
 def _merged_annotations(old: list[Any], replaced: dict[int | str, list[Any]]) -> list[Any]:
@@ -755,7 +841,7 @@ def write_coco(ds: Dataset, out: Path) -> Path:
             "categories": categories,
         }
         path = out / "annotations" / f"{prefix}_{split}.json"
-        atomic_write_text(path, _dump(data, None))
+        atomic_write_text(path, _EXPORT_STYLE.dump(data))
         written.append(path)
     if not written:
         raise DatasetError(f"{ds.source}: the dataset has no images to export")
