@@ -495,3 +495,30 @@ def test_names_no_file_system_can_hold_are_missing_images_not_crashes(tmp_path):
     (voc_root / "JPEGImages").mkdir()
     (voc_root / "Annotations" / "a.xml").write_text(voc_xml(long_name, [("cat", (1, 1, 9, 9), 0)]))
     assert "missing_image" in _kinds(open_dataset(voc_root))
+
+
+@pytest.mark.parametrize("target", ["yolo", "coco", "voc"])
+def test_names_equal_after_unicode_normalization_get_their_own_output_files(tmp_path, target):
+    """``café`` in NFC and in NFD are two files on Linux but one name on macOS: copied there,
+    one export image (and its label file) would replace the other."""
+    import unicodedata
+
+    src = tmp_path / "src"
+    names = [unicodedata.normalize(form, "café.png") for form in ("NFC", "NFD")]
+    assert names[0] != names[1]
+    for k, name in enumerate(names):
+        _colored(src / name, 60 + 100 * k)
+    coco = {
+        "images": [{"id": k + 1, "file_name": n, "width": 64, "height": 48} for k, n in enumerate(names)],
+        "annotations": [
+            {"id": k + 1, "image_id": k + 1, "category_id": 1, "bbox": [5 + 20 * k, 5, 10, 10]} for k in range(2)
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (src / "ann.json").write_text(json.dumps(coco))
+    source = open_dataset(src / "ann.json")
+    out = tmp_path / "out"
+    convert_dataset(source, target, out)
+    folded = [unicodedata.normalize("NFC", p.name).casefold() for p in out.rglob("*") if p.is_file()]
+    assert len(folded) == len(set(folded))
+    assert _labels_by_image(open_dataset(out)) == _labels_by_image(source)
