@@ -522,3 +522,33 @@ def test_names_equal_after_unicode_normalization_get_their_own_output_files(tmp_
     folded = [unicodedata.normalize("NFC", p.name).casefold() for p in out.rglob("*") if p.is_file()]
     assert len(folded) == len(set(folded))
     assert _labels_by_image(open_dataset(out)) == _labels_by_image(source)
+
+
+def test_voc_annotation_goes_with_the_image_its_filename_names_among_same_stem_images(tmp_path):
+    """``a.jpg`` and ``a.png`` beside one ``a.xml`` naming ``a.png``: the boxes were drawn on
+    a.png, and pairing by stem alone gave them to a.jpg."""
+    root = tmp_path / "voc"
+    _colored(root / "JPEGImages" / "a.jpg", 40)
+    _colored(root / "JPEGImages" / "a.png", 200)
+    (root / "Annotations").mkdir()
+    (root / "Annotations" / "a.xml").write_text(voc_xml("a.png", [("cat", (1, 1, 9, 9), 0)]))
+    ds = open_dataset(root)
+    assert [r.path.name for r in ds.records] == ["a.png"]
+    shared = [f for f in validate_dataset(ds) if f.kind == "label_file_shared"]
+    assert len(shared) == 1 and "a.jpg" in shared[0].message and shared[0].label_file == "Annotations/a.xml"
+    out = tmp_path / "out"
+    convert_dataset(ds, "coco", out)
+    assert _labels_by_image(open_dataset(out)) == {_digest(root / "JPEGImages" / "a.png"): [("cat", (1, 1, 9, 9))]}
+
+
+def test_yolo_images_that_share_one_label_file_are_reported(tmp_path):
+    root = tmp_path / "yolo"
+    _colored(root / "images" / "a.jpg", 40)
+    _colored(root / "images" / "a.png", 200)
+    _colored(root / "images" / "b.jpg", 90)
+    (root / "labels").mkdir()
+    (root / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "data.yaml").write_text("train: images\nnames: [thing]\n")
+    shared = [f for f in validate_dataset(open_dataset(root / "data.yaml")) if f.kind == "label_file_shared"]
+    assert len(shared) == 1
+    assert shared[0].label_file == "labels/a.txt" and "a.jpg" in shared[0].message and "a.png" in shared[0].message

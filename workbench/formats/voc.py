@@ -43,7 +43,7 @@ import numpy as np
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance, Source
 from workbench.core.atomic import atomic_write_bytes, atomic_write_text
-from workbench.core.findings import Severity
+from workbench.core.findings import Finding, Severity
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
 from workbench.core.paths import OUTSIDE_FIX, contained_path, is_file
 from workbench.core.reading import read_regular_bytes, read_regular_text
@@ -130,7 +130,8 @@ def read_voc(path: Path) -> Dataset:
     if folder.name == "Annotations" or (path.is_file() and folder.name.lower() in _XML_FOLDERS):
         folder = folder.parent
     root = folder.resolve()
-    items = _voc2007_items(root) if (root / "Annotations").is_dir() else _labelimg_items(root)
+    clashes: list[Clash] = []
+    items = _voc2007_items(root, clashes) if (root / "Annotations").is_dir() else _labelimg_items(root, clashes)
     if not items:
         raise DatasetError(f"{root}: no VOC .xml annotations or images found")
     classes_file = next((root / c for c in CLASS_FILES if (root / c).is_file()), None)
@@ -143,6 +144,18 @@ def read_voc(path: Path) -> Dataset:
         classes = [c.strip() for c in text.splitlines() if c.strip()]
     ds = Dataset(root=root, classes=classes, format="voc", source=path, config_file=classes_file)
     ds.meta["voc_class_index"] = {c: i for i, c in enumerate(classes)}
+    for xml, kept, left_out in clashes:
+        ds.findings.append(
+            Finding(
+                Severity.WARNING,
+                "label_file_shared",
+                f"{kept.name} and {left_out.name} would both take their labels from {xml.name} (VOC pairs an "
+                f"annotation with the image of the same name without its extension): {xml.name} goes with "
+                f"{kept.name}, and {left_out.name} is left out; rename it so it can have its own annotation",
+                image=ds.rel(left_out),
+                label_file=ds.rel(xml),
+            )
+        )
     for split, label, has_labels, image in items:
         rec = ImageRecord(path=image, split=split, label_path=label, has_labels=has_labels, loaded=False)
         rec._loader = partial(_load_record, ds)
@@ -161,9 +174,10 @@ def read_voc(path: Path) -> Dataset:
 
 
 Item = tuple[str, Path, bool, Path]  # split, xml path, xml exists, image path
+Clash = tuple[Path, Path, Path]  # xml, the image it goes with, an image of the same stem left out
 
 
-def _voc2007_items(root: Path) -> list[Item]:
+def _voc2007_items(root: Path, clashes: list[Clash]) -> list[Item]:
     xml_dir = root / "Annotations"
     img_dir = next((root / d for d in ("JPEGImages", "images") if (root / d).is_dir()), root / "JPEGImages")
     split_of: dict[str, str] = {}
@@ -174,7 +188,7 @@ def _voc2007_items(root: Path) -> list[Item]:
             for line in read_regular_text(f, errors="replace").splitlines():
                 for stem in _listed_stems(line):
                     split_of.setdefault(stem, split)
-    return _pair(xml_dir, [img_dir], lambda stem: split_of.get(stem, "train"))
+    return _pair(xml_dir, [img_dir], lambda stem: split_of.get(stem, "train"), clashes)
 
 
 def _listed_stems(line: str) -> list[str]:
@@ -193,7 +207,7 @@ def _listed_stems(line: str) -> list[str]:
     return out
 
 
-def _labelimg_items(root: Path) -> list[Item]:
+def _labelimg_items(root: Path, clashes: list[Clash]) -> list[Item]:
     split_dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name.lower() in _SPLIT_FOLDERS]
     split_dirs = [d for d in split_dirs if _xml_folder(d) is not None]
     units = [(_SPLIT_FOLDERS[d.name.lower()], d) for d in split_dirs] or [("train", root)]
@@ -203,7 +217,7 @@ def _labelimg_items(root: Path) -> list[Item]:
         img_dirs = [xml_dir, folder] + [
             d for d in sorted(folder.iterdir()) if d.is_dir() and d.name.lower() in _IMAGE_FOLDERS
         ]
-        items.extend(_pair(xml_dir, img_dirs, lambda _stem, s=split: s))
+        items.extend(_pair(xml_dir, img_dirs, lambda _stem, s=split: s, clashes))
     return items
 
 
@@ -216,9 +230,14 @@ def _xml_folder(folder: Path) -> Path | None:
     return None
 
 
-def _pair(xml_dir: Path, img_dirs: list[Path], split_of: Any) -> list[Item]:
-    """One item per stem found in the xml folder or the image folders (listings only)."""
-    images: dict[str, Path] = {}
+def _pair(xml_dir: Path, img_dirs: list[Path], split_of: Any, clashes: list[Clash]) -> list[Item]:
+    """One item per stem found in the xml folder or the image folders (listings only).
+
+    Several images of one stem (``a.jpg``, ``a.png``) cannot each have an ``a.xml``: the
+    annotation goes with the image its ``<filename>`` names (read only for such stems),
+    else the first; the others are left out and listed in ``clashes``.
+    """
+    images: dict[str, list[Path]] = {}
     for d in dict.fromkeys(img_dirs):
         if not d.is_dir():
             continue
@@ -228,14 +247,32 @@ def _pair(xml_dir: Path, img_dirs: list[Path], split_of: Any) -> list[Item]:
             else [d / n for n in sorted(os.listdir(d)) if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES]
         )
         for img in found:
-            images.setdefault(img.stem, img.resolve())
+            same = images.setdefault(img.stem, [])
+            resolved = img.resolve()
+            if resolved not in same:
+                same.append(resolved)
     xmls = {p.stem: p.resolve() for p in sorted(xml_dir.glob("*.xml"))} if xml_dir.is_dir() else {}
     items = []
     for stem in sorted(set(images) | set(xmls)):
         xml = xmls.get(stem, xml_dir.resolve() / f"{stem}.xml")
-        image = images.get(stem, img_dirs[-1].resolve() / f"{stem}.jpg")
+        found = images.get(stem) or [img_dirs[-1].resolve() / f"{stem}.jpg"]
+        image = found[0]
+        if len(found) > 1:
+            named = _named_image(xml) if stem in xmls else None
+            image = next((f for f in found if f.name == named), image)
+            clashes.extend((xml, image, other) for other in found if other != image)
         items.append((split_of(stem), xml, stem in xmls, image))
     return items
+
+
+def _named_image(xml: Path) -> str | None:
+    """The base name in an annotation's ``<filename>``, or None when it cannot be read."""
+    try:
+        root, _ = parse_xml(read_regular_bytes(xml))
+    except (OSError, ValueError, XmlError):
+        return None
+    named = _text(root, "filename")
+    return named.replace("\\", "/").rsplit("/", 1)[-1] if named else None
 
 
 def _load_record(ds: Dataset, rec: ImageRecord) -> None:

@@ -500,7 +500,7 @@ def _make_records(ds: Dataset, splits: dict[str, list[Path]], existing: _Existin
     """
     claimed: dict[Path, set[str]] = {}
     # image folder -> its label folder, that folder's listing, the names claimed in it
-    label_dirs: dict[str, tuple[Path, set[str], set[str]]] = {}
+    label_dirs: dict[str, tuple[Path, set[str], set[str], dict[str, Path]]] = {}
     seen: set[str] = set()
     for split, images in splits.items():
         for img in images:
@@ -513,9 +513,12 @@ def _make_records(ds: Dataset, splits: dict[str, list[Path]], existing: _Existin
             where = label_dirs.get(folder)
             if where is None:
                 label_dir = image_to_label_path(img).parent
-                where = (label_dir, existing.listing(label_dir), claimed.setdefault(label_dir, set()))
+                where = (label_dir, existing.listing(label_dir), claimed.setdefault(label_dir, set()), {})
                 label_dirs[folder] = where
             name = label_file_name(img.name)
+            first = where[3].setdefault(name, img)
+            if first is not img:
+                _note_shared_label(ds, where[0] / name, first, img)
             where[2].add(name)
             ds.records.append(
                 ImageRecord(
@@ -523,6 +526,25 @@ def _make_records(ds: Dataset, splits: dict[str, list[Path]], existing: _Existin
                 )
             )
     return claimed
+
+
+def _note_shared_label(ds: Dataset, label: Path, first: Path, other: Path) -> None:
+    """Two images of one folder whose names differ only in the extension (``a.jpg``, ``a.png``).
+
+    YOLO names a label file after the image's stem, so both read ``a.txt``: neither image
+    has labels of its own, and saving an edit of one rewrites the other's.
+    """
+    ds.findings.append(
+        Finding(
+            Severity.WARNING,
+            "label_file_shared",
+            f"{first.name} and {other.name} both take their labels from {label.name} (YOLO names a label "
+            "file after the image without its extension): an edit of one changes the other; rename one "
+            "image so each has its own label file",
+            image=ds.rel(other),
+            label_file=ds.rel(label),
+        )
+    )
 
 
 def label_file_name(image_name: str) -> str:
