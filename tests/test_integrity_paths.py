@@ -552,3 +552,25 @@ def test_yolo_images_that_share_one_label_file_are_reported(tmp_path):
     shared = [f for f in validate_dataset(open_dataset(root / "data.yaml")) if f.kind == "label_file_shared"]
     assert len(shared) == 1
     assert shared[0].label_file == "labels/a.txt" and "a.jpg" in shared[0].message and "a.png" in shared[0].message
+
+
+def test_classes_with_one_name_are_reported_and_a_voc_conversion_says_it_merges_them(tmp_path):
+    """COCO categories 1 and 2 both named 'car': VOC keys classes by name, so converted their
+    boxes become one class; validate and the conversion report must both say so."""
+    write_image(tmp_path / "src" / "a.jpg")
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]},
+            {"id": 2, "image_id": 1, "category_id": 2, "bbox": [30, 20, 10, 10]},
+        ],
+        "categories": [{"id": 1, "name": "car"}, {"id": 2, "name": "car "}],
+    }
+    ann = tmp_path / "src" / "ann.json"
+    ann.write_text(json.dumps(coco))
+    ds = open_dataset(ann)
+    dup = [f for f in validate_dataset(ds) if f.kind == "duplicate_class_name"]
+    assert len(dup) == 1 and "class 0 and class 1" in dup[0].message
+    report = convert_dataset(ds, "voc", tmp_path / "voc")
+    assert any("named alike" in loss for loss in report.losses)
+    assert not any("named alike" in loss for loss in convert_dataset(ds, "yolo", tmp_path / "yolo").losses)

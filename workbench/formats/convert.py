@@ -13,6 +13,7 @@ import glob
 import os
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -202,6 +203,12 @@ def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tu
     if crowd and fmt.startswith("yolo"):
         report.losses.append(
             f"the crowd/difficult flag of {crowd} instances: YOLO has no such flag, they become ordinary boxes"
+        )
+    merged = sorted(n for n, k in Counter(c.strip() for c in view.classes).items() if k > 1)
+    if merged and fmt == "voc":
+        report.losses.append(
+            f"classes named alike ({', '.join(repr(n) for n in merged)}): VOC names a box's class by its name, so "
+            "their boxes become one class (rename the classes in the source to keep them apart)"
         )
     if segmentations:
         report.losses.append(
