@@ -574,3 +574,21 @@ def test_classes_with_one_name_are_reported_and_a_voc_conversion_says_it_merges_
     report = convert_dataset(ds, "voc", tmp_path / "voc")
     assert any("named alike" in loss for loss in report.losses)
     assert not any("named alike" in loss for loss in convert_dataset(ds, "yolo", tmp_path / "yolo").losses)
+
+
+@pytest.mark.parametrize("where", ["images", "images/pred", "root-of-yaml"])
+def test_predict_out_in_the_folder_of_its_images_is_refused_before_anything_is_written(tmp_path, capsys, where):
+    """``--out`` set to the images' folder would replace each image with its overlay (same
+    name); a folder inside the data would be read back as unlabeled images."""
+    root = tmp_path / "ds"
+    _colored(root / "images" / "a.jpg", 90)
+    (root / "data.yaml").write_text("train: images\nnames: [thing]\n")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    source = root / "data.yaml" if where == "root-of-yaml" else root / "images"
+    out = root / "preds" if where == "root-of-yaml" else root / where
+    weights = tmp_path / "no-such-model.pt"  # refused before the model is even looked at
+    rc = main(["predict", str(weights), str(source), "--out", str(out), "--save-images", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--out" in err and "folder of the images being predicted" in err
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+    assert where == "images" or not out.exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,28 @@ def _overlay_name(path: Path, used: set[str]) -> str:
     return name
 
 
+def _refuse_out_in_source(out: Path, source: Path, paths: list[Path]) -> None:
+    """``--out`` in the folder of the images being predicted would write into the user's data.
+
+    An overlay is named after its image, so ``--out`` set to the images' own folder replaces
+    every source image with its overlay; a folder inside the source is read back as part of
+    it (the overlays become unlabeled images of the dataset, as with ``convert``).
+    """
+    from workbench.formats.base import DatasetError
+
+    target = os.path.realpath(out)
+    folders = {os.path.realpath(source if source.is_dir() else source.parent)}
+    folders.update(os.path.realpath(p.parent) for p in paths)
+    for folder in sorted(folders):
+        if os.path.commonpath([folder, target]) == folder:
+            where = "is" if folder == target else "is inside"
+            raise DatasetError(
+                f"--out {out}: {where} the folder of the images being predicted ({folder}); choose a "
+                "folder outside it, so no source image is overwritten and the results are not read "
+                "back as part of the data"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     from workbench.cli.model_loading import load_predictor, resolve_weights
     from workbench.core.atomic import atomic_write_text
@@ -93,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
         )
     source = Path(args.source)
     paths = source_images(source)
+    _refuse_out_in_source(out, source, paths)
     predictor = load_predictor(resolve_weights(Path(args.weights)), args.device, args.conf)
     try:
         out.mkdir(parents=True, exist_ok=True)
