@@ -593,3 +593,26 @@ def _touch(path: Path) -> Path:
     """A checkpoint path that exists (the fake predictor never reads it)."""
     path.write_bytes(b"")
     return path
+
+
+def test_an_undecodable_image_gives_our_message_without_opencvs_log_lines(tmp_path):
+    """OpenCV logs its own 'TIFF_Error ... Failed to read directory' lines straight to the
+    terminal (C stderr, so only a subprocess sees them) beside the finding that explains it."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "ds"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "fake.tiff").write_bytes(b"II*\x00" + b"\xff" * 20)
+    (root / "data.yaml").write_text("train: images\nnames: [thing]\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_LOG_LEVEL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", "validate", str(root / "data.yaml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
+    assert "fake.tiff" in done.stdout and "corrupt_image" in done.stdout
+    assert "TIFF_Error" not in done.stderr and "[ERROR" not in done.stderr
