@@ -384,3 +384,26 @@ def test_a_keypoint_schema_finding_names_data_yaml_once_and_says_how_to_fix(tmp_
     (line,) = [line for line in capsys.readouterr().out.splitlines() if "flip_idx" in line]
     assert line.strip().startswith("data.yaml: flip_idx") and line.count("data.yaml") == 2  # location, then the fix
     assert "fix the keypoint keys" in line
+
+
+def test_a_line_of_a_million_numbers_is_not_a_million_point_face_schema(tmp_path):
+    """With no kpt_shape in the yaml the column count decides between boxes and yolov5-face;
+    one broken line of 3,000,001 numbers made the dataset 'yolo-face' with 1.5M keypoints,
+    which every export then named."""
+    from _dataset_builders import write_image
+
+    from workbench.formats import open_dataset
+    from workbench.formats.convert import convert_dataset
+    from workbench.qa.validate import validate_dataset
+
+    root = tmp_path / "ds"
+    write_image(root / "images" / "a.jpg")
+    (root / "labels").mkdir()
+    (root / "labels" / "a.txt").write_text("0" + " 0.5" * 3_000_000 + "\n")
+    (root / "data.yaml").write_text("train: images\nnames: [thing]\n")
+    ds = open_dataset(root / "data.yaml")
+    assert ds.keypoints is None and ds.format == "yolo"
+    assert [f.kind for f in validate_dataset(ds) if f.kind == "column_count"] == ["column_count"]
+    out = tmp_path / "out"
+    convert_dataset(ds, "coco", out)
+    assert sum(p.stat().st_size for p in out.rglob("*.json")) < 10_000

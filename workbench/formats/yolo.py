@@ -31,6 +31,7 @@ from workbench.core.safe_yaml import YamlLimitError, safe_load_file
 from workbench.formats.base import DatasetError, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, list_images, unique_file_name
 from workbench.formats.yolo_labels import (
+    MAX_KEYPOINTS,
     MAX_LABEL_BYTES,
     LabelLayout,
     format_label_text,
@@ -48,7 +49,6 @@ FORMAT_BY_KIND = {"det": "yolo", "pose": "yolo-pose", "face": "yolo-face"}
 # A yaml may say anything; counts beyond these are typos or hostile, and honouring them
 # would allocate lists of that length.
 MAX_CLASSES = 100_000
-MAX_KEYPOINTS = 1_000
 
 
 def _count(value: Any, limit: int = MAX_CLASSES) -> int | None:

@@ -33,6 +33,9 @@ HUGE_VALUE = 1e12
 # 100,000-line file already holds more than any detector is trained on.
 MAX_LABEL_BYTES = 64 * 2**20
 MAX_LABEL_LINES = 100_000
+# A yaml or a guess may say anything; more keypoints than this are typos or hostile, and
+# honouring them would allocate lists of that length.
+MAX_KEYPOINTS = 1_000
 
 
 @dataclass(frozen=True)
@@ -363,7 +366,10 @@ def guess_layout_from_columns(counts: list[int]) -> LabelLayout | None:
         return None
     values, freq = np.unique(np.asarray(counts), return_counts=True)
     common = int(values[np.argmax(freq)])
-    if common > 5 and (common - 5) % 2 == 0:
+    # A line of a million numbers is a broken file, not a million-point face schema (every
+    # export would name that many keypoints): past MAX_KEYPOINTS the lines are plain boxes
+    # with too many columns, and each says so.
+    if common > 5 and (common - 5) % 2 == 0 and (common - 5) // 2 <= MAX_KEYPOINTS:
         return LabelLayout("face", (common - 5) // 2, 2)
     return LabelLayout("det")
 
