@@ -407,3 +407,36 @@ def test_a_line_of_a_million_numbers_is_not_a_million_point_face_schema(tmp_path
     out = tmp_path / "out"
     convert_dataset(ds, "coco", out)
     assert sum(p.stat().st_size for p in out.rglob("*.json")) < 10_000
+
+
+def test_a_coco_category_naming_too_many_keypoints_is_one_error_not_a_huge_schema(tmp_path):
+    """A data.yaml's kpt_shape stops at MAX_KEYPOINTS; a COCO category's 'keypoints' list did
+    not, and 200,000 names made a 60 MB label file of 50 boxes in a yolo-pose export."""
+    import json
+
+    from _dataset_builders import write_image
+
+    from workbench.core.keypoints import MAX_KEYPOINTS
+    from workbench.formats import open_dataset
+    from workbench.formats.convert import convert_dataset
+    from workbench.qa.validate import validate_dataset
+
+    root = tmp_path / "src"
+    write_image(root / "a.jpg")
+    k = MAX_KEYPOINTS + 1
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "keypoints": [1, 1, 2] * k},
+        ],
+        "categories": [{"id": 1, "name": "p", "keypoints": [f"k{i}" for i in range(k)]}],
+    }
+    (root / "ann.json").write_text(json.dumps(coco))
+    ds = open_dataset(root / "ann.json")
+    assert ds.keypoints is None
+    found = validate_dataset(ds)
+    assert [f.kind for f in found if f.kind == "keypoint_count"] == ["keypoint_count"]
+    rec = ds.records[0]
+    assert len(rec.instances) == 1 and rec.instances[0].keypoints is None  # the box is kept
+    convert_dataset(ds, "coco", tmp_path / "out")
+    assert sum(p.stat().st_size for p in (tmp_path / "out").rglob("*.json")) < 10_000

@@ -35,7 +35,7 @@ from workbench.core.findings import Finding, Severity
 from workbench.core.fix_actions import TakeImageSize
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import read_image_header
-from workbench.core.keypoints import COCO_PERSON_NAMES, KeypointSchema
+from workbench.core.keypoints import COCO_PERSON_NAMES, MAX_KEYPOINTS, KeypointSchema
 from workbench.core.paths import OUTSIDE_FIX, contained_path, is_file
 from workbench.core.reading import read_regular_bytes
 from workbench.formats.base import DatasetError, note_image_header, record_finding
@@ -261,6 +261,17 @@ def _schema_from_categories(ds: Dataset, cats: list[dict[str, Any]]) -> Keypoint
     if not with_kp:
         return None
     first = with_kp[0]
+    if len(first["keypoints"]) > MAX_KEYPOINTS:
+        ds.findings.append(
+            Finding(
+                Severity.ERROR,
+                "keypoint_count",
+                f"category '{first.get('name')}' names {len(first['keypoints'])} keypoints, more than "
+                f"{MAX_KEYPOINTS}: its keypoints are not loaded (boxes are); fix the category's 'keypoints' list",
+                label_file=None,
+            )
+        )
+        return None
     names = [str(n) for n in first["keypoints"]]
     k = len(names)
     for other in with_kp[1:]:
@@ -435,8 +446,8 @@ def _read_annotation(ds: Dataset, rec: ImageRecord, ann: dict[str, Any], k_of: d
     keypoints = None
     raw_kp = ann.get("keypoints")
     k = k_of.get(cid, ds.keypoints.num_keypoints if ds.keypoints else 0)
-    if ds.keypoints is not None and k != ds.keypoints.num_keypoints:
-        k = -1  # this category's keypoints do not fit the dataset's schema (reported once)
+    if (ds.keypoints.num_keypoints if ds.keypoints is not None else 0) != k:
+        k = -1  # this category's keypoints do not fit the dataset's schema, or there is none (reported once)
     if raw_kp is not None and raw_kp != [] and k >= 0:
         flat = _numbers(raw_kp)
         n = f"{len(raw_kp)} values" if isinstance(raw_kp, list) else repr(raw_kp)

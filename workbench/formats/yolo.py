@@ -24,14 +24,13 @@ from workbench.core.findings import Finding, Severity
 from workbench.core.fix_actions import SetNc
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
-from workbench.core.keypoints import KeypointSchema
+from workbench.core.keypoints import MAX_KEYPOINTS, KeypointSchema
 from workbench.core.paths import OUTSIDE_FIX, contained_path, exists, inside_root, is_dir, is_file
 from workbench.core.reading import open_regular, read_regular_text
 from workbench.core.safe_yaml import YamlLimitError, safe_load_file
 from workbench.formats.base import DatasetError, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, list_images, unique_file_name
 from workbench.formats.yolo_labels import (
-    MAX_KEYPOINTS,
     MAX_LABEL_BYTES,
     LabelLayout,
     format_label_text,

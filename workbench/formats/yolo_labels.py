@@ -20,6 +20,7 @@ import numpy as np
 from workbench.core.annotation import Instance, Source
 from workbench.core.findings import Severity
 from workbench.core.fix_actions import DeleteLine, FixAction, MarkKeypointMissing, SetVisibility
+from workbench.core.keypoints import MAX_KEYPOINTS
 from workbench.formats.base import format_number
 
 # A normalized value a little above 1 is float noise from the tool that wrote it; well
@@ -33,9 +34,6 @@ HUGE_VALUE = 1e12
 # 100,000-line file already holds more than any detector is trained on.
 MAX_LABEL_BYTES = 64 * 2**20
 MAX_LABEL_LINES = 100_000
-# A yaml or a guess may say anything; more keypoints than this are typos or hostile, and
-# honouring them would allocate lists of that length.
-MAX_KEYPOINTS = 1_000
 
 
 @dataclass(frozen=True)
