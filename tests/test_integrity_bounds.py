@@ -440,3 +440,33 @@ def test_a_coco_category_naming_too_many_keypoints_is_one_error_not_a_huge_schem
     assert len(rec.instances) == 1 and rec.instances[0].keypoints is None  # the box is kept
     convert_dataset(ds, "coco", tmp_path / "out")
     assert sum(p.stat().st_size for p in (tmp_path / "out").rglob("*.json")) < 10_000
+
+
+def test_every_reader_refuses_more_classes_than_the_limit_so_no_conversion_writes_an_unreadable_yaml(tmp_path):
+    """A COCO file with MAX_CLASSES + 2 categories opened, and its YOLO export (names keyed
+    0..N-1) was then refused by the YOLO reader with a message naming keys that were fine."""
+    import json
+
+    from _dataset_builders import write_image
+
+    from workbench.formats import open_dataset
+    from workbench.formats.base import MAX_CLASSES, DatasetError
+
+    write_image(tmp_path / "a.jpg")
+    n = MAX_CLASSES + 2
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+        "annotations": [],
+        "categories": [{"id": i, "name": f"c{i}"} for i in range(n)],
+    }
+    (tmp_path / "ann.json").write_text(json.dumps(coco))
+    with pytest.raises(DatasetError, match="categories, more than"):
+        open_dataset(tmp_path / "ann.json")
+    (tmp_path / "images").mkdir()
+    write_image(tmp_path / "images" / "b.jpg")
+    (tmp_path / "list.yaml").write_text("train: images\nnames: [" + ", ".join(f"c{i}" for i in range(n)) + "]\n")
+    with pytest.raises(DatasetError, match="classes, more than"):
+        open_dataset(tmp_path / "list.yaml")
+    (tmp_path / "keys.yaml").write_text("train: images\nnames: {0: a, 1: b, 99999999999: c}\n")
+    with pytest.raises(DatasetError, match=r"got \[99999999999\]"):
+        open_dataset(tmp_path / "keys.yaml")

@@ -10,6 +10,11 @@ from workbench.core.fix_actions import ExcludeImage, FixAction
 from workbench.core.imageheader import ImageHeader
 from workbench.core.paths import exists
 
+# A config or an annotation file may say anything; more classes than this are typos or
+# hostile, and every reader refuses them alike, so no conversion writes a dataset that
+# another reader refuses.
+MAX_CLASSES = 100_000
+
 
 class DatasetError(Exception):
     """The input cannot be used at all (no such file, unreadable config...).

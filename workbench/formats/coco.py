@@ -38,7 +38,7 @@ from workbench.core.imageheader import read_image_header
 from workbench.core.keypoints import COCO_PERSON_NAMES, MAX_KEYPOINTS, KeypointSchema
 from workbench.core.paths import OUTSIDE_FIX, contained_path, is_file
 from workbench.core.reading import read_regular_bytes
-from workbench.formats.base import DatasetError, note_image_header, record_finding
+from workbench.formats.base import MAX_CLASSES, DatasetError, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, portable_name, unique_file_name
 from workbench.formats.originals import match_originals
 
@@ -248,6 +248,11 @@ def _read_categories(ds: Dataset, loaded: list[tuple[Path, tuple[dict[str, Any],
                     )
                 )
             cats.setdefault(cid, cat)
+    if len(cats) > MAX_CLASSES + 1:
+        raise DatasetError(
+            f"{ds.source}: {len(cats)} categories, more than {MAX_CLASSES + 1}: not a class list a detector "
+            "can learn; fix the 'categories' list"
+        )
     ids = sorted(cats, key=lambda c: (isinstance(c, str), c if isinstance(c, int) else 0, str(c)))
     ds.classes = [str(cats[c].get("name", f"category{c}")) for c in ids]
     ds.meta["coco_category_ids"] = ids

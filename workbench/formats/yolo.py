@@ -28,7 +28,7 @@ from workbench.core.keypoints import MAX_KEYPOINTS, KeypointSchema
 from workbench.core.paths import OUTSIDE_FIX, contained_path, exists, inside_root, is_dir, is_file
 from workbench.core.reading import open_regular, read_regular_text
 from workbench.core.safe_yaml import YamlLimitError, safe_load_file
-from workbench.formats.base import DatasetError, note_image_header, record_finding
+from workbench.formats.base import MAX_CLASSES, DatasetError, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, list_images, unique_file_name
 from workbench.formats.yolo_labels import (
     MAX_LABEL_BYTES,
@@ -43,11 +43,6 @@ from workbench.formats.yolo_labels import (
 
 SPLIT_KEYS = ("train", "val", "test")
 FORMAT_BY_KIND = {"det": "yolo", "pose": "yolo-pose", "face": "yolo-face"}
-
-
-# A yaml may say anything; counts beyond these are typos or hostile, and honouring them
-# would allocate lists of that length.
-MAX_CLASSES = 100_000
 
 
 def _count(value: Any, limit: int = MAX_CLASSES) -> int | None:
@@ -216,9 +211,8 @@ def _read_names(cfg: dict[str, Any], cfg_name: str, findings: list[Finding]) -> 
     if isinstance(names, dict):
         ids = [_count(k) for k in names]
         if any(i is None for i in ids):
-            raise DatasetError(
-                f"{cfg_name}: 'names' keys must be class ids 0..{MAX_CLASSES}, got {sorted(map(str, names))[:5]}"
-            )
+            bad = [k for k, i in zip(names, ids, strict=True) if i is None]
+            raise DatasetError(f"{cfg_name}: 'names' keys must be class ids 0..{MAX_CLASSES}, got {bad[:5]!r}")
         keyed = {i: str(v) for i, v in zip(ids, names.values(), strict=True)}
         n = max(keyed) + 1 if keyed else 0
         missing = [i for i in range(n) if i not in keyed]
@@ -233,6 +227,8 @@ def _read_names(cfg: dict[str, Any], cfg_name: str, findings: list[Finding]) -> 
             )
         classes = [keyed.get(i, f"class{i}") for i in range(n)]
     elif isinstance(names, list):
+        if len(names) > MAX_CLASSES + 1:
+            raise DatasetError(f"{cfg_name}: 'names' lists {len(names)} classes, more than {MAX_CLASSES + 1}")
         classes = [str(n) for n in names]
     elif names is None:
         classes = [f"class{i}" for i in range(declared_nc or 0)]
