@@ -385,3 +385,151 @@ def test_voc_classes_txt_with_the_same_names_is_not_rewritten(tmp_path):
     ds.classes.append("bird")
     ds.classes_dirty = True
     assert save_dataset(ds) == [classes] and open_dataset(root).classes == ["cat", "dog", "bird"]
+
+
+_VOC_TWO_SPACES = """<?xml version="1.0" encoding="{encoding}"?>
+<annotation verified="yes">
+  <folder>JPEGImages</folder>
+  <filename>a.jpg</filename>
+  <source><database>Unknown</database></source>
+  <size>
+    <width>64</width>
+    <height>48</height>
+    <depth>3</depth>
+  </size>
+  <!-- reviewed by {reviewer} -->
+  <object>
+    <name>{first}</name>
+    <pose>Unspecified</pose>
+    <bndbox>
+      <xmin>1</xmin>
+      <ymin>2</ymin>
+      <xmax>10</xmax>
+      <ymax>12</ymax>
+    </bndbox>
+  </object>
+  <object>
+    <name>dog</name>
+    <bndbox><xmin>20.5</xmin><ymin>20</ymin><xmax>30</xmax><ymax>40</ymax></bndbox>
+  </object>
+</annotation>
+"""
+
+
+@pytest.mark.parametrize(("encoding", "newline"), [("utf-8", "\n"), ("utf-8", "\r\n"), ("ISO-8859-1", "\n")])
+def test_voc_edit_changes_only_the_edited_text_and_keeps_comments_declaration_and_layout(tmp_path, encoding, newline):
+    """A one-box edit used to rebuild the file: declaration and comments dropped, two-space
+    indentation turned into tabs, elements the object never had added."""
+    root = tmp_path / "voc"
+    write_image(root / "JPEGImages" / "a.jpg")
+    (root / "Annotations").mkdir()
+    text = _VOC_TWO_SPACES.format(encoding=encoding, reviewer="Zoë", first="café").replace("\n", newline)
+    xml = root / "Annotations" / "a.xml"
+    xml.write_bytes(text.encode(encoding))
+    ds = open_dataset(root)
+    rec = ds.records[0]
+    rec.ensure_loaded()
+    assert sorted(ds.classes) == ["café", "dog"]
+
+    moved = rec.instances[1].copy()
+    moved.box = moved.box + [1, 0, 0, 0]
+    rec.set_instances([rec.instances[0], moved])
+    assert save_dataset(ds) == [xml]
+    text = text.replace("<xmin>20.5</xmin>", "<xmin>21.5</xmin>")
+    assert xml.read_bytes() == text.encode(encoding)
+
+    rec.set_instances([rec.instances[1]])  # delete the first object: its lines go, nothing else
+    assert save_dataset(ds) == [xml]
+    first_object = text[text.index("  <object>") : text.index("  <object>", text.index("  <object>") + 1)]
+    text = text.replace(first_object, "", 1)
+    assert xml.read_bytes() == text.encode(encoding)
+
+    renamed = Instance(ds.classes.index("café"), [2, 3, 12, 13])  # a new box, class name not ASCII
+    rec.set_instances([rec.instances[0], renamed])
+    assert save_dataset(ds) == [xml]
+    after = xml.read_bytes()
+    assert after.startswith(text[: text.index("</annotation>")].rstrip().encode(encoding))
+    added = after.decode(encoding)[len(text[: text.index("</annotation>")].rstrip()) :]
+    assert f"{newline}  <object>{newline}    <name>café</name>" in added and f"{newline}      <xmin>2</xmin>" in added
+    again = open_dataset(root).records[0]
+    again.ensure_loaded()
+    assert [tuple(float(v) for v in i.box) for i in again.instances] == [
+        (21.5, 20.0, 30.0, 40.0),
+        (2.0, 3.0, 12.0, 13.0),
+    ]
+    assert save_dataset(ds) == []  # saved state: nothing more to write
+
+
+def _random_voc(rng) -> str:
+    """A VOC file in one of several layouts, with parts, poses, broken objects and comments."""
+    indent = rng.choice(["\t", "  ", ""])
+    nl = rng.choice(["\n", "\r\n"]) if indent else ""
+    parts = []
+    for k in range(rng.randint(0, 4)):
+        extra = rng.choice(
+            [
+                "",
+                f"{nl}{indent * 2}<pose>x</pose>",
+                f"{nl}{indent * 2}<difficult>{rng.choice('01')}</difficult>",
+                f"{nl}{indent * 2}<part><name>h</name><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>1</xmax>"
+                "<ymax>1</ymax></bndbox></part>",
+            ]
+        )
+        box = "".join(
+            f"{nl}{indent * 3}<{t}>{v}</{t}>"
+            for t, v in zip(("xmin", "ymin", "xmax", "ymax"), (k, k + 1, k + 10, k + 11), strict=True)
+        )
+        name = rng.choice(["a", "b", "c&amp;d"])
+        parts.append(
+            f"{nl}{indent}<object>{nl}{indent * 2}<name>{name}</name>{extra}{nl}{indent * 2}<bndbox>{box}"
+            f"{nl}{indent * 2}</bndbox>{nl}{indent}</object>"
+        )
+        if rng.random() < 0.2:
+            parts.append(f"{nl}{indent}<object><name>broken</name></object>")
+        if rng.random() < 0.2:
+            parts.append(f"{nl}{indent}<!-- note {k} -->")
+    decl = rng.choice(["", '<?xml version="1.0"?>' + nl])
+    return f"{decl}<annotation>{nl}{indent}<filename>a.jpg</filename>{''.join(parts)}{nl}</annotation>{nl}"
+
+
+def test_voc_random_edits_read_back_as_edited_and_keep_comments_and_broken_objects(tmp_path):
+    import random
+
+    rng = random.Random(7)
+    for trial in range(60):
+        root = tmp_path / f"t{trial}"
+        write_image(root / "JPEGImages" / "a.jpg")
+        (root / "Annotations").mkdir()
+        text = _random_voc(rng)
+        xml = root / "Annotations" / "a.xml"
+        xml.write_bytes(text.encode())
+        (root / "classes.txt").write_text("a\nb\nc&d\nbroken\n")
+        ds = open_dataset(root)
+        rec = ds.records[0]
+        rec.ensure_loaded()
+        for _ in range(4):
+            instances = [i.copy() for i in rec.instances]
+            op = rng.random()
+            if instances and op < 0.3:
+                del instances[rng.randrange(len(instances))]
+            elif op < 0.6:
+                new = Instance(rng.randrange(3), [rng.randint(0, 20), 1, 30, 40.5], iscrowd=rng.random() < 0.3)
+                instances.insert(rng.randint(0, len(instances)), new)
+            elif instances:
+                j = rng.randrange(len(instances))
+                edited = instances[j].copy()
+                edited.box = edited.box + rng.choice([0, 1, 0.25])
+                edited.class_id, edited.iscrowd = rng.randrange(3), rng.random() < 0.5
+                instances[j] = edited
+            expected = [(ds.classes[i.class_id], tuple(i.box), i.iscrowd) for i in instances]
+            rec.set_instances(instances)
+            save_dataset(ds)
+            back = open_dataset(root)
+            again = back.records[0]
+            again.ensure_loaded()
+            assert [(back.classes[i.class_id], tuple(i.box), i.iscrowd) for i in again.instances] == expected
+            now = xml.read_bytes().decode()
+            assert now.count("<!-- note") == text.count("<!-- note")
+            assert now.count("<name>broken</name>") == text.count("<name>broken</name>")
+            assert now.startswith(text[: text.index("<annotation>")])
+            assert save_dataset(ds) == []

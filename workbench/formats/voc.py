@@ -37,7 +37,6 @@ import xml.etree.ElementTree as ET
 from functools import partial
 from pathlib import Path
 from typing import Any
-from xml.parsers import expat
 
 import numpy as np
 
@@ -50,6 +49,7 @@ from workbench.core.reading import read_regular_bytes, read_regular_text
 from workbench.formats.base import DatasetError, format_number, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, list_images, unique_file_name
 from workbench.formats.originals import match_originals
+from workbench.formats.voc_xml import ParsedXml, Splicer, XmlError, declared_encoding, indent_unit, parse_xml_spans
 
 CLASS_FILES = ("classes.txt", "predefined_classes.txt", "data/predefined_classes.txt")
 _SPLIT_FOLDERS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
@@ -60,40 +60,10 @@ _IMAGE_FOLDERS = ("images", "jpegimages", "imgs")
 # --------------------------------------------------------------------------- XML
 
 
-class XmlError(ValueError):
-    """Unparseable XML, with the 1-based line and column expat stopped at."""
-
-    def __init__(self, message: str, line: int | None, column: int | None) -> None:
-        super().__init__(message)
-        self.line = line
-        self.column = column
-
-
 def parse_xml(data: bytes) -> tuple[ET.Element, dict[ET.Element, int]]:
     """An ElementTree plus the line each element starts on; raises XmlError."""
-    builder = ET.TreeBuilder()
-    parser = expat.ParserCreate()
-    lines: dict[ET.Element, int] = {}
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        lines[builder.start(tag, attrs)] = parser.CurrentLineNumber
-
-    def refuse_entities(*_: Any) -> None:
-        raise XmlError(
-            "declares XML entities, which are not allowed in an annotation file",
-            parser.CurrentLineNumber,
-            parser.CurrentColumnNumber + 1,
-        )
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = builder.end
-    parser.CharacterDataHandler = builder.data
-    parser.EntityDeclHandler = refuse_entities
-    try:
-        parser.Parse(data, True)
-        return builder.close(), lines
-    except expat.ExpatError as e:
-        raise XmlError(expat.errors.messages[e.code] if e.code else str(e), e.lineno, e.offset + 1) from None
+    parsed = parse_xml_spans(data)
+    return parsed.root, parsed.lines
 
 
 def _text(el: ET.Element | None, tag: str) -> str | None:
@@ -317,7 +287,7 @@ def _parse_record_xml(ds: Dataset, rec: ImageRecord) -> tuple[ET.Element, dict[E
         )
         return None
     try:
-        root, lines = parse_xml(data)
+        parsed = parse_xml_spans(data)
     except XmlError as e:
         rec.meta["voc_broken"] = data
         rec.findings.append(
@@ -332,13 +302,15 @@ def _parse_record_xml(ds: Dataset, rec: ImageRecord) -> tuple[ET.Element, dict[E
             )
         )
         return None
+    root = parsed.root
+    rec.meta["voc_parsed"] = parsed  # the bytes and where each element lies in them, for a minimal save
     if root.tag != "annotation":
         rec.findings.append(
             record_finding(
                 ds, rec, Severity.ERROR, "voc_bad_xml", f"root element is <{root.tag}>, expected <annotation>", line=1
             )
         )
-    return root, lines
+    return root, parsed.lines
 
 
 def _read_objects(ds: Dataset, rec: ImageRecord, root: ET.Element, lines: dict[ET.Element, int]) -> None:
@@ -427,8 +399,7 @@ def _read_object(ds: Dataset, rec: ImageRecord, obj: ET.Element, line: int | Non
 
 def _object_element(inst: Instance, classes: list[str]) -> ET.Element:
     obj = ET.Element("object")
-    name = classes[inst.class_id] if 0 <= inst.class_id < len(classes) else str(inst.class_id)
-    ET.SubElement(obj, "name").text = name
+    ET.SubElement(obj, "name").text = _class_name(inst, classes)
     ET.SubElement(obj, "pose").text = "Unspecified"
     ET.SubElement(obj, "truncated").text = "0"
     ET.SubElement(obj, "difficult").text = "1" if inst.iscrowd else "0"
@@ -496,6 +467,15 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
         ):
             rec.dirty = False  # the same objects in the same order (an edit and its undo): nothing to write
             continue
+        spliced = _spliced(ds, rec, originals, matched)
+        if spliced is not None:
+            parsed = rec.meta["voc_parsed"]
+            if spliced != parsed.data:
+                atomic_write_bytes(rec.label_path, spliced)
+                written.append(rec.label_path)
+            _remember_saved(ds, rec, parse_xml_spans(spliced))
+            rec.dirty = False
+            continue
         root = _annotation_root(rec, rec.path.name, rec.path.parent.name, base)
         objects = []
         for inst, orig in zip(rec.instances, matched, strict=True):
@@ -506,9 +486,9 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
             backup = rec.label_path.with_name(rec.label_path.name + ".broken")
             atomic_write_bytes(backup, broken)
             written.append(backup)
-        atomic_write_bytes(rec.label_path, _xml_bytes(root))
-        rec.meta["voc_tree"] = root
-        rec.meta["voc_objects"] = [o for o in root.findall("object")][: len(rec.instances)]
+        data = _xml_bytes(root)
+        atomic_write_bytes(rec.label_path, data)
+        _remember_saved(ds, rec, parse_xml_spans(data))
         rec.dirty = False
         rec.has_labels = True
         written.append(rec.label_path)
@@ -526,6 +506,183 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
             written.append(path)
         ds.classes_dirty = False  # only once written: a failed save keeps the class edit to save
     return written
+
+
+def _remember_saved(ds: Dataset, rec: ImageRecord, parsed: ParsedXml) -> None:
+    """The file as now written becomes what the next save compares and splices against."""
+    probe = ImageRecord(path=rec.path, label_path=rec.label_path)
+    objects = [o for o in parsed.root.findall("object")]
+    readable = [o for o in objects if _read_object(ds, probe, o, None) is not None]
+    rec.meta["voc_parsed"] = parsed
+    rec.meta["voc_tree"] = parsed.root
+    rec.meta["voc_objects"] = readable[: len(rec.instances)]
+    for inst, obj in zip(rec.instances, readable, strict=False):
+        # Lines moved with the objects inserted or deleted above: the next edit of this
+        # instance is found by the line its object is on now.
+        inst.source = Source(rec.label_path, parsed.lines.get(obj))
+    rec.meta["voc_unparsed"] = [o for o in objects if not any(o is r for r in readable)]
+
+
+def _spliced(
+    ds: Dataset,
+    rec: ImageRecord,
+    originals: list[tuple[Instance, ET.Element]],
+    matched: list[ET.Element | None],
+) -> bytes | None:
+    """The file's own bytes with only what the edit changed; None where a full rewrite is needed.
+
+    Kept objects stay where they are, byte for byte; an edited one (paired with the object
+    it was read from by its line) has only its changed texts replaced; a deleted one goes
+    with the whitespace before it; a new one is indented like the others and placed after
+    the object of the instance before it. Objects the user reordered, a broken or UTF-16
+    file, or a shape the splice does not know: None.
+    """
+    parsed: ParsedXml | None = rec.meta.get("voc_parsed")
+    base = rec.meta.get("voc_tree")
+    if parsed is None or base is not parsed.root or base.tag != "annotation" or "voc_broken" in rec.meta:
+        return None
+    encoding = declared_encoding(parsed.data)
+    if encoding is None:
+        return None
+    sp = Splicer(parsed, encoding)
+    used = {id(m) for m in matched if m is not None}
+    free_by_line: dict[int | None, list[tuple[Instance, ET.Element]]] = {}
+    for was, obj in originals:
+        if id(obj) not in used:
+            free_by_line.setdefault(parsed.lines.get(obj), []).append((was, obj))
+    slots: list[tuple[ET.Element | None, Instance | None]] = []
+    for inst, m in zip(rec.instances, matched, strict=True):
+        if m is not None:
+            slots.append((m, None))
+            continue
+        line = inst.source.line if inst.source.label_file == rec.label_path else None
+        candidates = free_by_line.get(line, []) if line is not None else []
+        if len(candidates) == 1:  # two objects on one line cannot be told apart by it
+            was, obj = candidates.pop()
+            slots.append((obj, was))
+        else:
+            slots.append((None, None))
+    file_objects = [obj for _, obj in originals]
+    position = {id(o): i for i, o in enumerate(file_objects)}
+    # Objects the instances now list out of file order: the longest run in order stays in
+    # place, the others move (written anew where their instance now is, from their element).
+    order = [(i, position[id(obj)]) for i, (obj, _) in enumerate(slots) if obj is not None]
+    in_order = set(_longest_increasing(order))
+    moved: dict[int, ET.Element] = {}
+    for i, (obj, _) in enumerate(slots):
+        if obj is not None and i not in in_order:
+            moved[i] = obj
+            slots[i] = (None, None)
+    kept = [obj for obj, _ in slots if obj is not None]
+    kept_ids = {id(o) for o in kept}
+    for obj in file_objects:
+        if id(obj) not in kept_ids:
+            sp.delete(obj)
+    reference = kept[0] if kept else (file_objects[0] if file_objects else None)
+    children = list(base)
+    if reference is None and not children:
+        return None
+    anchor = reference if reference is not None else children[0]
+    indent = sp.indent_of(anchor)
+    unit = indent_unit(sp, reference, indent, anchor)
+    if not _update_size(sp, rec, base):
+        return None
+    previous: ET.Element | None = None
+    removed = {id(o) for o in file_objects} - kept_ids
+    for i, (inst, (obj, was)) in enumerate(zip(rec.instances, slots, strict=True)):
+        if obj is not None:
+            if was is not None and not _edit_in_place(sp, ds, obj, was, inst):
+                sp.replace(obj, _edited_element(obj, inst, ds.classes), indent, unit)
+            previous = obj
+            continue
+        if previous is not None:
+            at = sp.parsed.spans[previous].end
+        elif kept:
+            at = sp.leading_space(kept[0])
+        else:
+            staying = [c for c in children if id(c) not in removed]
+            if not staying:
+                return None
+            at = sp.parsed.spans[staying[-1]].end
+        assert at is not None
+        element = _edited_element(moved[i], inst, ds.classes) if i in moved else _object_element(inst, ds.classes)
+        sp.insert(at, element, indent, unit)
+    return sp.result()
+
+
+def _longest_increasing(pairs: list[tuple[int, int]]) -> list[int]:
+    """The first items of a longest run of ``pairs`` whose second items increase (patience sorting)."""
+    tails: list[int] = []  # index into pairs of the smallest tail of a run of each length
+    back: list[int | None] = []
+    for k, (_, value) in enumerate(pairs):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if pairs[tails[mid]][1] < value:
+                lo = mid + 1
+            else:
+                hi = mid
+        back.append(tails[lo - 1] if lo else None)
+        if lo == len(tails):
+            tails.append(k)
+        else:
+            tails[lo] = k
+    out: list[int] = []
+    k = tails[-1] if tails else None
+    while k is not None:
+        out.append(pairs[k][0])
+        k = back[k]
+    return out[::-1]
+
+
+def _update_size(sp: Splicer, rec: ImageRecord, base: ET.Element) -> bool:
+    """Write the image's size into an existing ``<size>`` that says otherwise (as a full save does)."""
+    size = base.find("size")
+    if size is None or rec.width is None or rec.height is None:
+        return True
+    for tag, value in (("width", rec.width), ("height", rec.height)):
+        el = size.find(tag)
+        if el is not None and _number(el.text) != value:
+            if not sp.can_set_text(el):
+                return False
+            sp.set_text(el, str(value))
+    return True
+
+
+def _edit_in_place(sp: Splicer, ds: Dataset, obj: ET.Element, was: Instance, inst: Instance) -> bool:
+    """Replace only the texts the edit changed; False when one of them has no text to replace."""
+    changes: list[tuple[ET.Element | None, str]] = []
+    if was.class_id != inst.class_id:
+        changes.append((obj.find("name"), _class_name(inst, ds.classes)))
+    box = obj.find("bndbox")
+    for tag, old, new in zip(("xmin", "ymin", "xmax", "ymax"), was.box, inst.box, strict=True):
+        if not math.isclose(float(old), float(new), rel_tol=0.0, abs_tol=1e-9):
+            changes.append((box.find(tag) if box is not None else None, format_number(float(new))))
+    if was.iscrowd != inst.iscrowd:
+        changes.append((obj.find("difficult"), "1" if inst.iscrowd else "0"))
+    if not all(sp.can_set_text(el) for el, _ in changes):
+        return False
+    for el, text in changes:
+        assert el is not None
+        sp.set_text(el, text)
+    return True
+
+
+def _edited_element(obj: ET.Element, inst: Instance, classes: list[str]) -> ET.Element:
+    """The object as read, with the edited values: its other elements (pose, parts) kept."""
+    new = copy.deepcopy(obj)
+    _set_child(new, "name", _class_name(inst, classes))
+    _set_child(new, "difficult", "1" if inst.iscrowd else "0")
+    box = new.find("bndbox")
+    if box is None:
+        box = ET.SubElement(new, "bndbox")
+    for tag, v in zip(("xmin", "ymin", "xmax", "ymax"), inst.box, strict=True):
+        _set_child(box, tag, format_number(float(v)))
+    return new
+
+
+def _class_name(inst: Instance, classes: list[str]) -> str:
+    return classes[inst.class_id] if 0 <= inst.class_id < len(classes) else str(inst.class_id)
 
 
 def _reread(ds: Dataset, rec: ImageRecord) -> list[tuple[Instance, ET.Element]]:
