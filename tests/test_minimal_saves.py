@@ -533,3 +533,41 @@ def test_voc_random_edits_read_back_as_edited_and_keep_comments_and_broken_objec
             assert now.count("<name>broken</name>") == text.count("<name>broken</name>")
             assert now.startswith(text[: text.index("<annotation>")])
             assert save_dataset(ds) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "train: images\nnames:\n  - cat   # first\n  - dog\n# end\n",
+            "train: images\nnames:\n  - cat   # first\n  - dog\n  - bird\n# end\n",
+        ),
+        (
+            "train: images\nnames:\n    - cat\n    - dog\nval: images\n",
+            "train: images\nnames:\n    - cat\n    - dog\n    - bird\nval: images\n",
+        ),
+        (
+            "train: images\nnames:\n    0: cat\n    1: dog\n",
+            "train: images\nnames:\n    0: cat\n    1: dog\n    2: bird\n",
+        ),
+        (
+            "names:\n  0: cat  # c\n  1: dog  # d\n\n# splits\ntrain: images\n",
+            "names:\n  0: cat  # c\n  1: dog  # d\n  2: bird\n\n# splits\ntrain: images\n",
+        ),
+        (
+            "train: images\r\nnames:\r\n  - cat\r\n  - dog\r\n",
+            "train: images\r\nnames:\r\n  - cat\r\n  - dog\r\n  - bird\r\n",
+        ),
+        ("train: images\nnames: [cat, dog]", "train: images\nnames: [cat, dog, bird]"),
+    ],
+)
+def test_added_class_keeps_the_yamls_indentation_line_endings_and_final_newline(tmp_path, text, expected):
+    """ruamel.yaml's default layout rewrote every line of an indented names list, every
+    CRLF line end, and added a final newline the file did not have."""
+    yaml = _dataset(tmp_path, {"a": b"0 0.5 0.5 0.2 0.2\n"}, text)
+    yaml.write_bytes(text.encode())
+    ds = open_dataset(yaml)
+    ds.classes.append("bird")
+    ds.classes_dirty = True
+    assert save_dataset(ds) == [yaml]
+    assert yaml.read_bytes().decode() == expected

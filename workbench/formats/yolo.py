@@ -779,6 +779,7 @@ def _save_class_names(ds: Dataset) -> Path | None:
             f"{path}: cannot be read back as UTF-8 to update its class names; "
             "save it as UTF-8 (or edit names: by hand) and save again"
         )
+    _match_layout(rt, text)
     doc = rt.load(text)
     if isinstance(doc.get("names"), dict):
         doc["names"] = (
@@ -792,29 +793,87 @@ def _save_class_names(ds: Dataset) -> Path | None:
         doc["nc"] = len(ds.classes)
     buf = io.StringIO()
     rt.dump(doc, buf)
-    atomic_write_text(path, buf.getvalue())
+    atomic_write_text(path, _with_line_endings_of(text, buf.getvalue()))
     return path
+
+
+def _match_layout(rt: Any, text: str) -> None:
+    """Indent block lists and mappings as the file does (``  - cat`` stays ``  - cat``).
+
+    ruamel.yaml keeps comments and order but writes its own default indentation, which
+    turned every line of a ``names:`` list indented by two into a changed line.
+    """
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    try:
+        _, indent, block_seq_indent = load_yaml_guess_indent(text)
+    except Exception:  # noqa: BLE001 - a guess only; the budgeted loader already accepted the file
+        return
+    if block_seq_indent is not None and indent is not None:
+        rt.indent(mapping=max(2, indent - block_seq_indent), sequence=indent, offset=block_seq_indent)
+    elif indent is not None:
+        rt.indent(mapping=indent, sequence=indent + 2, offset=2)
+
+
+def _with_line_endings_of(original: str, text: str) -> str:
+    """``text`` with the original's CRLF line ends and its final newline, or lack of one."""
+    if "\r\n" in original:
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    if not original.endswith("\n"):
+        text = text.rstrip("\r\n")
+    return text
 
 
 def _updated_dict(mapping: Any, classes: list[str]) -> Any:
     """The ``names`` mapping edited in place, so the comments beside its entries survive."""
+    last = next(reversed(mapping), None) if len(mapping) else None
     for k in [k for k in mapping if not (isinstance(k, int) and 0 <= k < len(classes))]:
         del mapping[k]
     for i, name in enumerate(classes):
         if mapping.get(i) != name:
             mapping[i] = name
+    if last in mapping and len(mapping):
+        _move_trailing_comment(mapping, last, next(reversed(mapping)), 2)
     return mapping
 
 
 def _updated_list(seq: Any, classes: list[str]) -> Any:
     """The ``names`` list edited in place: a flow list ``[cat, dog]`` stays on its line with its comment."""
+    last = len(seq) - 1
     for i, name in enumerate(classes):
         if i >= len(seq):
             seq.append(name)
         elif seq[i] != name:
             seq[i] = name
     del seq[len(classes) :]
+    if 0 <= last < len(seq):
+        _move_trailing_comment(seq, last, len(seq) - 1, 0)
     return seq
+
+
+def _move_trailing_comment(container: Any, old: Any, new: Any, slot: int) -> None:
+    """Comment lines after the last entry stay after the last entry when entries are added.
+
+    ruamel.yaml keeps the lines after a block list (``# end``, blank lines before the next
+    key) with the entry they follow, so an appended class landed after them. The entry's
+    own end-of-line comment stays where it is.
+    """
+    items = getattr(getattr(container, "ca", None), "items", None)
+    if old == new or not items or old not in items or items[old][slot] is None:
+        return
+    from ruamel.yaml.tokens import CommentToken
+
+    token = items[old][slot]
+    own, newline, after = token.value.partition("\n")
+    if not after:
+        return
+    if own:
+        token.value = own + newline
+    else:
+        items[old][slot] = None
+    entry = [None, None, None, None]
+    entry[slot] = CommentToken("\n" + after, token.start_mark, None)
+    items[new] = entry
 
 
 def write_yolo(ds: Dataset, out: Path, fmt: str = "yolo") -> Path:
