@@ -571,3 +571,28 @@ def test_added_class_keeps_the_yamls_indentation_line_endings_and_final_newline(
     ds.classes_dirty = True
     assert save_dataset(ds) == [yaml]
     assert yaml.read_bytes().decode() == expected
+
+
+@pytest.mark.parametrize("fmt", ["yolo", "voc"])
+@pytest.mark.parametrize("old", ["\ufeffcat\r\ndog\r\n", "cat\ndog", "cat\r\ndog"])
+def test_added_class_keeps_classes_txt_line_ends_bom_and_final_newline(tmp_path, fmt, old):
+    if fmt == "yolo":
+        write_image(tmp_path / "images" / "a.jpg")
+        (tmp_path / "labels").mkdir()
+        (tmp_path / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+        classes = tmp_path / "classes.txt"
+    else:
+        write_image(tmp_path / "JPEGImages" / "a.jpg")
+        (tmp_path / "Annotations").mkdir()
+        (tmp_path / "Annotations" / "a.xml").write_text(voc_xml("a.jpg", [("cat", (1, 1, 9, 9), 0)]))
+        classes = tmp_path / "classes.txt"
+    classes.write_bytes(old.encode())
+    ds = open_dataset(tmp_path)
+    assert ds.classes == ["cat", "dog"]
+    ds.classes.append("bird")
+    ds.classes_dirty = True
+    assert classes in save_dataset(ds)
+    newline = "\r\n" if "\r\n" in old else "\n"
+    assert classes.read_bytes().decode() == old + (newline if not old.endswith("\n") else "") + "bird" + (
+        newline if old.endswith("\n") else ""
+    )

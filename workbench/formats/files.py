@@ -84,6 +84,20 @@ def _folded(stem: str) -> str:
     return unicodedata.normalize("NFC", stem).casefold()
 
 
+def class_list_text(classes: list[str], old: str | None) -> str:
+    """``classes.txt`` for ``classes``, spelled like the file it replaces.
+
+    Its CRLF line ends, byte order mark and final newline (or lack of one) are kept, so
+    adding a class changes one line of the file, not all of them.
+    """
+    old = old or ""
+    newline = "\r\n" if "\r\n" in old else "\n"
+    text = newline.join(classes)
+    if not old or old.endswith("\n"):
+        text += newline
+    return ("\ufeff" if old.startswith("\ufeff") else "") + text
+
+
 def link_or_copy(src: Path, dst: Path) -> None:
     """Hard-link ``src`` to ``dst`` (an export of 100k images costs no space), copy across file systems."""
     dst.parent.mkdir(parents=True, exist_ok=True)

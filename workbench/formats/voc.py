@@ -47,7 +47,7 @@ from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
 from workbench.core.paths import OUTSIDE_FIX, contained_path, is_file
 from workbench.core.reading import read_regular_bytes, read_regular_text
 from workbench.formats.base import DatasetError, format_number, note_image_header, record_finding
-from workbench.formats.files import link_or_copy, list_images, unique_file_name
+from workbench.formats.files import class_list_text, link_or_copy, list_images, unique_file_name
 from workbench.formats.originals import match_originals
 from workbench.formats.voc_xml import ParsedXml, Splicer, XmlError, declared_encoding, indent_unit, parse_xml_spans
 
@@ -110,7 +110,7 @@ def read_voc(path: Path) -> Dataset:
         classes_file = next((d / c for d in sorted(xml_dirs) for c in CLASS_FILES if (d / c).is_file()), None)
     classes: list[str] = []
     if classes_file is not None:
-        text = read_regular_text(classes_file, errors="replace")
+        text = read_regular_text(classes_file, "utf-8-sig", errors="replace")  # a BOM is not part of a name
         classes = [c.strip() for c in text.splitlines() if c.strip()]
     ds = Dataset(root=root, classes=classes, format="voc", source=path, config_file=classes_file)
     ds.meta["voc_class_index"] = {c: i for i, c in enumerate(classes)}
@@ -494,12 +494,13 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
         written.append(rec.label_path)
     if ds.classes_dirty:
         path = ds.config_file or ds.root / "classes.txt"
-        text = "".join(c + "\n" for c in ds.classes)
         try:
-            # The same names (CRLF, blank lines or not) are the same file: added and undone, nothing to write.
-            on_disk = [c.strip() for c in read_regular_text(path, errors="replace").splitlines() if c.strip()]
+            old = read_regular_text(path, errors="replace")
         except OSError:
-            on_disk = None
+            old = None
+        text = class_list_text(list(ds.classes), old)
+        # The same names (CRLF, blank lines or not) are the same file: added and undone, nothing to write.
+        on_disk = [c.strip() for c in old.lstrip("\ufeff").splitlines() if c.strip()] if old is not None else None
         if on_disk != list(ds.classes):
             atomic_write_text(path, text)
             ds.config_file = path

@@ -29,7 +29,7 @@ from workbench.core.paths import OUTSIDE_FIX, contained_path, exists, inside_roo
 from workbench.core.reading import open_regular, read_regular_text
 from workbench.core.safe_yaml import YamlLimitError, safe_load_file
 from workbench.formats.base import MAX_CLASSES, DatasetError, note_image_header, record_finding
-from workbench.formats.files import link_or_copy, list_images, unique_file_name
+from workbench.formats.files import class_list_text, link_or_copy, list_images, unique_file_name
 from workbench.formats.yolo_labels import (
     MAX_LABEL_BYTES,
     LabelLayout,
@@ -755,8 +755,9 @@ def _save_class_names(ds: Dataset) -> Path | None:
     path = ds.config_file
     assert path is not None
     if path.suffix == ".txt":
-        text = "".join(c + "\n" for c in ds.classes)
-        if _current_text(path) == text:
+        old = _current_text(path)
+        text = class_list_text(list(ds.classes), old)
+        if old == text:
             return None
         atomic_write_text(path, text)
         return path
