@@ -592,3 +592,27 @@ def test_predict_out_in_the_folder_of_its_images_is_refused_before_anything_is_w
     assert rc == 2 and "--out" in err and "folder of the images being predicted" in err
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
     assert where == "images" or not out.exists()
+
+
+@pytest.mark.parametrize("target", ["yolo", "coco", "voc"])
+def test_images_named_without_an_image_extension_survive_conversion_with_their_labels(tmp_path, target):
+    """A COCO file_name 'img001' or 'scan.jpg.bak' names a real JPEG; copied under that name,
+    the YOLO reader (which lists images by extension) opened the export without it."""
+    src = tmp_path / "src"
+    names = ["img001", "scan.jpg.bak", "photo.PNG"]
+    for k, name in enumerate(names):
+        _colored(src / "tmp.png" if name == "photo.PNG" else src / "tmp.jpg", 30 + 70 * k)
+        (src / ("tmp.png" if name == "photo.PNG" else "tmp.jpg")).rename(src / name)
+    coco = {
+        "images": [{"id": k + 1, "file_name": n, "width": 64, "height": 48} for k, n in enumerate(names)],
+        "annotations": [
+            {"id": k + 1, "image_id": k + 1, "category_id": 1, "bbox": [2 + 10 * k, 3, 8, 8]} for k in range(3)
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (src / "ann.json").write_text(json.dumps(coco))
+    source = open_dataset(src / "ann.json")
+    assert convert_dataset(source, target, tmp_path / "out").images == 3
+    result = open_dataset(tmp_path / "out")
+    assert len(result.records) == 3
+    assert _labels_by_image(result) == _labels_by_image(source)

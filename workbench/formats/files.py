@@ -69,8 +69,15 @@ def unique_file_name(path: Path, used_stems: set[str]) -> str:
     ``safe_file_name``'s, its stem cut to ``MAX_STEM_BYTES`` so a numbering suffix and an
     extension still fit in 255 bytes.
     """
-    base = _shortened(safe_file_name(path.stem))
-    suffix = safe_file_name(path.suffix) if path.suffix else ""
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        base = _shortened(safe_file_name(path.stem))
+        suffix = safe_file_name(path.suffix)
+    else:
+        # A COCO file_name or a VOC <filename> may name an image "img001" or "scan.tif.bak":
+        # readers list images by extension, so the copy gets one, or the converted dataset
+        # would open without it (and its labels).
+        base = _shortened(safe_file_name(path.name))
+        suffix = image_suffix_for(path)
     stem, n = base, 1
     while _folded(stem) in used_stems:
         stem = f"{base}_{n}"
@@ -96,6 +103,16 @@ def class_list_text(classes: list[str], old: str | None) -> str:
     if not old or old.endswith("\n"):
         text += newline
     return ("\ufeff" if old.startswith("\ufeff") else "") + text
+
+
+_SUFFIX_OF_FORMAT = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "bmp": ".bmp", "gif": ".gif"}
+
+
+def image_suffix_for(path: Path) -> str:
+    """An extension every reader lists, for an image whose name has none (from its header)."""
+    from workbench.core.imageheader import read_image_header
+
+    return _SUFFIX_OF_FORMAT.get(read_image_header(path, check_end=False).format or "", ".tiff")
 
 
 def link_or_copy(src: Path, dst: Path) -> None:
