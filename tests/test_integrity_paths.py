@@ -616,3 +616,21 @@ def test_images_named_without_an_image_extension_survive_conversion_with_their_l
     result = open_dataset(tmp_path / "out")
     assert len(result.records) == 3
     assert _labels_by_image(result) == _labels_by_image(source)
+
+
+def test_a_voc_conversion_reports_class_names_voc_cannot_hold(tmp_path):
+    """A COCO category named '' converted to VOC gave an <object> with an empty <name>, which
+    reads back as a broken object: one box fewer, and the report said nothing."""
+    write_image(tmp_path / "src" / "a.jpg")
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]},
+            {"id": 2, "image_id": 1, "category_id": 2, "bbox": [30, 20, 10, 10]},
+        ],
+        "categories": [{"id": 1, "name": ""}, {"id": 2, "name": " padded "}],
+    }
+    (tmp_path / "src" / "ann.json").write_text(json.dumps(coco))
+    report = convert_dataset(open_dataset(tmp_path / "src" / "ann.json"), "voc", tmp_path / "voc")
+    assert any("1 box of classes with an empty name" in loss for loss in report.losses)
+    assert any("' padded '" in loss for loss in report.losses)

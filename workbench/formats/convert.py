@@ -204,12 +204,8 @@ def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tu
         report.losses.append(
             f"the crowd/difficult flag of {crowd} instances: YOLO has no such flag, they become ordinary boxes"
         )
-    merged = sorted(n for n, k in Counter(c.strip() for c in view.classes).items() if k > 1)
-    if merged and fmt == "voc":
-        report.losses.append(
-            f"classes named alike ({', '.join(repr(n) for n in merged)}): VOC names a box's class by its name, so "
-            "their boxes become one class (rename the classes in the source to keep them apart)"
-        )
+    if fmt == "voc":
+        report.losses.extend(_voc_name_losses(view))
     if segmentations:
         report.losses.append(
             f"segmentation masks of {segmentations} COCO annotations: only boxes and keypoints are converted"
@@ -219,3 +215,28 @@ def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tu
             f"{unread} labels that could not be read (run 'workbench validate' on the source to see and fix them)"
         )
     return view, report
+
+
+def _voc_name_losses(view: Dataset) -> list[str]:
+    """What VOC, which names a box's class by its (stripped) ``<name>`` text, cannot keep."""
+    out = []
+    used = Counter(inst.class_id for rec in view.records for inst in rec.instances)
+    merged = sorted(n for n, k in Counter(c.strip() for c in view.classes).items() if k > 1 and n)
+    if merged:
+        out.append(
+            f"classes named alike ({', '.join(repr(n) for n in merged)}): VOC names a box's class by its name, so "
+            "their boxes become one class (rename the classes in the source to keep them apart)"
+        )
+    blank = [i for i, c in enumerate(view.classes) if not c.strip()]
+    lost = sum(used[i] for i in blank)
+    if lost:
+        out.append(
+            f"{lost} box{'es' * (lost != 1)} of classes with an empty name ({', '.join(map(str, blank))}): "
+            "a VOC <object> without a <name> cannot be read back (name the classes in the source)"
+        )
+    padded = [c for c in view.classes if c.strip() and c.strip() != c]
+    if padded:
+        out.append(
+            f"the spaces around class names {', '.join(repr(c) for c in padded[:5])}: VOC reads <name> without them"
+        )
+    return out
