@@ -552,6 +552,13 @@ def test_yolo_images_that_share_one_label_file_are_reported(tmp_path):
     shared = [f for f in validate_dataset(open_dataset(root / "data.yaml")) if f.kind == "label_file_shared"]
     assert len(shared) == 1
     assert shared[0].label_file == "labels/a.txt" and "a.jpg" in shared[0].message and "a.png" in shared[0].message
+    # Two image folders that lead to one label folder: images/x/a.jpg and an image kept in labels/x/.
+    _colored(root / "images" / "x" / "c.jpg", 10)
+    _colored(root / "labels" / "x" / "c.jpg", 250)
+    (root / "labels" / "x" / "c.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "data.yaml").write_text("train: [images/x, labels/x]\nnames: [thing]\n")
+    shared = [f for f in validate_dataset(open_dataset(root / "data.yaml")) if f.kind == "label_file_shared"]
+    assert len(shared) == 1 and "images/x/c.jpg and labels/x/c.jpg" in shared[0].message
 
 
 def test_classes_with_one_name_are_reported_and_a_voc_conversion_says_it_merges_them(tmp_path):

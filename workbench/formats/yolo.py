@@ -496,6 +496,9 @@ def _make_records(ds: Dataset, splits: dict[str, list[Path]], existing: _Existin
     claimed: dict[Path, set[str]] = {}
     # image folder -> its label folder, that folder's listing, the names claimed in it
     label_dirs: dict[str, tuple[Path, set[str], set[str], dict[str, Path]]] = {}
+    # label folder -> label file name -> the first image that reads it; per label folder, as
+    # two image folders can lead to one (images/x/a.jpg and labels/x/a.jpg both read labels/x/a.txt)
+    owners: dict[Path, dict[str, Path]] = {}
     seen: set[str] = set()
     for split, images in splits.items():
         for img in images:
@@ -508,7 +511,12 @@ def _make_records(ds: Dataset, splits: dict[str, list[Path]], existing: _Existin
             where = label_dirs.get(folder)
             if where is None:
                 label_dir = image_to_label_path(img).parent
-                where = (label_dir, existing.listing(label_dir), claimed.setdefault(label_dir, set()), {})
+                where = (
+                    label_dir,
+                    existing.listing(label_dir),
+                    claimed.setdefault(label_dir, set()),
+                    owners.setdefault(label_dir, {}),
+                )
                 label_dirs[folder] = where
             name = label_file_name(img.name)
             first = where[3].setdefault(name, img)
@@ -533,9 +541,9 @@ def _note_shared_label(ds: Dataset, label: Path, first: Path, other: Path) -> No
         Finding(
             Severity.WARNING,
             "label_file_shared",
-            f"{first.name} and {other.name} both take their labels from {label.name} (YOLO names a label "
-            "file after the image without its extension): an edit of one changes the other; rename one "
-            "image so each has its own label file",
+            f"{ds.rel(first)} and {ds.rel(other)} both take their labels from {ds.rel(label)} (YOLO names a "
+            "label file after the image without its extension): an edit of one changes the other; rename or "
+            "move one image so each has its own label file",
             image=ds.rel(other),
             label_file=ds.rel(label),
         )
