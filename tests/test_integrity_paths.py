@@ -641,3 +641,24 @@ def test_a_voc_conversion_reports_class_names_voc_cannot_hold(tmp_path):
     report = convert_dataset(open_dataset(tmp_path / "src" / "ann.json"), "voc", tmp_path / "voc")
     assert any("1 box of classes with an empty name" in loss for loss in report.losses)
     assert any("' padded '" in loss for loss in report.losses)
+
+
+def test_two_coco_image_entries_for_one_file_are_reported(tmp_path):
+    """'a.jpg' and './sub/../a.jpg' under two ids: one picture whose boxes are split between
+    two records, so every copy of it trains and exports with only part of its labels."""
+    write_image(tmp_path / "a.jpg")
+    (tmp_path / "sub").mkdir()
+    coco = {
+        "images": [
+            {"id": 1, "file_name": "a.jpg", "width": 64, "height": 48},
+            {"id": 2, "file_name": "sub/../a.jpg", "width": 64, "height": 48},
+        ],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]},
+            {"id": 2, "image_id": 2, "category_id": 1, "bbox": [30, 20, 10, 10]},
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (tmp_path / "ann.json").write_text(json.dumps(coco))
+    found = [f for f in validate_dataset(open_dataset(tmp_path / "ann.json")) if f.kind == "coco_duplicate_file"]
+    assert len(found) == 1 and "image ids 1 and 2" in found[0].message and found[0].image == "a.jpg"

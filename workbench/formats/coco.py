@@ -357,6 +357,7 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
     base = str(_image_base(json_path, [img["file_name"] for _, img in entries[:20]]).resolve())
     source = Source(json_path, None)  # the file all came from; JSON has no useful line numbers
     by_id: dict[int | str, ImageRecord] = {}
+    by_file: dict[Path, int | str] = {}
     outside: set[int | str] = set()
     for iid, img in entries:
         image_path = contained_path(base, img["file_name"], ds.root)
@@ -383,6 +384,21 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
                 )
             )
             continue
+        first = by_file.setdefault(image_path, iid)
+        if first != iid:
+            # Two entries for one file split its boxes between two records: each copy (in
+            # training, in an export) carries only part of the image's labels.
+            ds.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "coco_duplicate_file",
+                    f"image ids {first} and {iid} both name the file {img['file_name']!r}: its annotations are "
+                    f"split between two images; give the file one entry in 'images' (move image id {iid}'s "
+                    f"annotations to image id {first})",
+                    image=ds.rel(image_path),
+                    label_file=label,
+                )
+            )
         w, h = _as_number(img.get("width")), _as_number(img.get("height"))
         rec = ImageRecord(
             path=image_path,
