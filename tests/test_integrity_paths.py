@@ -662,3 +662,23 @@ def test_two_coco_image_entries_for_one_file_are_reported(tmp_path):
     (tmp_path / "ann.json").write_text(json.dumps(coco))
     found = [f for f in validate_dataset(open_dataset(tmp_path / "ann.json")) if f.kind == "coco_duplicate_file"]
     assert len(found) == 1 and "image ids 1 and 2" in found[0].message and found[0].image == "a.jpg"
+
+
+def test_voc_annotations_renamed_from_their_image_pair_with_it_once(tmp_path):
+    """a.xml and b.xml both say <filename>c.jpg</filename> and there is no a.jpg or b.jpg:
+    c.jpg was listed three times, once unlabeled (training it as background) and once with
+    each file's boxes."""
+    root = tmp_path / "voc"
+    _colored(root / "JPEGImages" / "c.jpg", 120)
+    (root / "Annotations").mkdir()
+    (root / "Annotations" / "a.xml").write_text(voc_xml("c.jpg", [("cat", (1, 1, 9, 9), 0)]))
+    (root / "Annotations" / "b.xml").write_text(voc_xml("c.jpg", [("cat", (20, 20, 30, 30), 0)]))
+    ds = open_dataset(root)
+    found = validate_dataset(ds)
+    assert [r.path.name for r in ds.records if r.width is not None] == ["c.jpg"]
+    assert "unlabeled_image" not in [f.kind for f in found]
+    shared = [f for f in found if f.kind == "label_file_shared"]
+    assert len(shared) == 1 and shared[0].label_file == "Annotations/b.xml"
+    out = tmp_path / "out"
+    convert_dataset(ds, "yolo", out)
+    assert _labels_by_image(open_dataset(out)) == {_digest(root / "JPEGImages" / "c.jpg"): [("cat", (1, 1, 9, 9))]}

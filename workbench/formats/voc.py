@@ -222,10 +222,11 @@ def _pair(xml_dir: Path, img_dirs: list[Path], split_of: Any, clashes: list[Clas
             if resolved not in same:
                 same.append(resolved)
     xmls = {p.stem: p.resolve() for p in sorted(xml_dir.glob("*.xml"))} if xml_dir.is_dir() else {}
+    renamed = _pair_by_filename(xmls, images, img_dirs[-1].resolve())
     items = []
     for stem in sorted(set(images) | set(xmls)):
         xml = xmls.get(stem, xml_dir.resolve() / f"{stem}.xml")
-        found = images.get(stem) or [img_dirs[-1].resolve() / f"{stem}.jpg"]
+        found = [renamed[stem]] if stem in renamed else images.get(stem) or [img_dirs[-1].resolve() / f"{stem}.jpg"]
         image = found[0]
         if len(found) > 1:
             named = _named_image(xml) if stem in xmls else None
@@ -235,13 +236,44 @@ def _pair(xml_dir: Path, img_dirs: list[Path], split_of: Any, clashes: list[Clas
     return items
 
 
-def _named_image(xml: Path) -> str | None:
-    """The base name in an annotation's ``<filename>``, or None when it cannot be read."""
+def _pair_by_filename(xmls: dict[str, Path], images: dict[str, list[Path]], folder: Path) -> dict[str, Path]:
+    """Annotations with no image of their own stem, paired with the image their ``<filename>`` names.
+
+    labelImg keeps ``<filename>`` when an .xml is renamed. Paired only at load time, the
+    image was also listed on its own, unlabeled: it trained as background beside the
+    copy with its boxes, and two such .xml files naming it made two more copies. Here an
+    image goes to one annotation, and only when it has no .xml of its own; it is then
+    taken out of ``images``. Only the .xml files without an image are read.
+    """
+    renamed: dict[str, Path] = {}
+    for stem in sorted(set(xmls) - set(images)):
+        named = _named_text(xmls[stem])
+        target = contained_path(folder, named) if named else None
+        if target is None:
+            continue  # missing, or leading outside: reported when the record loads
+        other = images.get(target.stem, [])
+        match = next((f for f in other if f == target.resolve()), None)
+        if match is None or target.stem in xmls:
+            continue
+        renamed[stem] = match
+        other.remove(match)
+        if not other:
+            del images[target.stem]
+    return renamed
+
+
+def _named_text(xml: Path) -> str | None:
+    """The ``<filename>`` text of an annotation, or None when it cannot be read."""
     try:
         root, _ = parse_xml(read_regular_bytes(xml))
     except (OSError, ValueError, XmlError):
         return None
-    named = _text(root, "filename")
+    return _text(root, "filename")
+
+
+def _named_image(xml: Path) -> str | None:
+    """The base name in an annotation's ``<filename>``, or None when it cannot be read."""
+    named = _named_text(xml)
     return named.replace("\\", "/").rsplit("/", 1)[-1] if named else None
 
 
@@ -264,6 +296,22 @@ def _load_record(ds: Dataset, rec: ImageRecord) -> None:
             )
             return
         if target is not None and is_file(target):
+            owner = next((r for r in ds.records if r is not rec and r.path == target), None)
+            if owner is not None:
+                # The image is another annotation's (or listed on its own): pairing it here too
+                # would give one picture two sets of labels.
+                rec.findings.append(
+                    record_finding(
+                        ds,
+                        rec,
+                        Severity.WARNING,
+                        "label_file_shared",
+                        f"<filename>{named}</filename> names {ds.rel(target)}, which already goes with "
+                        f"{ds.rel(owner.label_path) if owner.has_labels else 'no annotation (it is listed on its own)'}"
+                        ": these boxes were not given to it; merge the two annotations into one .xml",
+                    )
+                )
+                return
             rec.path = target
     note_image_header(
         ds,
