@@ -616,3 +616,24 @@ def test_an_undecodable_image_gives_our_message_without_opencvs_log_lines(tmp_pa
     )
     assert "fake.tiff" in done.stdout and "corrupt_image" in done.stdout
     assert "TIFF_Error" not in done.stderr and "[ERROR" not in done.stderr
+
+
+def test_a_coco_size_that_is_the_unturned_size_says_the_boxes_may_need_turning(tmp_path):
+    """A tool that ignores EXIF writes the stored size and draws on the stored pixels: taking
+    the displayed size alone would leave its boxes misplaced without a word."""
+    import json
+
+    from workbench.formats import open_dataset
+    from workbench.qa.validate import validate_dataset
+
+    image = oriented_jpeg(tmp_path / "a.jpg", 6)
+    stored = cv2.imdecode(np.fromfile(image, np.uint8), cv2.IMREAD_IGNORE_ORIENTATION | cv2.IMREAD_COLOR)
+    h, w = stored.shape[:2]
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": w, "height": h}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (tmp_path / "ann.json").write_text(json.dumps(coco))
+    found = [f for f in validate_dataset(open_dataset(tmp_path / "ann.json")) if f.kind == "image_size_mismatch"]
+    assert len(found) == 1 and "EXIF orientation 6" in found[0].message and "turning" in found[0].message

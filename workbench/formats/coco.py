@@ -34,7 +34,7 @@ from workbench.core.atomic import atomic_write_text
 from workbench.core.findings import Finding, Severity
 from workbench.core.fix_actions import TakeImageSize
 from workbench.core.gc_pause import paused_gc
-from workbench.core.imageheader import read_image_header
+from workbench.core.imageheader import read_image_header, turned_hint
 from workbench.core.keypoints import COCO_PERSON_NAMES, MAX_KEYPOINTS, KeypointSchema
 from workbench.core.paths import OUTSIDE_FIX, contained_path, is_file
 from workbench.core.reading import read_regular_bytes
@@ -559,7 +559,7 @@ def _check_image(ds: Dataset, rec: ImageRecord) -> None:
                 Severity.ERROR,
                 "image_size_mismatch",
                 f"the json says {declared[0]}x{declared[1]} but the image is {header.width}x{header.height} (as "
-                "displayed): the image's size is used; save to write it into the json",
+                f"displayed): the image's size is used; save to write it into the json{turned_hint(header, declared)}",
                 fix=TakeImageSize(),
             )
         )
