@@ -451,7 +451,7 @@ def test_a_crash_midway_through_a_coco_or_voc_export_leaves_nothing(tmp_path, mo
         real(a, b)
 
     monkeypatch.setattr(module, "link_or_copy", full_on_the_second)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(DatasetError, match="No space"):  # one message naming OUT, not an OSError traceback
         convert_dataset(src, target, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
 
@@ -682,3 +682,37 @@ def test_voc_annotations_renamed_from_their_image_pair_with_it_once(tmp_path):
     out = tmp_path / "out"
     convert_dataset(ds, "yolo", out)
     assert _labels_by_image(open_dataset(out)) == {_digest(root / "JPEGImages" / "c.jpg"): [("cat", (1, 1, 9, 9))]}
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "name-too-long", "disk-full"])
+def test_an_output_folder_that_cannot_be_written_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch, where):
+    import errno
+
+    src = tmp_path / "src"
+    write_image(src / "a.jpg")
+    (src / "ann.json").write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+                "categories": [{"id": 1, "name": "thing"}],
+            }
+        )
+    )
+    (tmp_path / "a-file").write_text("keep")
+    out = {
+        "under-a-file": tmp_path / "a-file" / "out",
+        "name-too-long": tmp_path / ("o" * 300),
+        "disk-full": tmp_path / "out",
+    }[where]
+    if where == "disk-full":
+
+        def full(path, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+        monkeypatch.setattr("workbench.core.atomic._replace_with", full)
+    rc = main(["convert", str(src / "ann.json"), "--to", "yolo", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "cannot be written there" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "src"]
+    assert (tmp_path / "a-file").read_text() == "keep"

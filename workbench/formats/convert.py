@@ -73,12 +73,26 @@ def convert_dataset(
     out = Path(out)
     ds = src if isinstance(src, Dataset) else open_dataset(src)
     _refuse_nesting(ds.root, out)  # first: "OUT is the source" says more than "OUT is not empty"
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    try:
+        taken = out.exists() and (not out.is_dir() or any(out.iterdir()))
+    except OSError as e:
+        raise _unwritable(out, e) from None
+    if taken:
         raise DatasetError(
             f"{out}: already exists and is not an empty folder; choose a new folder so the "
             "converted dataset does not mix with other files"
         )
     view, report = _export_view(ds, fmt, out, drop_empty_boxes)
+    try:
+        written = _write_into(view, fmt, out)
+    except OSError as e:
+        raise _unwritable(out, e) from None
+    report.output = written
+    return report
+
+
+def _write_into(view: Dataset, fmt: str, out: Path) -> Path:
+    """Export into a temporary sibling of ``out``, renamed to ``out`` once complete."""
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_partials(out)
     work = Path(tempfile.mkdtemp(prefix=f"{_partial_prefix(out)}{os.getpid()}-", dir=out.parent))
@@ -91,8 +105,19 @@ def convert_dataset(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    report.output = out / written.relative_to(work)
-    return report
+    return out / written.relative_to(work)
+
+
+def _unwritable(out: Path, e: OSError) -> DatasetError:
+    """OUT under a file, too long a name, a read-only place, a full disk: one line, not a traceback.
+
+    The temporary sibling is removed before this is raised, so nothing is left half-written.
+    """
+    where = f" ({e.filename})" if e.filename and str(e.filename) != str(out) else ""
+    return DatasetError(
+        f"{out}: the converted dataset cannot be written there ({e.strerror or e}){where}; nothing was "
+        "written: choose another folder"
+    )
 
 
 def _partial_prefix(out: Path) -> str:
