@@ -716,3 +716,18 @@ def test_an_output_folder_that_cannot_be_written_is_one_line_and_leaves_nothing(
     assert rc == 2 and len(err.splitlines()) == 1 and "cannot be written there" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "src"]
     assert (tmp_path / "a-file").read_text() == "keep"
+
+
+@pytest.mark.parametrize("command", ["validate", "convert", "predict"])
+@pytest.mark.parametrize("where", ["name-too-long", "under-a-file"])
+def test_a_dataset_path_the_file_system_refuses_is_one_line_not_a_traceback(tmp_path, capsys, command, where):
+    (tmp_path / "a-file").write_text("")
+    data = str(tmp_path / ("d" * 300)) if where == "name-too-long" else str(tmp_path / "a-file" / "data.yaml")
+    argv = {
+        "validate": ["validate", data],
+        "convert": ["convert", data, "--to", "yolo", str(tmp_path / "out")],
+        "predict": ["predict", str(tmp_path / "w.pt"), data, "--out", str(tmp_path / "out")],
+    }[command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("workbench: ")

@@ -38,8 +38,12 @@ def source_images(source: Path) -> list[Path]:
     from workbench.formats.base import DatasetError
     from workbench.formats.files import list_images
 
-    if not source.exists():
-        raise DatasetError(f"{source}: no such file or folder")
+    try:
+        source.stat()
+    except FileNotFoundError:
+        raise DatasetError(f"{source}: no such file or folder") from None
+    except OSError as e:  # a name too long, a file where a folder belongs
+        raise DatasetError(f"{source}: cannot be opened ({e.strerror or e})") from None
     if source.is_file() and source.suffix.lower() in IMAGE_SUFFIXES:
         return [source]
     if source.is_dir():
