@@ -731,3 +731,28 @@ def test_a_dataset_path_the_file_system_refuses_is_one_line_not_a_traceback(tmp_
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("workbench: ")
+
+
+def test_a_coco_json_at_the_root_does_not_read_images_from_the_folder_above(tmp_path):
+    """ds/ann.json naming 'secret.jpg' found ../images/secret.jpg (one of the places COCO
+    layouts keep images, relative to an annotations/ folder) outside the dataset, and the
+    conversion exported it."""
+    _colored(tmp_path / "images" / "secret.jpg", 99)
+    root = tmp_path / "ds"
+    root.mkdir()
+    coco = {
+        "images": [{"id": 1, "file_name": "secret.jpg", "width": 64, "height": 48}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (root / "ann.json").write_text(json.dumps(coco))
+    ds = open_dataset(root / "ann.json")
+    assert "missing_image" in _kinds(ds)
+    out = tmp_path / "out"
+    main(["convert", str(root / "ann.json"), "--to", "yolo", str(out)])
+    assert not out.exists() or "secret.jpg" not in _tree_names(out)
+    # The usual layout still works: annotations/ beside images/, both inside the dataset.
+    (root / "annotations").mkdir()
+    (root / "ann.json").rename(root / "annotations" / "instances_train.json")
+    _colored(root / "images" / "secret.jpg", 99)
+    assert "missing_image" not in _kinds(open_dataset(root / "annotations" / "instances_train.json"))

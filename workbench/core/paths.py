@@ -25,9 +25,10 @@ def contained_path(
 ) -> Path | None:
     """``base/written`` normalized, or None when it leads outside.
 
-    A relative ``written`` must stay inside ``base`` (no ``..`` past it). An absolute one
-    is accepted only inside ``root`` (the dataset root; the real path of the root counts
-    too, so a dataset opened through a symlink accepts the absolute paths of either name).
+    A relative ``written`` must stay inside ``base`` (no ``..`` past it), and inside
+    ``root`` when one is given. An absolute one is accepted only inside ``root`` (the
+    dataset root; the real path of the root counts too, so a dataset opened through a
+    symlink accepts the absolute paths of either name).
 
     Empty text and a NUL byte (no file system allows one; ``os.stat`` raises on it) lead
     nowhere. Backslashes are read both ways: a file written on Windows means
@@ -44,7 +45,11 @@ def contained_path(
             return None
         return Path(os.path.normpath(written)) if inside_root(written, root) else None
     path = os.path.normpath(os.path.join(base_abs, written))
-    return Path(path) if _within(path, base_abs) and path != base_abs else None
+    if not _within(path, base_abs) or path == base_abs:
+        return None
+    # The folder a reader resolved names against may itself lie outside the dataset (a COCO
+    # json at the root looks in ../images too): inside it is not enough.
+    return Path(path) if root is None or inside_root(path, root) else None
 
 
 def inside_root(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass
 from functools import partial
@@ -36,7 +37,7 @@ from workbench.core.fix_actions import TakeImageSize
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import read_image_header, turned_hint
 from workbench.core.keypoints import COCO_PERSON_NAMES, MAX_KEYPOINTS, KeypointSchema
-from workbench.core.paths import OUTSIDE_FIX, contained_path, is_file
+from workbench.core.paths import OUTSIDE_FIX, contained_path, inside_root, is_file
 from workbench.core.reading import read_regular_bytes
 from workbench.formats.base import MAX_CLASSES, DatasetError, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, portable_name, unique_file_name
@@ -354,7 +355,8 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
             )
             continue
         entries.append((iid, img))
-    base = str(_image_base(json_path, [img["file_name"] for _, img in entries[:20]]).resolve())
+    # Lexical, not resolved: a symlinked images folder inside the dataset stays inside it.
+    base = os.path.abspath(_image_base(json_path, [img["file_name"] for _, img in entries[:20]], ds.root))
     source = Source(json_path, None)  # the file all came from; JSON has no useful line numbers
     by_id: dict[int | str, ImageRecord] = {}
     by_file: dict[Path, int | str] = {}
@@ -511,8 +513,13 @@ def _read_annotation(ds: Dataset, rec: ImageRecord, ann: dict[str, Any], k_of: d
     rec.meta["coco_anns"].append(ann)
 
 
-def _image_base(json_path: Path, names: list[str]) -> Path:
-    """The folder ``file_name`` is relative to, decided on the first images found."""
+def _image_base(json_path: Path, names: list[str], root: Path) -> Path:
+    """The folder ``file_name`` is relative to, decided on the first images found.
+
+    Only folders inside the dataset ``root`` are tried: for a json at the root, ``../images``
+    is some other folder of the user's, and images found there were read and exported as
+    the dataset's.
+    """
     here = json_path.parent
     up = here.parent
     split_dir = json_path.stem.split("_")[-1]  # instances_train2017 -> train2017
@@ -528,6 +535,7 @@ def _image_base(json_path: Path, names: list[str]) -> Path:
         here / split_dir,
         here / split,
     ]
+    bases = [b for b in bases if inside_root(b, root)]
     for name in names:
         if Path(name).is_absolute():
             continue
