@@ -31,6 +31,7 @@ findings) and entity declarations are refused (no billion-laughs expansion).
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import os
 import xml.etree.ElementTree as ET
@@ -351,7 +352,9 @@ def _parse_record_xml(ds: Dataset, rec: ImageRecord) -> tuple[ET.Element, dict[E
         )
         return None
     root = parsed.root
-    rec.meta["voc_parsed"] = parsed  # the bytes and where each element lies in them, for a minimal save
+    # What the tree was read from: a save splices these bytes, re-read then (keeping every
+    # record's byte spans would cost more memory than its tree), if they are still the same.
+    rec.meta["voc_digest"] = _digest(data)
     if root.tag != "annotation":
         rec.findings.append(
             record_finding(
@@ -517,8 +520,7 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
             continue
         spliced = _spliced(ds, rec, originals, matched)
         if spliced is not None:
-            parsed = rec.meta["voc_parsed"]
-            if spliced != parsed.data:
+            if _digest(spliced) != rec.meta.get("voc_digest"):
                 atomic_write_bytes(rec.label_path, spliced)
                 written.append(rec.label_path)
             _remember_saved(ds, rec, parse_xml_spans(spliced))
@@ -562,7 +564,7 @@ def _remember_saved(ds: Dataset, rec: ImageRecord, parsed: ParsedXml) -> None:
     probe = ImageRecord(path=rec.path, label_path=rec.label_path)
     objects = [o for o in parsed.root.findall("object")]
     readable = [o for o in objects if _read_object(ds, probe, o, None) is not None]
-    rec.meta["voc_parsed"] = parsed
+    rec.meta["voc_digest"] = _digest(parsed.data)
     rec.meta["voc_tree"] = parsed.root
     rec.meta["voc_objects"] = readable[: len(rec.instances)]
     for inst, obj in zip(rec.instances, readable, strict=False):
@@ -570,6 +572,33 @@ def _remember_saved(ds: Dataset, rec: ImageRecord, parsed: ParsedXml) -> None:
         # instance is found by the line its object is on now.
         inst.source = Source(rec.label_path, parsed.lines.get(obj))
     rec.meta["voc_unparsed"] = [o for o in objects if not any(o is r for r in readable)]
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _reparsed_with_spans(rec: ImageRecord) -> ParsedXml | None:
+    """The file's bytes with byte spans keyed by the elements of the tree read at load.
+
+    None when the file is broken, gone, or no longer the bytes that tree was read from
+    (edited by another program since): then a full save writes what the user sees.
+    """
+    base, digest = rec.meta.get("voc_tree"), rec.meta.get("voc_digest")
+    if base is None or digest is None or "voc_broken" in rec.meta or rec.label_path is None:
+        return None
+    try:
+        data = read_regular_bytes(rec.label_path)
+        if _digest(data) != digest:
+            return None
+        fresh = parse_xml_spans(data)
+    except (OSError, XmlError):
+        return None
+    old, new = list(base.iter()), list(fresh.root.iter())
+    if len(old) != len(new) or any(o.tag != n.tag for o, n in zip(old, new, strict=True)):
+        return None
+    pairs = list(zip(old, new, strict=True))
+    return ParsedXml(base, {o: fresh.lines[n] for o, n in pairs}, {o: fresh.spans[n] for o, n in pairs}, data)
 
 
 def _spliced(
@@ -586,9 +615,9 @@ def _spliced(
     the object of the instance before it. Objects the user reordered, a broken or UTF-16
     file, or a shape the splice does not know: None.
     """
-    parsed: ParsedXml | None = rec.meta.get("voc_parsed")
+    parsed = _reparsed_with_spans(rec)
     base = rec.meta.get("voc_tree")
-    if parsed is None or base is not parsed.root or base.tag != "annotation" or "voc_broken" in rec.meta:
+    if parsed is None or base is None or base.tag != "annotation":
         return None
     encoding = declared_encoding(parsed.data)
     if encoding is None:
