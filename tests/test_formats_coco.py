@@ -92,9 +92,10 @@ def test_save_keeps_unchanged_annotations_verbatim_and_writes_only_when_dirty(tm
     by_id = {a["id"]: a for a in data["annotations"]}
     assert by_id[1]["segmentation"] == [[10, 5, 30, 5, 30, 15]]  # untouched: written back as read
     assert by_id[3]["custom"] == "kept"  # another image's annotation
-    assert 2 not in by_id
-    new = next(a for a in data["annotations"] if a["id"] > 3)
-    assert new["bbox"] == [2.5, 3.5, 3, 4] and new["iscrowd"] == 1 and new["image_id"] == 7
+    # The moved box is still annotation 2 (ids other tools refer to stay true), in its place.
+    assert [a["id"] for a in data["annotations"]] == [1, 2, 3]
+    moved_ann = by_id[2]
+    assert moved_ann["bbox"] == [2.5, 3.5, 3, 4] and moved_ann["iscrowd"] == 1 and moved_ann["image_id"] == 7
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 

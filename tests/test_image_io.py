@@ -600,3 +600,47 @@ def _touch(path: Path) -> Path:
     """A checkpoint path that exists (the fake predictor never reads it)."""
     path.write_bytes(b"")
     return path
+
+
+def test_an_undecodable_image_gives_our_message_without_opencvs_log_lines(tmp_path):
+    """OpenCV logs its own 'TIFF_Error ... Failed to read directory' lines straight to the
+    terminal (C stderr, so only a subprocess sees them) beside the finding that explains it."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "ds"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "fake.tiff").write_bytes(b"II*\x00" + b"\xff" * 20)
+    (root / "data.yaml").write_text("train: images\nnames: [thing]\n")
+    env = {k: v for k, v in os.environ.items() if k != "OPENCV_LOG_LEVEL"}
+    done = subprocess.run(
+        [sys.executable, "-m", "workbench", "validate", str(root / "data.yaml")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=120,
+    )
+    assert "fake.tiff" in done.stdout and "corrupt_image" in done.stdout
+    assert "TIFF_Error" not in done.stderr and "[ERROR" not in done.stderr
+
+
+def test_a_coco_size_that_is_the_unturned_size_says_the_boxes_may_need_turning(tmp_path):
+    """A tool that ignores EXIF writes the stored size and draws on the stored pixels: taking
+    the displayed size alone would leave its boxes misplaced without a word."""
+    import json
+
+    from workbench.formats import open_dataset
+    from workbench.qa.validate import validate_dataset
+
+    image = oriented_jpeg(tmp_path / "a.jpg", 6)
+    stored = cv2.imdecode(np.fromfile(image, np.uint8), cv2.IMREAD_IGNORE_ORIENTATION | cv2.IMREAD_COLOR)
+    h, w = stored.shape[:2]
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": w, "height": h}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (tmp_path / "ann.json").write_text(json.dumps(coco))
+    found = [f for f in validate_dataset(open_dataset(tmp_path / "ann.json")) if f.kind == "image_size_mismatch"]
+    assert len(found) == 1 and "EXIF orientation 6" in found[0].message and "turning" in found[0].message

@@ -384,3 +384,89 @@ def test_a_keypoint_schema_finding_names_data_yaml_once_and_says_how_to_fix(tmp_
     (line,) = [line for line in capsys.readouterr().out.splitlines() if "flip_idx" in line]
     assert line.strip().startswith("data.yaml: flip_idx") and line.count("data.yaml") == 2  # location, then the fix
     assert "fix the keypoint keys" in line
+
+
+def test_a_line_of_a_million_numbers_is_not_a_million_point_face_schema(tmp_path):
+    """With no kpt_shape in the yaml the column count decides between boxes and yolov5-face;
+    one broken line of 3,000,001 numbers made the dataset 'yolo-face' with 1.5M keypoints,
+    which every export then named."""
+    from _dataset_builders import write_image
+
+    from workbench.formats import open_dataset
+    from workbench.formats.convert import convert_dataset
+    from workbench.qa.validate import validate_dataset
+
+    root = tmp_path / "ds"
+    write_image(root / "images" / "a.jpg")
+    (root / "labels").mkdir()
+    (root / "labels" / "a.txt").write_text("0" + " 0.5" * 3_000_000 + "\n")
+    (root / "data.yaml").write_text("train: images\nnames: [thing]\n")
+    ds = open_dataset(root / "data.yaml")
+    assert ds.keypoints is None and ds.format == "yolo"
+    assert [f.kind for f in validate_dataset(ds) if f.kind == "column_count"] == ["column_count"]
+    out = tmp_path / "out"
+    convert_dataset(ds, "coco", out)
+    assert sum(p.stat().st_size for p in out.rglob("*.json")) < 10_000
+
+
+def test_a_coco_category_naming_too_many_keypoints_is_one_error_not_a_huge_schema(tmp_path):
+    """A data.yaml's kpt_shape stops at MAX_KEYPOINTS; a COCO category's 'keypoints' list did
+    not, and 200,000 names made a 60 MB label file of 50 boxes in a yolo-pose export."""
+    import json
+
+    from _dataset_builders import write_image
+
+    from workbench.core.keypoints import MAX_KEYPOINTS
+    from workbench.formats import open_dataset
+    from workbench.formats.convert import convert_dataset
+    from workbench.qa.validate import validate_dataset
+
+    root = tmp_path / "src"
+    write_image(root / "a.jpg")
+    k = MAX_KEYPOINTS + 1
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "keypoints": [1, 1, 2] * k},
+        ],
+        "categories": [{"id": 1, "name": "p", "keypoints": [f"k{i}" for i in range(k)]}],
+    }
+    (root / "ann.json").write_text(json.dumps(coco))
+    ds = open_dataset(root / "ann.json")
+    assert ds.keypoints is None
+    found = validate_dataset(ds)
+    assert [f.kind for f in found if f.kind == "keypoint_count"] == ["keypoint_count"]
+    rec = ds.records[0]
+    assert len(rec.instances) == 1 and rec.instances[0].keypoints is None  # the box is kept
+    convert_dataset(ds, "coco", tmp_path / "out")
+    assert sum(p.stat().st_size for p in (tmp_path / "out").rglob("*.json")) < 10_000
+
+
+def test_every_reader_refuses_more_classes_than_the_limit_so_no_conversion_writes_an_unreadable_yaml(tmp_path):
+    """A COCO file with MAX_CLASSES + 2 categories opened, and its YOLO export (names keyed
+    0..N-1) was then refused by the YOLO reader with a message naming keys that were fine."""
+    import json
+
+    from _dataset_builders import write_image
+
+    from workbench.formats import open_dataset
+    from workbench.formats.base import MAX_CLASSES, DatasetError
+
+    write_image(tmp_path / "a.jpg")
+    n = MAX_CLASSES + 2
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+        "annotations": [],
+        "categories": [{"id": i, "name": f"c{i}"} for i in range(n)],
+    }
+    (tmp_path / "ann.json").write_text(json.dumps(coco))
+    with pytest.raises(DatasetError, match="categories, more than"):
+        open_dataset(tmp_path / "ann.json")
+    (tmp_path / "images").mkdir()
+    write_image(tmp_path / "images" / "b.jpg")
+    (tmp_path / "list.yaml").write_text("train: images\nnames: [" + ", ".join(f"c{i}" for i in range(n)) + "]\n")
+    with pytest.raises(DatasetError, match="classes, more than"):
+        open_dataset(tmp_path / "list.yaml")
+    (tmp_path / "keys.yaml").write_text("train: images\nnames: {0: a, 1: b, 99999999999: c}\n")
+    with pytest.raises(DatasetError, match=r"got \[99999999999\]"):
+        open_dataset(tmp_path / "keys.yaml")

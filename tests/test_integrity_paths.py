@@ -451,7 +451,7 @@ def test_a_crash_midway_through_a_coco_or_voc_export_leaves_nothing(tmp_path, mo
         real(a, b)
 
     monkeypatch.setattr(module, "link_or_copy", full_on_the_second)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(DatasetError, match="No space"):  # one message naming OUT, not an OSError traceback
         convert_dataset(src, target, tmp_path / "out")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["src"]
 
@@ -460,3 +460,299 @@ def test_output_that_is_the_source_folder_says_so(tmp_path):
     src = _colliding_yolo(tmp_path / "src")
     with pytest.raises(DatasetError, match="is the source dataset"):
         convert_dataset(src, "coco", tmp_path / "src")
+
+
+def test_names_no_file_system_can_hold_are_missing_images_not_crashes(tmp_path):
+    """A name longer than any file system allows (ENAMETOOLONG) or through a file (ENOTDIR)
+    makes ``pathlib`` raise; one such annotation must not stop validate or convert."""
+    long_name = "a" * 300 + ".jpg"
+    coco_root = tmp_path / "coco"
+    write_image(coco_root / "ok.jpg")
+    ann = coco_root / "ann.json"
+    names = ["ok.jpg", long_name, "ok.jpg/inner.jpg"]
+    coco = {
+        "images": [{"id": i + 1, "file_name": n, "width": 64, "height": 48} for i, n in enumerate(names)],
+        "annotations": [
+            {"id": i + 1, "image_id": i + 1, "category_id": 1, "bbox": [1, 1, 10, 10]} for i in range(len(names))
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    ann.write_text(json.dumps(coco))
+    assert _kinds(open_dataset(ann)).count("missing_image") == 2
+    assert main(["convert", str(ann), "--to", "voc", str(tmp_path / "out_coco")]) == 0
+
+    yolo_root = tmp_path / "yolo"
+    write_image(yolo_root / "images" / "ok.jpg")
+    (yolo_root / "labels").mkdir()
+    (yolo_root / "labels" / "ok.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (yolo_root / "train.txt").write_text(f"images/ok.jpg\n{'b' * 5000}.jpg\n")
+    (yolo_root / "data.yaml").write_text("train: train.txt\nnames: [thing]\n")
+    assert "missing_image" in _kinds(open_dataset(yolo_root / "data.yaml"))
+    assert main(["convert", str(yolo_root / "data.yaml"), "--to", "coco", str(tmp_path / "out_yolo")]) == 0
+
+    voc_root = tmp_path / "voc"
+    (voc_root / "Annotations").mkdir(parents=True)
+    (voc_root / "JPEGImages").mkdir()
+    (voc_root / "Annotations" / "a.xml").write_text(voc_xml(long_name, [("cat", (1, 1, 9, 9), 0)]))
+    assert "missing_image" in _kinds(open_dataset(voc_root))
+
+
+@pytest.mark.parametrize("target", ["yolo", "coco", "voc"])
+def test_names_equal_after_unicode_normalization_get_their_own_output_files(tmp_path, target):
+    """``café`` in NFC and in NFD are two files on Linux but one name on macOS: copied there,
+    one export image (and its label file) would replace the other."""
+    import unicodedata
+
+    src = tmp_path / "src"
+    names = [unicodedata.normalize(form, "café.png") for form in ("NFC", "NFD")]
+    assert names[0] != names[1]
+    for k, name in enumerate(names):
+        _colored(src / name, 60 + 100 * k)
+    coco = {
+        "images": [{"id": k + 1, "file_name": n, "width": 64, "height": 48} for k, n in enumerate(names)],
+        "annotations": [
+            {"id": k + 1, "image_id": k + 1, "category_id": 1, "bbox": [5 + 20 * k, 5, 10, 10]} for k in range(2)
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (src / "ann.json").write_text(json.dumps(coco))
+    source = open_dataset(src / "ann.json")
+    out = tmp_path / "out"
+    convert_dataset(source, target, out)
+    folded = [unicodedata.normalize("NFC", p.name).casefold() for p in out.rglob("*") if p.is_file()]
+    assert len(folded) == len(set(folded))
+    assert _labels_by_image(open_dataset(out)) == _labels_by_image(source)
+
+
+def test_voc_annotation_goes_with_the_image_its_filename_names_among_same_stem_images(tmp_path):
+    """``a.jpg`` and ``a.png`` beside one ``a.xml`` naming ``a.png``: the boxes were drawn on
+    a.png, and pairing by stem alone gave them to a.jpg."""
+    root = tmp_path / "voc"
+    _colored(root / "JPEGImages" / "a.jpg", 40)
+    _colored(root / "JPEGImages" / "a.png", 200)
+    (root / "Annotations").mkdir()
+    (root / "Annotations" / "a.xml").write_text(voc_xml("a.png", [("cat", (1, 1, 9, 9), 0)]))
+    ds = open_dataset(root)
+    assert [r.path.name for r in ds.records] == ["a.png"]
+    shared = [f for f in validate_dataset(ds) if f.kind == "label_file_shared"]
+    assert len(shared) == 1 and "a.jpg" in shared[0].message and shared[0].label_file == "Annotations/a.xml"
+    out = tmp_path / "out"
+    convert_dataset(ds, "coco", out)
+    assert _labels_by_image(open_dataset(out)) == {_digest(root / "JPEGImages" / "a.png"): [("cat", (1, 1, 9, 9))]}
+
+
+def test_yolo_images_that_share_one_label_file_are_reported(tmp_path):
+    root = tmp_path / "yolo"
+    _colored(root / "images" / "a.jpg", 40)
+    _colored(root / "images" / "a.png", 200)
+    _colored(root / "images" / "b.jpg", 90)
+    (root / "labels").mkdir()
+    (root / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "data.yaml").write_text("train: images\nnames: [thing]\n")
+    shared = [f for f in validate_dataset(open_dataset(root / "data.yaml")) if f.kind == "label_file_shared"]
+    assert len(shared) == 1
+    assert shared[0].label_file == "labels/a.txt" and "a.jpg" in shared[0].message and "a.png" in shared[0].message
+    # Two image folders that lead to one label folder: images/x/a.jpg and an image kept in labels/x/.
+    _colored(root / "images" / "x" / "c.jpg", 10)
+    _colored(root / "labels" / "x" / "c.jpg", 250)
+    (root / "labels" / "x" / "c.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (root / "data.yaml").write_text("train: [images/x, labels/x]\nnames: [thing]\n")
+    shared = [f for f in validate_dataset(open_dataset(root / "data.yaml")) if f.kind == "label_file_shared"]
+    assert len(shared) == 1 and "images/x/c.jpg and labels/x/c.jpg" in shared[0].message
+
+
+def test_classes_with_one_name_are_reported_and_a_voc_conversion_says_it_merges_them(tmp_path):
+    """COCO categories 1 and 2 both named 'car': VOC keys classes by name, so converted their
+    boxes become one class; validate and the conversion report must both say so."""
+    write_image(tmp_path / "src" / "a.jpg")
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]},
+            {"id": 2, "image_id": 1, "category_id": 2, "bbox": [30, 20, 10, 10]},
+        ],
+        "categories": [{"id": 1, "name": "car"}, {"id": 2, "name": "car "}],
+    }
+    ann = tmp_path / "src" / "ann.json"
+    ann.write_text(json.dumps(coco))
+    ds = open_dataset(ann)
+    dup = [f for f in validate_dataset(ds) if f.kind == "duplicate_class_name"]
+    assert len(dup) == 1 and "class 0 and class 1" in dup[0].message
+    report = convert_dataset(ds, "voc", tmp_path / "voc")
+    assert any("named alike" in loss for loss in report.losses)
+    assert not any("named alike" in loss for loss in convert_dataset(ds, "yolo", tmp_path / "yolo").losses)
+
+
+@pytest.mark.parametrize("where", ["images", "images/pred", "root-of-yaml"])
+def test_predict_out_in_the_folder_of_its_images_is_refused_before_anything_is_written(tmp_path, capsys, where):
+    """``--out`` set to the images' folder would replace each image with its overlay (same
+    name); a folder inside the data would be read back as unlabeled images."""
+    root = tmp_path / "ds"
+    _colored(root / "images" / "a.jpg", 90)
+    (root / "data.yaml").write_text("train: images\nnames: [thing]\n")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    source = root / "data.yaml" if where == "root-of-yaml" else root / "images"
+    out = root / "preds" if where == "root-of-yaml" else root / where
+    weights = tmp_path / "no-such-model.pt"  # refused before the model is even looked at
+    rc = main(["predict", str(weights), str(source), "--out", str(out), "--save-images", "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--out" in err and "folder of the images being predicted" in err
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+    assert where == "images" or not out.exists()
+
+
+@pytest.mark.parametrize("target", ["yolo", "coco", "voc"])
+def test_images_named_without_an_image_extension_survive_conversion_with_their_labels(tmp_path, target):
+    """A COCO file_name 'img001' or 'scan.jpg.bak' names a real JPEG; copied under that name,
+    the YOLO reader (which lists images by extension) opened the export without it."""
+    src = tmp_path / "src"
+    names = ["img001", "scan.jpg.bak", "photo.PNG"]
+    for k, name in enumerate(names):
+        _colored(src / "tmp.png" if name == "photo.PNG" else src / "tmp.jpg", 30 + 70 * k)
+        (src / ("tmp.png" if name == "photo.PNG" else "tmp.jpg")).rename(src / name)
+    coco = {
+        "images": [{"id": k + 1, "file_name": n, "width": 64, "height": 48} for k, n in enumerate(names)],
+        "annotations": [
+            {"id": k + 1, "image_id": k + 1, "category_id": 1, "bbox": [2 + 10 * k, 3, 8, 8]} for k in range(3)
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (src / "ann.json").write_text(json.dumps(coco))
+    source = open_dataset(src / "ann.json")
+    assert convert_dataset(source, target, tmp_path / "out").images == 3
+    result = open_dataset(tmp_path / "out")
+    assert len(result.records) == 3
+    assert _labels_by_image(result) == _labels_by_image(source)
+
+
+def test_a_voc_conversion_reports_class_names_voc_cannot_hold(tmp_path):
+    """A COCO category named '' converted to VOC gave an <object> with an empty <name>, which
+    reads back as a broken object: one box fewer, and the report said nothing."""
+    write_image(tmp_path / "src" / "a.jpg")
+    coco = {
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]},
+            {"id": 2, "image_id": 1, "category_id": 2, "bbox": [30, 20, 10, 10]},
+        ],
+        "categories": [{"id": 1, "name": ""}, {"id": 2, "name": " padded "}],
+    }
+    (tmp_path / "src" / "ann.json").write_text(json.dumps(coco))
+    report = convert_dataset(open_dataset(tmp_path / "src" / "ann.json"), "voc", tmp_path / "voc")
+    assert any("1 box of classes with an empty name" in loss for loss in report.losses)
+    assert any("' padded '" in loss for loss in report.losses)
+
+
+def test_two_coco_image_entries_for_one_file_are_reported(tmp_path):
+    """'a.jpg' and './sub/../a.jpg' under two ids: one picture whose boxes are split between
+    two records, so every copy of it trains and exports with only part of its labels."""
+    write_image(tmp_path / "a.jpg")
+    (tmp_path / "sub").mkdir()
+    coco = {
+        "images": [
+            {"id": 1, "file_name": "a.jpg", "width": 64, "height": 48},
+            {"id": 2, "file_name": "sub/../a.jpg", "width": 64, "height": 48},
+        ],
+        "annotations": [
+            {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10]},
+            {"id": 2, "image_id": 2, "category_id": 1, "bbox": [30, 20, 10, 10]},
+        ],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (tmp_path / "ann.json").write_text(json.dumps(coco))
+    found = [f for f in validate_dataset(open_dataset(tmp_path / "ann.json")) if f.kind == "coco_duplicate_file"]
+    assert len(found) == 1 and "image ids 1 and 2" in found[0].message and found[0].image == "a.jpg"
+
+
+def test_voc_annotations_renamed_from_their_image_pair_with_it_once(tmp_path):
+    """a.xml and b.xml both say <filename>c.jpg</filename> and there is no a.jpg or b.jpg:
+    c.jpg was listed three times, once unlabeled (training it as background) and once with
+    each file's boxes."""
+    root = tmp_path / "voc"
+    _colored(root / "JPEGImages" / "c.jpg", 120)
+    (root / "Annotations").mkdir()
+    (root / "Annotations" / "a.xml").write_text(voc_xml("c.jpg", [("cat", (1, 1, 9, 9), 0)]))
+    (root / "Annotations" / "b.xml").write_text(voc_xml("c.jpg", [("cat", (20, 20, 30, 30), 0)]))
+    ds = open_dataset(root)
+    found = validate_dataset(ds)
+    assert [r.path.name for r in ds.records if r.width is not None] == ["c.jpg"]
+    assert "unlabeled_image" not in [f.kind for f in found]
+    shared = [f for f in found if f.kind == "label_file_shared"]
+    assert len(shared) == 1 and shared[0].label_file == "Annotations/b.xml"
+    out = tmp_path / "out"
+    convert_dataset(ds, "yolo", out)
+    assert _labels_by_image(open_dataset(out)) == {_digest(root / "JPEGImages" / "c.jpg"): [("cat", (1, 1, 9, 9))]}
+
+
+@pytest.mark.parametrize("where", ["under-a-file", "name-too-long", "disk-full"])
+def test_an_output_folder_that_cannot_be_written_is_one_line_and_leaves_nothing(tmp_path, capsys, monkeypatch, where):
+    import errno
+
+    src = tmp_path / "src"
+    write_image(src / "a.jpg")
+    (src / "ann.json").write_text(
+        json.dumps(
+            {
+                "images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+                "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+                "categories": [{"id": 1, "name": "thing"}],
+            }
+        )
+    )
+    (tmp_path / "a-file").write_text("keep")
+    out = {
+        "under-a-file": tmp_path / "a-file" / "out",
+        "name-too-long": tmp_path / ("o" * 300),
+        "disk-full": tmp_path / "out",
+    }[where]
+    if where == "disk-full":
+
+        def full(path, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+        monkeypatch.setattr("workbench.core.atomic._replace_with", full)
+    rc = main(["convert", str(src / "ann.json"), "--to", "yolo", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and len(err.splitlines()) == 1 and "cannot be written there" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "src"]
+    assert (tmp_path / "a-file").read_text() == "keep"
+
+
+@pytest.mark.parametrize("command", ["validate", "convert", "predict"])
+@pytest.mark.parametrize("where", ["name-too-long", "under-a-file"])
+def test_a_dataset_path_the_file_system_refuses_is_one_line_not_a_traceback(tmp_path, capsys, command, where):
+    (tmp_path / "a-file").write_text("")
+    data = str(tmp_path / ("d" * 300)) if where == "name-too-long" else str(tmp_path / "a-file" / "data.yaml")
+    argv = {
+        "validate": ["validate", data],
+        "convert": ["convert", data, "--to", "yolo", str(tmp_path / "out")],
+        "predict": ["predict", str(tmp_path / "w.pt"), data, "--out", str(tmp_path / "out")],
+    }[command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("workbench: ")
+
+
+def test_a_coco_json_at_the_root_does_not_read_images_from_the_folder_above(tmp_path):
+    """ds/ann.json naming 'secret.jpg' found ../images/secret.jpg (one of the places COCO
+    layouts keep images, relative to an annotations/ folder) outside the dataset, and the
+    conversion exported it."""
+    _colored(tmp_path / "images" / "secret.jpg", 99)
+    root = tmp_path / "ds"
+    root.mkdir()
+    coco = {
+        "images": [{"id": 1, "file_name": "secret.jpg", "width": 64, "height": 48}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5]}],
+        "categories": [{"id": 1, "name": "thing"}],
+    }
+    (root / "ann.json").write_text(json.dumps(coco))
+    ds = open_dataset(root / "ann.json")
+    assert "missing_image" in _kinds(ds)
+    out = tmp_path / "out"
+    main(["convert", str(root / "ann.json"), "--to", "yolo", str(out)])
+    assert not out.exists() or "secret.jpg" not in _tree_names(out)
+    # The usual layout still works: annotations/ beside images/, both inside the dataset.
+    (root / "annotations").mkdir()
+    (root / "ann.json").rename(root / "annotations" / "instances_train.json")
+    _colored(root / "images" / "secret.jpg", 99)
+    assert "missing_image" not in _kinds(open_dataset(root / "annotations" / "instances_train.json"))

@@ -240,10 +240,78 @@ def test_coco_unchanged_json_is_not_rewritten_and_an_edit_keeps_the_order(tmp_pa
     rec.set_instances([rec.instances[0], moved])
     assert save_dataset(ds) == [path]
     anns = json.loads(path.read_text())["annotations"]
-    assert [a["id"] for a in anns] == [1, 4, 2]  # the moved box follows its image's kept one; b's stays put
+    assert [a["id"] for a in anns] == [1, 2, 3]  # the moved box is still annotation 3, in its place
     assert anns[0] == {"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 10, 10], "iscrowd": 0, "area": 100}
     assert {"id": 2, "image_id": 2, "category_id": 1, "bbox": [2, 2, 10, 10], "iscrowd": 0, "tool": "kept"} in anns
-    assert next(a for a in anns if a["image_id"] == 1 and a["id"] != 1)["bbox"] == [21, 21, 5, 5]
+    assert anns[2] == {"id": 3, "image_id": 1, "category_id": 1, "bbox": [21, 21, 5, 5], "iscrowd": 0, "area": 25}
+    rec.set_instances([*rec.instances, Instance(0, [30, 30, 40, 40])])  # a new box gets a fresh id after its image's
+    assert save_dataset(ds) == [path]
+    assert [a["id"] for a in json.loads(path.read_text())["annotations"]] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "style",
+    [
+        {"indent": 4},
+        {"indent": "\t", "ensure_ascii": False},
+        {"indent": 2, "end": "\n"},
+        {"indent": 2, "crlf": True, "end": "\r\n"},
+        {},  # json.dump's default: one line, ", " and ": "
+        {"separators": (",", ":")},
+        {"indent": 1, "sort_keys": True, "separators": (",", ": ")},
+    ],
+)
+def test_coco_edit_of_one_box_changes_only_that_box_whatever_the_files_formatting(tmp_path, style):
+    """indent 4, tabs, \\u escapes, CRLF, a final newline or none, spaced separators: all
+    kept, so a diff shows the edited box and its area and nothing else."""
+    for name in ("a.jpg", "b.jpg"):
+        write_image(tmp_path / name)
+    data = {
+        "info": {"description": "caf\u00e9 \u2013 cams", "year": 2024},
+        "images": [
+            {"id": 1, "file_name": "a.jpg", "width": 64, "height": 48, "extra": None},
+            {"id": 2, "file_name": "b.jpg", "width": 64, "height": 48},
+        ],
+        "annotations": [
+            {
+                "id": 7,
+                "image_id": 1,
+                "category_id": 3,
+                "bbox": [1.5, 2, 10, 10],
+                "area": 100,
+                "iscrowd": 0,
+                "segmentation": [[1.5, 2, 11.5, 2, 11.5, 12]],
+                "tool": {"by": "Zo\u00eb"},
+            },
+            {"id": 8, "image_id": 2, "category_id": 3, "bbox": [3, 3, 5, 5], "area": 25, "iscrowd": 0},
+            {"id": 9, "image_id": 1, "category_id": 3, "bbox": [30, 20, 4, 4], "area": 16, "iscrowd": 0},
+        ],
+        "categories": [{"id": 3, "name": "caf\u00e9", "supercategory": "x"}],
+    }
+    opts = {k: v for k, v in style.items() if k not in ("crlf", "end")}
+    text = json.dumps(data, **opts) + style.get("end", "")
+    if style.get("crlf"):
+        text = text.replace("\n", "\r\n")
+    path = tmp_path / "instances_train.json"
+    path.write_bytes(text.encode("utf-8"))
+    ds = open_dataset(path)
+    rec = next(r for r in ds if r.path.name == "a.jpg")
+    rec.ensure_loaded()
+    moved = rec.instances[0].copy()
+    moved.box = moved.box + [1, 0, 0, 0]
+    rec.set_instances([moved, rec.instances[1]])
+    assert save_dataset(ds) == [path]
+    after = path.read_bytes().decode("utf-8")
+    expected = json.loads(text)
+    expected["annotations"][0].update(bbox=[2.5, 2, 9, 10], area=90)
+    opts_after = dict(opts)
+    if "sort_keys" in opts_after:  # the file's own (sorted) order is kept, nothing is re-sorted
+        opts_after.pop("sort_keys")
+        expected = json.loads(json.dumps(expected, sort_keys=True))
+    want = json.dumps(expected, **opts_after) + style.get("end", "")
+    if style.get("crlf"):
+        want = want.replace("\n", "\r\n")
+    assert after == want
 
 
 # --------------------------------------------------------------------------- failures
@@ -317,3 +385,214 @@ def test_voc_classes_txt_with_the_same_names_is_not_rewritten(tmp_path):
     ds.classes.append("bird")
     ds.classes_dirty = True
     assert save_dataset(ds) == [classes] and open_dataset(root).classes == ["cat", "dog", "bird"]
+
+
+_VOC_TWO_SPACES = """<?xml version="1.0" encoding="{encoding}"?>
+<annotation verified="yes">
+  <folder>JPEGImages</folder>
+  <filename>a.jpg</filename>
+  <source><database>Unknown</database></source>
+  <size>
+    <width>64</width>
+    <height>48</height>
+    <depth>3</depth>
+  </size>
+  <!-- reviewed by {reviewer} -->
+  <object>
+    <name>{first}</name>
+    <pose>Unspecified</pose>
+    <bndbox>
+      <xmin>1</xmin>
+      <ymin>2</ymin>
+      <xmax>10</xmax>
+      <ymax>12</ymax>
+    </bndbox>
+  </object>
+  <object>
+    <name>dog</name>
+    <bndbox><xmin>20.5</xmin><ymin>20</ymin><xmax>30</xmax><ymax>40</ymax></bndbox>
+  </object>
+</annotation>
+"""
+
+
+@pytest.mark.parametrize(("encoding", "newline"), [("utf-8", "\n"), ("utf-8", "\r\n"), ("ISO-8859-1", "\n")])
+def test_voc_edit_changes_only_the_edited_text_and_keeps_comments_declaration_and_layout(tmp_path, encoding, newline):
+    """A one-box edit used to rebuild the file: declaration and comments dropped, two-space
+    indentation turned into tabs, elements the object never had added."""
+    root = tmp_path / "voc"
+    write_image(root / "JPEGImages" / "a.jpg")
+    (root / "Annotations").mkdir()
+    text = _VOC_TWO_SPACES.format(encoding=encoding, reviewer="Zoë", first="café").replace("\n", newline)
+    xml = root / "Annotations" / "a.xml"
+    xml.write_bytes(text.encode(encoding))
+    ds = open_dataset(root)
+    rec = ds.records[0]
+    rec.ensure_loaded()
+    assert sorted(ds.classes) == ["café", "dog"]
+
+    moved = rec.instances[1].copy()
+    moved.box = moved.box + [1, 0, 0, 0]
+    rec.set_instances([rec.instances[0], moved])
+    assert save_dataset(ds) == [xml]
+    text = text.replace("<xmin>20.5</xmin>", "<xmin>21.5</xmin>")
+    assert xml.read_bytes() == text.encode(encoding)
+
+    rec.set_instances([rec.instances[1]])  # delete the first object: its lines go, nothing else
+    assert save_dataset(ds) == [xml]
+    first_object = text[text.index("  <object>") : text.index("  <object>", text.index("  <object>") + 1)]
+    text = text.replace(first_object, "", 1)
+    assert xml.read_bytes() == text.encode(encoding)
+
+    renamed = Instance(ds.classes.index("café"), [2, 3, 12, 13])  # a new box, class name not ASCII
+    rec.set_instances([rec.instances[0], renamed])
+    assert save_dataset(ds) == [xml]
+    after = xml.read_bytes()
+    assert after.startswith(text[: text.index("</annotation>")].rstrip().encode(encoding))
+    added = after.decode(encoding)[len(text[: text.index("</annotation>")].rstrip()) :]
+    assert f"{newline}  <object>{newline}    <name>café</name>" in added and f"{newline}      <xmin>2</xmin>" in added
+    again = open_dataset(root).records[0]
+    again.ensure_loaded()
+    assert [tuple(float(v) for v in i.box) for i in again.instances] == [
+        (21.5, 20.0, 30.0, 40.0),
+        (2.0, 3.0, 12.0, 13.0),
+    ]
+    assert save_dataset(ds) == []  # saved state: nothing more to write
+
+
+def _random_voc(rng) -> str:
+    """A VOC file in one of several layouts, with parts, poses, broken objects and comments."""
+    indent = rng.choice(["\t", "  ", ""])
+    nl = rng.choice(["\n", "\r\n"]) if indent else ""
+    parts = []
+    for k in range(rng.randint(0, 4)):
+        extra = rng.choice(
+            [
+                "",
+                f"{nl}{indent * 2}<pose>x</pose>",
+                f"{nl}{indent * 2}<difficult>{rng.choice('01')}</difficult>",
+                f"{nl}{indent * 2}<part><name>h</name><bndbox><xmin>0</xmin><ymin>0</ymin><xmax>1</xmax>"
+                "<ymax>1</ymax></bndbox></part>",
+            ]
+        )
+        box = "".join(
+            f"{nl}{indent * 3}<{t}>{v}</{t}>"
+            for t, v in zip(("xmin", "ymin", "xmax", "ymax"), (k, k + 1, k + 10, k + 11), strict=True)
+        )
+        name = rng.choice(["a", "b", "c&amp;d"])
+        parts.append(
+            f"{nl}{indent}<object>{nl}{indent * 2}<name>{name}</name>{extra}{nl}{indent * 2}<bndbox>{box}"
+            f"{nl}{indent * 2}</bndbox>{nl}{indent}</object>"
+        )
+        if rng.random() < 0.2:
+            parts.append(f"{nl}{indent}<object><name>broken</name></object>")
+        if rng.random() < 0.2:
+            parts.append(f"{nl}{indent}<!-- note {k} -->")
+    decl = rng.choice(["", '<?xml version="1.0"?>' + nl])
+    return f"{decl}<annotation>{nl}{indent}<filename>a.jpg</filename>{''.join(parts)}{nl}</annotation>{nl}"
+
+
+def test_voc_random_edits_read_back_as_edited_and_keep_comments_and_broken_objects(tmp_path):
+    import random
+
+    rng = random.Random(7)
+    for trial in range(60):
+        root = tmp_path / f"t{trial}"
+        write_image(root / "JPEGImages" / "a.jpg")
+        (root / "Annotations").mkdir()
+        text = _random_voc(rng)
+        xml = root / "Annotations" / "a.xml"
+        xml.write_bytes(text.encode())
+        (root / "classes.txt").write_text("a\nb\nc&d\nbroken\n")
+        ds = open_dataset(root)
+        rec = ds.records[0]
+        rec.ensure_loaded()
+        for _ in range(4):
+            instances = [i.copy() for i in rec.instances]
+            op = rng.random()
+            if instances and op < 0.3:
+                del instances[rng.randrange(len(instances))]
+            elif op < 0.6:
+                new = Instance(rng.randrange(3), [rng.randint(0, 20), 1, 30, 40.5], iscrowd=rng.random() < 0.3)
+                instances.insert(rng.randint(0, len(instances)), new)
+            elif instances:
+                j = rng.randrange(len(instances))
+                edited = instances[j].copy()
+                edited.box = edited.box + rng.choice([0, 1, 0.25])
+                edited.class_id, edited.iscrowd = rng.randrange(3), rng.random() < 0.5
+                instances[j] = edited
+            expected = [(ds.classes[i.class_id], tuple(i.box), i.iscrowd) for i in instances]
+            rec.set_instances(instances)
+            save_dataset(ds)
+            back = open_dataset(root)
+            again = back.records[0]
+            again.ensure_loaded()
+            assert [(back.classes[i.class_id], tuple(i.box), i.iscrowd) for i in again.instances] == expected
+            now = xml.read_bytes().decode()
+            assert now.count("<!-- note") == text.count("<!-- note")
+            assert now.count("<name>broken</name>") == text.count("<name>broken</name>")
+            assert now.startswith(text[: text.index("<annotation>")])
+            assert save_dataset(ds) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "train: images\nnames:\n  - cat   # first\n  - dog\n# end\n",
+            "train: images\nnames:\n  - cat   # first\n  - dog\n  - bird\n# end\n",
+        ),
+        (
+            "train: images\nnames:\n    - cat\n    - dog\nval: images\n",
+            "train: images\nnames:\n    - cat\n    - dog\n    - bird\nval: images\n",
+        ),
+        (
+            "train: images\nnames:\n    0: cat\n    1: dog\n",
+            "train: images\nnames:\n    0: cat\n    1: dog\n    2: bird\n",
+        ),
+        (
+            "names:\n  0: cat  # c\n  1: dog  # d\n\n# splits\ntrain: images\n",
+            "names:\n  0: cat  # c\n  1: dog  # d\n  2: bird\n\n# splits\ntrain: images\n",
+        ),
+        (
+            "train: images\r\nnames:\r\n  - cat\r\n  - dog\r\n",
+            "train: images\r\nnames:\r\n  - cat\r\n  - dog\r\n  - bird\r\n",
+        ),
+        ("train: images\nnames: [cat, dog]", "train: images\nnames: [cat, dog, bird]"),
+    ],
+)
+def test_added_class_keeps_the_yamls_indentation_line_endings_and_final_newline(tmp_path, text, expected):
+    """ruamel.yaml's default layout rewrote every line of an indented names list, every
+    CRLF line end, and added a final newline the file did not have."""
+    yaml = _dataset(tmp_path, {"a": b"0 0.5 0.5 0.2 0.2\n"}, text)
+    yaml.write_bytes(text.encode())
+    ds = open_dataset(yaml)
+    ds.classes.append("bird")
+    ds.classes_dirty = True
+    assert save_dataset(ds) == [yaml]
+    assert yaml.read_bytes().decode() == expected
+
+
+@pytest.mark.parametrize("fmt", ["yolo", "voc"])
+@pytest.mark.parametrize("old", ["\ufeffcat\r\ndog\r\n", "cat\ndog", "cat\r\ndog"])
+def test_added_class_keeps_classes_txt_line_ends_bom_and_final_newline(tmp_path, fmt, old):
+    if fmt == "yolo":
+        write_image(tmp_path / "images" / "a.jpg")
+        (tmp_path / "labels").mkdir()
+        (tmp_path / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+        classes = tmp_path / "classes.txt"
+    else:
+        write_image(tmp_path / "JPEGImages" / "a.jpg")
+        (tmp_path / "Annotations").mkdir()
+        (tmp_path / "Annotations" / "a.xml").write_text(voc_xml("a.jpg", [("cat", (1, 1, 9, 9), 0)]))
+        classes = tmp_path / "classes.txt"
+    classes.write_bytes(old.encode())
+    ds = open_dataset(tmp_path)
+    assert ds.classes == ["cat", "dog"]
+    ds.classes.append("bird")
+    ds.classes_dirty = True
+    assert classes in save_dataset(ds)
+    newline = "\r\n" if "\r\n" in old else "\n"
+    assert classes.read_bytes().decode() == old + (newline if not old.endswith("\n") else "") + "bird" + (
+        newline if old.endswith("\n") else ""
+    )

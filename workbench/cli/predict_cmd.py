@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +37,24 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def source_dataset(source: Path) -> Any:
     """The dataset SOURCE names (a data.yaml, a COCO .json), or None for an image or a folder of images."""
+    _check_source(source)
     if source.is_file() and source.suffix.lower() not in IMAGE_SUFFIXES:
         from workbench.formats.registry import open_dataset
 
         return open_dataset(source)
     return None
+
+
+def _check_source(source: Path) -> None:
+    """SOURCE exists and can be looked at, or a one-line error (a name too long, a file where a folder belongs)."""
+    from workbench.formats.base import DatasetError
+
+    try:
+        source.stat()
+    except FileNotFoundError:
+        raise DatasetError(f"{source}: no such file or folder") from None
+    except OSError as e:
+        raise DatasetError(f"{source}: cannot be opened ({e.strerror or e})") from None
 
 
 def source_images(source: Path, ds: Any = None) -> list[Path]:
@@ -50,8 +64,7 @@ def source_images(source: Path, ds: Any = None) -> list[Path]:
     from workbench.formats.base import DatasetError
     from workbench.formats.files import list_images
 
-    if not source.exists():
-        raise DatasetError(f"{source}: no such file or folder")
+    _check_source(source)
     if source.is_file() and source.suffix.lower() in IMAGE_SUFFIXES:
         return [source]
     if source.is_dir():
@@ -91,6 +104,28 @@ def _overlay_name(path: Path, used: set[str]) -> str:
     return name
 
 
+def _refuse_out_in_source(out: Path, source: Path, paths: list[Path]) -> None:
+    """``--out`` in the folder of the images being predicted would write into the user's data.
+
+    An overlay is named after its image, so ``--out`` set to the images' own folder replaces
+    every source image with its overlay; a folder inside the source is read back as part of
+    it (the overlays become unlabeled images of the dataset, as with ``convert``).
+    """
+    from workbench.formats.base import DatasetError
+
+    target = os.path.realpath(out)
+    folders = {os.path.realpath(source if source.is_dir() else source.parent)}
+    folders.update(os.path.realpath(p.parent) for p in paths)
+    for folder in sorted(folders):
+        if os.path.commonpath([folder, target]) == folder:
+            where = "is" if folder == target else "is inside"
+            raise DatasetError(
+                f"--out {out}: {where} the folder of the images being predicted ({folder}); choose a "
+                "folder outside it, so no source image is overwritten and the results are not read "
+                "back as part of the data"
+            )
+
+
 def run(args: argparse.Namespace) -> int:
     from workbench.cli.model_loading import class_mapping, load_predictor, resolve_weights
     from workbench.core.atomic import atomic_write_text
@@ -107,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
     source = Path(args.source)
     ds = source_dataset(source)
     paths = source_images(source, ds)
+    _refuse_out_in_source(out, source, paths)
     weights = resolve_weights(Path(args.weights))
     predictor = load_predictor(weights, args.device, args.conf)
     # On a dataset the output speaks its classes (by name, or as --class-map says); on bare

@@ -36,6 +36,13 @@ from workbench.core.imageheader import (
     too_large_problem,
 )
 
+# A file that will not decode is reported here, naming it and saying what to do; OpenCV's own
+# log lines for it ("TIFF_Error ... Failed to read directory at offset 4294967295") would
+# reach the user's terminal as unexplained errors beside that message. Only fatal ones are
+# kept, unless the user asks for more with OPENCV_LOG_LEVEL.
+if "OPENCV_LOG_LEVEL" not in os.environ:
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_FATAL)
+
 # libjpeg decodes at 1/2, 1/4, 1/8 of the size directly (DCT scaling): far faster than a
 # full decode plus resize. Other formats decode full size and are resized here.
 _REDUCED = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}

@@ -466,3 +466,18 @@ def _decode_fallback(path: str | os.PathLike[str]) -> ImageHeader:
     except ImageReadError:
         return ImageHeader(None, None, None, "not a readable image (unknown or corrupt format)")
     return _sized(img.shape[1], img.shape[0], fmt or "")
+
+
+def turned_hint(header: ImageHeader, declared: tuple[int | None, int | None]) -> str:
+    """For a size mismatch that is the EXIF turn: the boxes may have been drawn unturned.
+
+    A tool that ignores EXIF writes the stored size (640x480) of a photo shown turned
+    (480x640) and draws its boxes on the stored pixels; taking the displayed size alone
+    then leaves every box in the wrong place, so the message says so.
+    """
+    if header.orientation in (5, 6, 7, 8) and declared == (header.height, header.width):
+        return (
+            f" (the file's EXIF orientation {header.orientation} turns it: if the boxes were drawn on the "
+            "unturned picture, they need turning too)"
+        )
+    return ""

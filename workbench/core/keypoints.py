@@ -10,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# A yaml, a COCO category or a guess from column counts may say anything; more keypoints
+# than this are typos or hostile, and honouring them would allocate lists of that length
+# in every instance and name them in every export.
+MAX_KEYPOINTS = 1_000
+
 # COCO person keypoints: the sigmas pycocotools uses for OKS.
 COCO_PERSON_NAMES = [
     "nose", "left_eye", "right_eye", "left_ear", "right_ear",

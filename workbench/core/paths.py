@@ -25,9 +25,10 @@ def contained_path(
 ) -> Path | None:
     """``base/written`` normalized, or None when it leads outside.
 
-    A relative ``written`` must stay inside ``base`` (no ``..`` past it). An absolute one
-    is accepted only inside ``root`` (the dataset root; the real path of the root counts
-    too, so a dataset opened through a symlink accepts the absolute paths of either name).
+    A relative ``written`` must stay inside ``base`` (no ``..`` past it), and inside
+    ``root`` when one is given. An absolute one is accepted only inside ``root`` (the
+    dataset root; the real path of the root counts too, so a dataset opened through a
+    symlink accepts the absolute paths of either name).
 
     Empty text and a NUL byte (no file system allows one; ``os.stat`` raises on it) lead
     nowhere. Backslashes are read both ways: a file written on Windows means
@@ -44,13 +45,46 @@ def contained_path(
             return None
         return Path(os.path.normpath(written)) if inside_root(written, root) else None
     path = os.path.normpath(os.path.join(base_abs, written))
-    return Path(path) if _within(path, base_abs) and path != base_abs else None
+    if not _within(path, base_abs) or path == base_abs:
+        return None
+    # The folder a reader resolved names against may itself lie outside the dataset (a COCO
+    # json at the root looks in ../images too): inside it is not enough.
+    return Path(path) if root is None or inside_root(path, root) else None
 
 
 def inside_root(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:
     """``path`` (normalized, not resolved) lies in ``root`` or in the root's real path."""
     path = os.path.normpath(os.path.abspath(path))
     return any(_within(path, r) for r in {os.path.normpath(os.path.abspath(root)), os.path.realpath(root)})
+
+
+def is_file(path: str | os.PathLike[str]) -> bool:
+    """``Path.is_file`` that says no instead of raising for a name the file system refuses.
+
+    A path built from annotation text can be longer than any file system allows
+    (``ENAMETOOLONG``) or pass through a file where a folder belongs; ``pathlib`` raises
+    for those, and one such name would stop a whole validate or convert.
+    """
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def is_dir(path: str | os.PathLike[str]) -> bool:
+    """``Path.is_dir`` that says no instead of raising (see ``is_file``)."""
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):
+        return False
+
+
+def exists(path: str | os.PathLike[str]) -> bool:
+    """``Path.exists`` that says no instead of raising (see ``is_file``)."""
+    try:
+        return Path(path).exists()
+    except (OSError, ValueError):
+        return False
 
 
 OUTSIDE_FIX = (

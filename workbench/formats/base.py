@@ -8,6 +8,12 @@ from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.findings import Finding, Severity
 from workbench.core.fix_actions import ExcludeImage, FixAction
 from workbench.core.imageheader import ImageHeader
+from workbench.core.paths import exists
+
+# A config or an annotation file may say anything; more classes than this are typos or
+# hostile, and every reader refuses them alike, so no conversion writes a dataset that
+# another reader refuses.
+MAX_CLASSES = 100_000
 
 
 class DatasetError(Exception):
@@ -57,7 +63,7 @@ def note_image_header(ds: Dataset, rec: ImageRecord, header: ImageHeader, missin
     Every reader words the missing case for its own format (a split list, an .xml, a json);
     the rest is the same for all of them.
     """
-    if header.width is None and not rec.path.exists():
+    if header.width is None and not exists(rec.path):
         rec.findings.append(record_finding(ds, rec, Severity.ERROR, "missing_image", missing_message))
     elif header.problem:
         rec.findings.append(

@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -33,11 +35,11 @@ from workbench.core.atomic import atomic_write_text
 from workbench.core.findings import Finding, Severity
 from workbench.core.fix_actions import TakeImageSize
 from workbench.core.gc_pause import paused_gc
-from workbench.core.imageheader import read_image_header
-from workbench.core.keypoints import COCO_PERSON_NAMES, KeypointSchema
-from workbench.core.paths import OUTSIDE_FIX, contained_path
+from workbench.core.imageheader import read_image_header, turned_hint
+from workbench.core.keypoints import COCO_PERSON_NAMES, MAX_KEYPOINTS, KeypointSchema
+from workbench.core.paths import OUTSIDE_FIX, contained_path, inside_root, is_file
 from workbench.core.reading import read_regular_bytes
-from workbench.formats.base import DatasetError, note_image_header, record_finding
+from workbench.formats.base import MAX_CLASSES, DatasetError, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, portable_name, unique_file_name
 from workbench.formats.originals import match_originals
 
@@ -137,10 +139,10 @@ def read_coco(path: Path) -> Dataset:
         loaded = [(j, _load_json(j)) for j in jsons]
         _read_categories(ds, loaded)
         ds.meta["coco_files"] = {}
-        ds.meta["coco_indent"] = {}
-        for json_path, (data, indent) in loaded:
+        ds.meta["coco_style"] = {}
+        for json_path, (data, style) in loaded:
             ds.meta["coco_files"][str(json_path)] = data
-            ds.meta["coco_indent"][str(json_path)] = indent
+            ds.meta["coco_style"][str(json_path)] = style
             _read_images_and_annotations(ds, json_path, data)
     return ds
 
@@ -197,7 +199,7 @@ def _coco_files(folder: Path) -> tuple[list[Path], list[Path]]:
     return [chosen[s] for s in sorted(chosen, key=lambda s: order.get(s, 3))], ignored
 
 
-def _load_json(path: Path) -> tuple[dict[str, Any], int | None]:
+def _load_json(path: Path) -> tuple[dict[str, Any], JsonStyle]:
     try:
         raw = read_regular_bytes(path)
     except OSError as e:
@@ -217,11 +219,10 @@ def _load_json(path: Path) -> tuple[dict[str, Any], int | None]:
     for key in ("annotations", "categories"):
         if key in data and not isinstance(data[key], list):
             raise DatasetError(f"{path}: '{key}' must be a list, got {type(data[key]).__name__}")
-    indent = 2 if text.lstrip().startswith("{\n") or text.lstrip().startswith("{\r\n") else None
-    return data, indent
+    return data, JsonStyle.of(text)
 
 
-def _read_categories(ds: Dataset, loaded: list[tuple[Path, tuple[dict[str, Any], int | None]]]) -> None:
+def _read_categories(ds: Dataset, loaded: list[tuple[Path, tuple[dict[str, Any], JsonStyle]]]) -> None:
     """Classes from every file's categories (merged by id), and the keypoint schema."""
     cats: dict[int | str, dict[str, Any]] = {}
     for json_path, (data, _) in loaded:
@@ -248,6 +249,11 @@ def _read_categories(ds: Dataset, loaded: list[tuple[Path, tuple[dict[str, Any],
                     )
                 )
             cats.setdefault(cid, cat)
+    if len(cats) > MAX_CLASSES + 1:
+        raise DatasetError(
+            f"{ds.source}: {len(cats)} categories, more than {MAX_CLASSES + 1}: not a class list a detector "
+            "can learn; fix the 'categories' list"
+        )
     ids = sorted(cats, key=lambda c: (isinstance(c, str), c if isinstance(c, int) else 0, str(c)))
     ds.classes = [str(cats[c].get("name", f"category{c}")) for c in ids]
     ds.meta["coco_category_ids"] = ids
@@ -261,6 +267,17 @@ def _schema_from_categories(ds: Dataset, cats: list[dict[str, Any]]) -> Keypoint
     if not with_kp:
         return None
     first = with_kp[0]
+    if len(first["keypoints"]) > MAX_KEYPOINTS:
+        ds.findings.append(
+            Finding(
+                Severity.ERROR,
+                "keypoint_count",
+                f"category '{first.get('name')}' names {len(first['keypoints'])} keypoints, more than "
+                f"{MAX_KEYPOINTS}: its keypoints are not loaded (boxes are); fix the category's 'keypoints' list",
+                label_file=None,
+            )
+        )
+        return None
     names = [str(n) for n in first["keypoints"]]
     k = len(names)
     for other in with_kp[1:]:
@@ -338,9 +355,11 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
             )
             continue
         entries.append((iid, img))
-    base = str(_image_base(json_path, [img["file_name"] for _, img in entries[:20]]).resolve())
+    # Lexical, not resolved: a symlinked images folder inside the dataset stays inside it.
+    base = os.path.abspath(_image_base(json_path, [img["file_name"] for _, img in entries[:20]], ds.root))
     source = Source(json_path, None)  # the file all came from; JSON has no useful line numbers
     by_id: dict[int | str, ImageRecord] = {}
+    by_file: dict[Path, int | str] = {}
     outside: set[int | str] = set()
     for iid, img in entries:
         image_path = contained_path(base, img["file_name"], ds.root)
@@ -367,6 +386,21 @@ def _read_images_and_annotations(ds: Dataset, json_path: Path, data: dict[str, A
                 )
             )
             continue
+        first = by_file.setdefault(image_path, iid)
+        if first != iid:
+            # Two entries for one file split its boxes between two records: each copy (in
+            # training, in an export) carries only part of the image's labels.
+            ds.findings.append(
+                Finding(
+                    Severity.WARNING,
+                    "coco_duplicate_file",
+                    f"image ids {first} and {iid} both name the file {img['file_name']!r}: its annotations are "
+                    f"split between two images; give the file one entry in 'images' (move image id {iid}'s "
+                    f"annotations to image id {first})",
+                    image=ds.rel(image_path),
+                    label_file=label,
+                )
+            )
         w, h = _as_number(img.get("width")), _as_number(img.get("height"))
         rec = ImageRecord(
             path=image_path,
@@ -435,8 +469,8 @@ def _read_annotation(ds: Dataset, rec: ImageRecord, ann: dict[str, Any], k_of: d
     keypoints = None
     raw_kp = ann.get("keypoints")
     k = k_of.get(cid, ds.keypoints.num_keypoints if ds.keypoints else 0)
-    if ds.keypoints is not None and k != ds.keypoints.num_keypoints:
-        k = -1  # this category's keypoints do not fit the dataset's schema (reported once)
+    if (ds.keypoints.num_keypoints if ds.keypoints is not None else 0) != k:
+        k = -1  # this category's keypoints do not fit the dataset's schema, or there is none (reported once)
     if raw_kp is not None and raw_kp != [] and k >= 0:
         flat = _numbers(raw_kp)
         n = f"{len(raw_kp)} values" if isinstance(raw_kp, list) else repr(raw_kp)
@@ -479,8 +513,13 @@ def _read_annotation(ds: Dataset, rec: ImageRecord, ann: dict[str, Any], k_of: d
     rec.meta["coco_anns"].append(ann)
 
 
-def _image_base(json_path: Path, names: list[str]) -> Path:
-    """The folder ``file_name`` is relative to, decided on the first images found."""
+def _image_base(json_path: Path, names: list[str], root: Path) -> Path:
+    """The folder ``file_name`` is relative to, decided on the first images found.
+
+    Only folders inside the dataset ``root`` are tried: for a json at the root, ``../images``
+    is some other folder of the user's, and images found there were read and exported as
+    the dataset's.
+    """
     here = json_path.parent
     up = here.parent
     split_dir = json_path.stem.split("_")[-1]  # instances_train2017 -> train2017
@@ -496,11 +535,12 @@ def _image_base(json_path: Path, names: list[str]) -> Path:
         here / split_dir,
         here / split,
     ]
+    bases = [b for b in bases if inside_root(b, root)]
     for name in names:
         if Path(name).is_absolute():
             continue
         for base in bases:
-            if (base / name).is_file():
+            if is_file(base / name):
                 return base
     return here
 
@@ -511,7 +551,7 @@ def _check_image(ds: Dataset, rec: ImageRecord) -> None:
         f"'{rec.path.name}' is listed in the json but not found at {rec.path}: restore the image, "
         "or put the images beside the json or in images/"
     )
-    if not rec.path.is_file():
+    if not is_file(rec.path):
         rec.findings.append(record_finding(ds, rec, Severity.ERROR, "missing_image", missing))
         return
     declared = (rec.width, rec.height)
@@ -527,7 +567,7 @@ def _check_image(ds: Dataset, rec: ImageRecord) -> None:
                 Severity.ERROR,
                 "image_size_mismatch",
                 f"the json says {declared[0]}x{declared[1]} but the image is {header.width}x{header.height} (as "
-                "displayed): the image's size is used; save to write it into the json",
+                f"displayed): the image's size is used; save to write it into the json{turned_hint(header, declared)}",
                 fix=TakeImageSize(),
             )
         )
@@ -586,20 +626,77 @@ def _annotation(ds: Dataset, inst: Instance, ann_id: int, image_id: int | str, i
     return ann
 
 
-def _dump(data: dict[str, Any], indent: int | None) -> str:
-    """The json text, UTF-8 where it can be: a lone surrogate read from a ``\\udce9`` escape
-    cannot be encoded, so such a file is written with escapes, which read back the same."""
-    for ensure_ascii in (False, True):
-        if indent:
-            text = json.dumps(data, ensure_ascii=ensure_ascii, indent=indent) + "\n"
-        else:
-            text = json.dumps(data, ensure_ascii=ensure_ascii, separators=(",", ":"))
-        try:
-            text.encode("utf-8")
-            return text
-        except UnicodeEncodeError:
-            continue
-    return text
+# A string, or one separator outside strings: how the file spells "," and ":".
+_TOKEN_RE = re.compile(r'"(?:[^"\\]|\\.)*"|[,:][ \t]*')
+
+
+@dataclass(frozen=True)
+class JsonStyle:
+    """How a json file was spelled, so a save rewrites only what changed.
+
+    Re-dumped in one house style, a file written with ``indent=4``, tabs, ``", "``
+    separators, ``\\u00e9`` escapes, CRLF or no final newline would change on every line,
+    and a one-box edit would show as a rewrite of the whole file in a diff. The style is
+    read from the text once at open: the indent of the first nested line, the first
+    separators outside strings, whether the file is pure ASCII (so escapes stay escapes),
+    the line ending, the text after the closing brace and a byte order mark.
+    """
+
+    indent: str | None = None
+    item_sep: str = ","
+    key_sep: str = ":"
+    ensure_ascii: bool = False
+    newline: str = "\n"
+    tail: str = ""
+    bom: bool = False
+
+    @classmethod
+    def of(cls, text: str) -> JsonStyle:
+        bom = text.startswith("\ufeff")
+        body = text[1:] if bom else text
+        stripped = body.lstrip()
+        indent = None
+        m = re.match(r"\{(\r?\n)([ \t]+)\S", stripped)
+        if m:
+            indent = m.group(2)
+        newline = "\r\n" if m and m.group(1) == "\r\n" else "\n"
+        seps: dict[str, str] = {}
+        for t in _TOKEN_RE.finditer(body, 0, min(len(body), 1 << 16)):
+            tok = t.group()
+            if tok[0] in ",:" and tok[0] not in seps:
+                seps[tok[0]] = tok
+                if len(seps) == 2:
+                    break
+        return cls(
+            indent=indent,
+            item_sep="," if indent is not None else seps.get(",", ","),
+            key_sep=seps.get(":", ":"),
+            ensure_ascii=body.isascii() and "\\u" in body,
+            newline=newline,
+            tail=body[len(body.rstrip()) :],
+            bom=bom,
+        )
+
+    def dump(self, data: dict[str, Any]) -> str:
+        """The json text in this style; UTF-8 where it can be: a lone surrogate read from a
+        ``\\udce9`` escape cannot be encoded, so such a file is written with escapes, which
+        read back the same."""
+        for ensure_ascii in (self.ensure_ascii, True):
+            text = json.dumps(
+                data, ensure_ascii=ensure_ascii, indent=self.indent, separators=(self.item_sep, self.key_sep)
+            )
+            try:
+                text.encode("utf-8")
+                break
+            except UnicodeEncodeError:
+                continue
+        if self.newline != "\n":
+            text = text.replace("\n", self.newline)
+        return ("\ufeff" if self.bom else "") + text + self.tail
+
+
+# How exports are spelled: compact, one line.
+_EXPORT_STYLE = JsonStyle()
 
 
 def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path]:
@@ -630,7 +727,8 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
     )
     k_of = _keypoint_counts(ds)  # as the annotations were read, before any class edit
     categories = _categories(ds) if classes_changed else []
-    before = {key: _dump(files[key], ds.meta.get("coco_indent", {}).get(key)) for key in touched}
+    styles = ds.meta.get("coco_style", {})
+    before = {key: styles.get(key, _EXPORT_STYLE).dump(files[key]) for key in touched}
     for key in touched:
         data = files[key]
         mine = [r for r in recs if str(r.label_path) == key]
@@ -641,9 +739,20 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
                 if (image.get("width"), image.get("height")) != (rec.width, rec.height):
                     image["width"], image["height"] = rec.width, rec.height
             originals = [(_reparsed(ds, rec, ann, k_of), ann) for ann in rec.meta["coco_anns"]]
+            matched = match_originals(rec.instances, originals)
+            used = {id(a) for a in matched if a is not None}
+            # An edited instance is still the annotation it was read as: it keeps its id, its
+            # place in the file and the keys the model does not hold (segmentation, tool fields).
+            by_id = {}
+            for parsed, ann in originals:
+                if id(ann) not in used and parsed.source.annotation_id is not None:
+                    by_id.setdefault(parsed.source.annotation_id, (parsed, ann))
             new_anns = []
-            for inst, orig in zip(rec.instances, match_originals(rec.instances, originals), strict=True):
-                if orig is None:
+            for inst, orig in zip(rec.instances, matched, strict=True):
+                if orig is None and inst.source.annotation_id is not None and inst.source.annotation_id in by_id:
+                    parsed, orig = by_id.pop(inst.source.annotation_id)
+                    _update_annotation(ds, orig, parsed, inst, ids)
+                elif orig is None:
                     orig = _annotation(ds, inst, next_id, rec.meta["coco_image_id"], ids)
                     next_id += 1
                 new_anns.append(orig)
@@ -654,7 +763,7 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
             data["categories"] = categories
     written = []
     for key in sorted(touched):
-        text = _dump(files[key], ds.meta.get("coco_indent", {}).get(key))
+        text = styles.get(key, _EXPORT_STYLE).dump(files[key])
         if text == before[key]:
             continue  # the same annotations as read (an edit and its undo): the file stays as it is
         atomic_write_text(key, text)
@@ -667,6 +776,23 @@ def save_coco(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Pat
         ds.meta["coco_class_of"] = {c: i for i, c in enumerate(ids)}
     ds.classes_dirty = False  # written, or the same names as the file's
     return written
+
+
+def _update_annotation(ds: Dataset, ann: dict[str, Any], was: Instance, inst: Instance, ids: list[int | str]) -> None:
+    """Write into ``ann`` (in place, so it keeps its position) only what the edit changed."""
+    fresh = _annotation(ds, inst, 0, ann.get("image_id"), ids)
+    if not np.allclose(was.box, inst.box, atol=1e-6):
+        ann["bbox"], ann["area"] = fresh["bbox"], fresh["area"]
+    if was.class_id != inst.class_id:
+        ann["category_id"] = fresh["category_id"]
+    if was.iscrowd != inst.iscrowd:
+        ann["iscrowd"] = fresh["iscrowd"]
+    same_points = (was.keypoints is None) == (inst.keypoints is None) and (
+        was.keypoints is None
+        or (was.keypoints.shape == inst.keypoints.shape and np.allclose(was.keypoints, inst.keypoints, atol=1e-6))
+    )
+    if not same_points and "keypoints" in fresh:
+        ann["keypoints"], ann["num_keypoints"] = fresh["keypoints"], fresh["num_keypoints"]
 
 
 def _merged_annotations(old: list[Any], replaced: dict[int | str, list[Any]]) -> list[Any]:
@@ -734,7 +860,7 @@ def write_coco(ds: Dataset, out: Path) -> Path:
         names: set[str] = set()
         for rec in records:
             rec.ensure_loaded()
-            if rec.width is None or rec.height is None or not rec.path.is_file():
+            if rec.width is None or rec.height is None or not is_file(rec.path):
                 continue
             name = unique_file_name(rec.path, names)
             link_or_copy(rec.path, out / "images" / split / name)
@@ -755,7 +881,7 @@ def write_coco(ds: Dataset, out: Path) -> Path:
             "categories": categories,
         }
         path = out / "annotations" / f"{prefix}_{split}.json"
-        atomic_write_text(path, _dump(data, None))
+        atomic_write_text(path, _EXPORT_STYLE.dump(data))
         written.append(path)
     if not written:
         raise DatasetError(f"{ds.source}: the dataset has no images to export")

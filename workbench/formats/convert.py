@@ -13,6 +13,7 @@ import glob
 import os
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.arrays import record_arrays
 from workbench.core.atomic import current_umask
 from workbench.core.findings import Severity
+from workbench.core.paths import is_file
 from workbench.formats.base import DatasetError
 from workbench.formats.files import portable_name
 from workbench.formats.registry import FORMATS, export_dataset, open_dataset
@@ -71,12 +73,26 @@ def convert_dataset(
     out = Path(out)
     ds = src if isinstance(src, Dataset) else open_dataset(src)
     _refuse_nesting(ds.root, out)  # first: "OUT is the source" says more than "OUT is not empty"
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+    try:
+        taken = out.exists() and (not out.is_dir() or any(out.iterdir()))
+    except OSError as e:
+        raise _unwritable(out, e) from None
+    if taken:
         raise DatasetError(
             f"{out}: already exists and is not an empty folder; choose a new folder so the "
             "converted dataset does not mix with other files"
         )
     view, report = _export_view(ds, fmt, out, drop_empty_boxes)
+    try:
+        written = _write_into(view, fmt, out)
+    except OSError as e:
+        raise _unwritable(out, e) from None
+    report.output = written
+    return report
+
+
+def _write_into(view: Dataset, fmt: str, out: Path) -> Path:
+    """Export into a temporary sibling of ``out``, renamed to ``out`` once complete."""
     out.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_partials(out)
     work = Path(tempfile.mkdtemp(prefix=f"{_partial_prefix(out)}{os.getpid()}-", dir=out.parent))
@@ -89,8 +105,19 @@ def convert_dataset(
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    report.output = out / written.relative_to(work)
-    return report
+    return out / written.relative_to(work)
+
+
+def _unwritable(out: Path, e: OSError) -> DatasetError:
+    """OUT under a file, too long a name, a read-only place, a full disk: one line, not a traceback.
+
+    The temporary sibling is removed before this is raised, so nothing is left half-written.
+    """
+    where = f" ({e.filename})" if e.filename and str(e.filename) != str(out) else ""
+    return DatasetError(
+        f"{out}: the converted dataset cannot be written there ({e.strerror or e}){where}; nothing was "
+        "written: choose another folder"
+    )
 
 
 def _partial_prefix(out: Path) -> str:
@@ -157,7 +184,7 @@ def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tu
     )
     with_keypoints = occluded = crowd = unread = segmentations = 0
     for rec in ds.load_all():
-        if rec.width is None or rec.height is None or not rec.path.is_file():
+        if rec.width is None or rec.height is None or not is_file(rec.path):
             report.skipped_images += 1
             continue
         instances = rec.instances
@@ -202,6 +229,8 @@ def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tu
         report.losses.append(
             f"the crowd/difficult flag of {crowd} instances: YOLO has no such flag, they become ordinary boxes"
         )
+    if fmt == "voc":
+        report.losses.extend(_voc_name_losses(view))
     if segmentations:
         report.losses.append(
             f"segmentation masks of {segmentations} COCO annotations: only boxes and keypoints are converted"
@@ -211,3 +240,28 @@ def _export_view(ds: Dataset, fmt: str, out: Path, drop_empty_boxes: bool) -> tu
             f"{unread} labels that could not be read (run 'workbench validate' on the source to see and fix them)"
         )
     return view, report
+
+
+def _voc_name_losses(view: Dataset) -> list[str]:
+    """What VOC, which names a box's class by its (stripped) ``<name>`` text, cannot keep."""
+    out = []
+    used = Counter(inst.class_id for rec in view.records for inst in rec.instances)
+    merged = sorted(n for n, k in Counter(c.strip() for c in view.classes).items() if k > 1 and n)
+    if merged:
+        out.append(
+            f"classes named alike ({', '.join(repr(n) for n in merged)}): VOC names a box's class by its name, so "
+            "their boxes become one class (rename the classes in the source to keep them apart)"
+        )
+    blank = [i for i, c in enumerate(view.classes) if not c.strip()]
+    lost = sum(used[i] for i in blank)
+    if lost:
+        out.append(
+            f"{lost} box{'es' * (lost != 1)} of classes with an empty name ({', '.join(map(str, blank))}): "
+            "a VOC <object> without a <name> cannot be read back (name the classes in the source)"
+        )
+    padded = [c for c in view.classes if c.strip() and c.strip() != c]
+    if padded:
+        out.append(
+            f"the spaces around class names {', '.join(repr(c) for c in padded[:5])}: VOC reads <name> without them"
+        )
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import unicodedata
 from pathlib import Path
 
 from workbench.core.imageheader import IMAGE_SUFFIXES
@@ -63,17 +64,55 @@ def unique_file_name(path: Path, used_stems: set[str]) -> str:
     Two cameras' ``frame_0001.jpg`` land in one folder: without this the second copy would be
     skipped and the first image would carry both images' labels. Stems, not names, because a
     label file is named after the stem; compared without case because macOS and Windows
-    file systems fold it. The name is ``safe_file_name``'s, its stem cut to
-    ``MAX_STEM_BYTES`` so a numbering suffix and an extension still fit in 255 bytes.
+    file systems fold it, and in one Unicode normalization because macOS also folds NFC and
+    NFD (``café`` typed on Linux and copied from a Mac are one name there). The name is
+    ``safe_file_name``'s, its stem cut to ``MAX_STEM_BYTES`` so a numbering suffix and an
+    extension still fit in 255 bytes.
     """
-    base = _shortened(safe_file_name(path.stem))
-    suffix = safe_file_name(path.suffix) if path.suffix else ""
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        base = _shortened(safe_file_name(path.stem))
+        suffix = safe_file_name(path.suffix)
+    else:
+        # A COCO file_name or a VOC <filename> may name an image "img001" or "scan.tif.bak":
+        # readers list images by extension, so the copy gets one, or the converted dataset
+        # would open without it (and its labels).
+        base = _shortened(safe_file_name(path.name))
+        suffix = image_suffix_for(path)
     stem, n = base, 1
-    while stem.casefold() in used_stems:
+    while _folded(stem) in used_stems:
         stem = f"{base}_{n}"
         n += 1
-    used_stems.add(stem.casefold())
+    used_stems.add(_folded(stem))
     return stem + suffix
+
+
+def _folded(stem: str) -> str:
+    """The stem as a case- and normalization-insensitive file system compares it."""
+    return unicodedata.normalize("NFC", stem).casefold()
+
+
+def class_list_text(classes: list[str], old: str | None) -> str:
+    """``classes.txt`` for ``classes``, spelled like the file it replaces.
+
+    Its CRLF line ends, byte order mark and final newline (or lack of one) are kept, so
+    adding a class changes one line of the file, not all of them.
+    """
+    old = old or ""
+    newline = "\r\n" if "\r\n" in old else "\n"
+    text = newline.join(classes)
+    if not old or old.endswith("\n"):
+        text += newline
+    return ("\ufeff" if old.startswith("\ufeff") else "") + text
+
+
+_SUFFIX_OF_FORMAT = {"jpeg": ".jpg", "png": ".png", "webp": ".webp", "bmp": ".bmp", "gif": ".gif"}
+
+
+def image_suffix_for(path: Path) -> str:
+    """An extension every reader lists, for an image whose name has none (from its header)."""
+    from workbench.core.imageheader import read_image_header
+
+    return _SUFFIX_OF_FORMAT.get(read_image_header(path, check_end=False).format or "", ".tiff")
 
 
 def link_or_copy(src: Path, dst: Path) -> None:

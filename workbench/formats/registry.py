@@ -61,8 +61,12 @@ def _family(name: str) -> Format:
 def detect_format(path: str | Path) -> str:
     """``yolo`` (any YOLO flavour, refined when read), ``coco`` or ``voc``."""
     p = Path(path)
-    if not p.exists():
-        raise DatasetError(f"{p}: no such file or folder")
+    try:
+        p.stat()
+    except FileNotFoundError:
+        raise DatasetError(f"{p}: no such file or folder") from None
+    except OSError as e:  # a name too long, a file where a folder belongs, a loop of links
+        raise DatasetError(f"{p}: cannot be opened ({e.strerror or e})") from None
     for fmt in FAMILIES:
         if fmt.looks_like(p):
             return fmt.name

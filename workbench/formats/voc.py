@@ -31,25 +31,26 @@ findings) and entity declarations are refused (no billion-laughs expansion).
 from __future__ import annotations
 
 import copy
+import hashlib
 import math
 import os
 import xml.etree.ElementTree as ET
 from functools import partial
 from pathlib import Path
 from typing import Any
-from xml.parsers import expat
 
 import numpy as np
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance, Source
 from workbench.core.atomic import atomic_write_bytes, atomic_write_text
-from workbench.core.findings import Severity
+from workbench.core.findings import Finding, Severity
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
-from workbench.core.paths import OUTSIDE_FIX, contained_path
+from workbench.core.paths import OUTSIDE_FIX, contained_path, is_file
 from workbench.core.reading import read_regular_bytes, read_regular_text
 from workbench.formats.base import DatasetError, format_number, note_image_header, record_finding
-from workbench.formats.files import link_or_copy, list_images, unique_file_name
+from workbench.formats.files import class_list_text, link_or_copy, list_images, unique_file_name
 from workbench.formats.originals import match_originals
+from workbench.formats.voc_xml import ParsedXml, Splicer, XmlError, declared_encoding, indent_unit, parse_xml_spans
 
 CLASS_FILES = ("classes.txt", "predefined_classes.txt", "data/predefined_classes.txt")
 _SPLIT_FOLDERS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
@@ -60,40 +61,10 @@ _IMAGE_FOLDERS = ("images", "jpegimages", "imgs")
 # --------------------------------------------------------------------------- XML
 
 
-class XmlError(ValueError):
-    """Unparseable XML, with the 1-based line and column expat stopped at."""
-
-    def __init__(self, message: str, line: int | None, column: int | None) -> None:
-        super().__init__(message)
-        self.line = line
-        self.column = column
-
-
 def parse_xml(data: bytes) -> tuple[ET.Element, dict[ET.Element, int]]:
     """An ElementTree plus the line each element starts on; raises XmlError."""
-    builder = ET.TreeBuilder()
-    parser = expat.ParserCreate()
-    lines: dict[ET.Element, int] = {}
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        lines[builder.start(tag, attrs)] = parser.CurrentLineNumber
-
-    def refuse_entities(*_: Any) -> None:
-        raise XmlError(
-            "declares XML entities, which are not allowed in an annotation file",
-            parser.CurrentLineNumber,
-            parser.CurrentColumnNumber + 1,
-        )
-
-    parser.StartElementHandler = start
-    parser.EndElementHandler = builder.end
-    parser.CharacterDataHandler = builder.data
-    parser.EntityDeclHandler = refuse_entities
-    try:
-        parser.Parse(data, True)
-        return builder.close(), lines
-    except expat.ExpatError as e:
-        raise XmlError(expat.errors.messages[e.code] if e.code else str(e), e.lineno, e.offset + 1) from None
+    parsed = parse_xml_spans(data)
+    return parsed.root, parsed.lines
 
 
 def _text(el: ET.Element | None, tag: str) -> str | None:
@@ -130,7 +101,8 @@ def read_voc(path: Path) -> Dataset:
     if folder.name == "Annotations" or (path.is_file() and folder.name.lower() in _XML_FOLDERS):
         folder = folder.parent
     root = folder.resolve()
-    items = _voc2007_items(root) if (root / "Annotations").is_dir() else _labelimg_items(root)
+    clashes: list[Clash] = []
+    items = _voc2007_items(root, clashes) if (root / "Annotations").is_dir() else _labelimg_items(root, clashes)
     if not items:
         raise DatasetError(f"{root}: no VOC .xml annotations or images found")
     classes_file = next((root / c for c in CLASS_FILES if (root / c).is_file()), None)
@@ -139,10 +111,22 @@ def read_voc(path: Path) -> Dataset:
         classes_file = next((d / c for d in sorted(xml_dirs) for c in CLASS_FILES if (d / c).is_file()), None)
     classes: list[str] = []
     if classes_file is not None:
-        text = read_regular_text(classes_file, errors="replace")
+        text = read_regular_text(classes_file, "utf-8-sig", errors="replace")  # a BOM is not part of a name
         classes = [c.strip() for c in text.splitlines() if c.strip()]
     ds = Dataset(root=root, classes=classes, format="voc", source=path, config_file=classes_file)
     ds.meta["voc_class_index"] = {c: i for i, c in enumerate(classes)}
+    for xml, kept, left_out in clashes:
+        ds.findings.append(
+            Finding(
+                Severity.WARNING,
+                "label_file_shared",
+                f"{kept.name} and {left_out.name} would both take their labels from {xml.name} (VOC pairs an "
+                f"annotation with the image of the same name without its extension): {xml.name} goes with "
+                f"{kept.name}, and {left_out.name} is left out; rename it so it can have its own annotation",
+                image=ds.rel(left_out),
+                label_file=ds.rel(xml),
+            )
+        )
     for split, label, has_labels, image in items:
         rec = ImageRecord(path=image, split=split, label_path=label, has_labels=has_labels, loaded=False)
         rec._loader = partial(_load_record, ds)
@@ -161,9 +145,10 @@ def read_voc(path: Path) -> Dataset:
 
 
 Item = tuple[str, Path, bool, Path]  # split, xml path, xml exists, image path
+Clash = tuple[Path, Path, Path]  # xml, the image it goes with, an image of the same stem left out
 
 
-def _voc2007_items(root: Path) -> list[Item]:
+def _voc2007_items(root: Path, clashes: list[Clash]) -> list[Item]:
     xml_dir = root / "Annotations"
     img_dir = next((root / d for d in ("JPEGImages", "images") if (root / d).is_dir()), root / "JPEGImages")
     split_of: dict[str, str] = {}
@@ -174,7 +159,7 @@ def _voc2007_items(root: Path) -> list[Item]:
             for line in read_regular_text(f, errors="replace").splitlines():
                 for stem in _listed_stems(line):
                     split_of.setdefault(stem, split)
-    return _pair(xml_dir, [img_dir], lambda stem: split_of.get(stem, "train"))
+    return _pair(xml_dir, [img_dir], lambda stem: split_of.get(stem, "train"), clashes)
 
 
 def _listed_stems(line: str) -> list[str]:
@@ -193,7 +178,7 @@ def _listed_stems(line: str) -> list[str]:
     return out
 
 
-def _labelimg_items(root: Path) -> list[Item]:
+def _labelimg_items(root: Path, clashes: list[Clash]) -> list[Item]:
     split_dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name.lower() in _SPLIT_FOLDERS]
     split_dirs = [d for d in split_dirs if _xml_folder(d) is not None]
     units = [(_SPLIT_FOLDERS[d.name.lower()], d) for d in split_dirs] or [("train", root)]
@@ -203,7 +188,7 @@ def _labelimg_items(root: Path) -> list[Item]:
         img_dirs = [xml_dir, folder] + [
             d for d in sorted(folder.iterdir()) if d.is_dir() and d.name.lower() in _IMAGE_FOLDERS
         ]
-        items.extend(_pair(xml_dir, img_dirs, lambda _stem, s=split: s))
+        items.extend(_pair(xml_dir, img_dirs, lambda _stem, s=split: s, clashes))
     return items
 
 
@@ -216,9 +201,14 @@ def _xml_folder(folder: Path) -> Path | None:
     return None
 
 
-def _pair(xml_dir: Path, img_dirs: list[Path], split_of: Any) -> list[Item]:
-    """One item per stem found in the xml folder or the image folders (listings only)."""
-    images: dict[str, Path] = {}
+def _pair(xml_dir: Path, img_dirs: list[Path], split_of: Any, clashes: list[Clash]) -> list[Item]:
+    """One item per stem found in the xml folder or the image folders (listings only).
+
+    Several images of one stem (``a.jpg``, ``a.png``) cannot each have an ``a.xml``: the
+    annotation goes with the image its ``<filename>`` names (read only for such stems),
+    else the first; the others are left out and listed in ``clashes``.
+    """
+    images: dict[str, list[Path]] = {}
     for d in dict.fromkeys(img_dirs):
         if not d.is_dir():
             continue
@@ -228,19 +218,69 @@ def _pair(xml_dir: Path, img_dirs: list[Path], split_of: Any) -> list[Item]:
             else [d / n for n in sorted(os.listdir(d)) if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES]
         )
         for img in found:
-            images.setdefault(img.stem, img.resolve())
+            same = images.setdefault(img.stem, [])
+            resolved = img.resolve()
+            if resolved not in same:
+                same.append(resolved)
     xmls = {p.stem: p.resolve() for p in sorted(xml_dir.glob("*.xml"))} if xml_dir.is_dir() else {}
+    renamed = _pair_by_filename(xmls, images, img_dirs[-1].resolve())
     items = []
     for stem in sorted(set(images) | set(xmls)):
         xml = xmls.get(stem, xml_dir.resolve() / f"{stem}.xml")
-        image = images.get(stem, img_dirs[-1].resolve() / f"{stem}.jpg")
+        found = [renamed[stem]] if stem in renamed else images.get(stem) or [img_dirs[-1].resolve() / f"{stem}.jpg"]
+        image = found[0]
+        if len(found) > 1:
+            named = _named_image(xml) if stem in xmls else None
+            image = next((f for f in found if f.name == named), image)
+            clashes.extend((xml, image, other) for other in found if other != image)
         items.append((split_of(stem), xml, stem in xmls, image))
     return items
 
 
+def _pair_by_filename(xmls: dict[str, Path], images: dict[str, list[Path]], folder: Path) -> dict[str, Path]:
+    """Annotations with no image of their own stem, paired with the image their ``<filename>`` names.
+
+    labelImg keeps ``<filename>`` when an .xml is renamed. Paired only at load time, the
+    image was also listed on its own, unlabeled: it trained as background beside the
+    copy with its boxes, and two such .xml files naming it made two more copies. Here an
+    image goes to one annotation, and only when it has no .xml of its own; it is then
+    taken out of ``images``. Only the .xml files without an image are read.
+    """
+    renamed: dict[str, Path] = {}
+    for stem in sorted(set(xmls) - set(images)):
+        named = _named_text(xmls[stem])
+        target = contained_path(folder, named) if named else None
+        if target is None:
+            continue  # missing, or leading outside: reported when the record loads
+        other = images.get(target.stem, [])
+        match = next((f for f in other if f == target.resolve()), None)
+        if match is None or target.stem in xmls:
+            continue
+        renamed[stem] = match
+        other.remove(match)
+        if not other:
+            del images[target.stem]
+    return renamed
+
+
+def _named_text(xml: Path) -> str | None:
+    """The ``<filename>`` text of an annotation, or None when it cannot be read."""
+    try:
+        root, _ = parse_xml(read_regular_bytes(xml))
+    except (OSError, ValueError, XmlError):
+        return None
+    return _text(root, "filename")
+
+
+def _named_image(xml: Path) -> str | None:
+    """The base name in an annotation's ``<filename>``, or None when it cannot be read."""
+    named = _named_text(xml)
+    return named.replace("\\", "/").rsplit("/", 1)[-1] if named else None
+
+
 def _load_record(ds: Dataset, rec: ImageRecord) -> None:
     tree = _parse_record_xml(ds, rec) if rec.has_labels and rec.label_path is not None else None
-    if tree is not None and not rec.path.is_file():
+    if tree is not None and not is_file(rec.path):
         # labelImg names the image in <filename>; the stem match may have missed it.
         named = _text(tree[0], "filename")
         target = contained_path(rec.path.parent, named) if named else None
@@ -256,7 +296,23 @@ def _load_record(ds: Dataset, rec: ImageRecord) -> None:
                 )
             )
             return
-        if target is not None and target.is_file():
+        if target is not None and is_file(target):
+            owner = next((r for r in ds.records if r is not rec and r.path == target), None)
+            if owner is not None:
+                # The image is another annotation's (or listed on its own): pairing it here too
+                # would give one picture two sets of labels.
+                rec.findings.append(
+                    record_finding(
+                        ds,
+                        rec,
+                        Severity.WARNING,
+                        "label_file_shared",
+                        f"<filename>{named}</filename> names {ds.rel(target)}, which already goes with "
+                        f"{ds.rel(owner.label_path) if owner.has_labels else 'no annotation (it is listed on its own)'}"
+                        ": these boxes were not given to it; merge the two annotations into one .xml",
+                    )
+                )
+                return
             rec.path = target
     note_image_header(
         ds,
@@ -280,7 +336,7 @@ def _parse_record_xml(ds: Dataset, rec: ImageRecord) -> tuple[ET.Element, dict[E
         )
         return None
     try:
-        root, lines = parse_xml(data)
+        parsed = parse_xml_spans(data)
     except XmlError as e:
         rec.meta["voc_broken"] = data
         rec.findings.append(
@@ -295,13 +351,17 @@ def _parse_record_xml(ds: Dataset, rec: ImageRecord) -> tuple[ET.Element, dict[E
             )
         )
         return None
+    root = parsed.root
+    # What the tree was read from: a save splices these bytes, re-read then (keeping every
+    # record's byte spans would cost more memory than its tree), if they are still the same.
+    rec.meta["voc_digest"] = _digest(data)
     if root.tag != "annotation":
         rec.findings.append(
             record_finding(
                 ds, rec, Severity.ERROR, "voc_bad_xml", f"root element is <{root.tag}>, expected <annotation>", line=1
             )
         )
-    return root, lines
+    return root, parsed.lines
 
 
 def _read_objects(ds: Dataset, rec: ImageRecord, root: ET.Element, lines: dict[ET.Element, int]) -> None:
@@ -390,8 +450,7 @@ def _read_object(ds: Dataset, rec: ImageRecord, obj: ET.Element, line: int | Non
 
 def _object_element(inst: Instance, classes: list[str]) -> ET.Element:
     obj = ET.Element("object")
-    name = classes[inst.class_id] if 0 <= inst.class_id < len(classes) else str(inst.class_id)
-    ET.SubElement(obj, "name").text = name
+    ET.SubElement(obj, "name").text = _class_name(inst, classes)
     ET.SubElement(obj, "pose").text = "Unspecified"
     ET.SubElement(obj, "truncated").text = "0"
     ET.SubElement(obj, "difficult").text = "1" if inst.iscrowd else "0"
@@ -459,6 +518,14 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
         ):
             rec.dirty = False  # the same objects in the same order (an edit and its undo): nothing to write
             continue
+        spliced = _spliced(ds, rec, originals, matched)
+        if spliced is not None:
+            if _digest(spliced) != rec.meta.get("voc_digest"):
+                atomic_write_bytes(rec.label_path, spliced)
+                written.append(rec.label_path)
+            _remember_saved(ds, rec, parse_xml_spans(spliced))
+            rec.dirty = False
+            continue
         root = _annotation_root(rec, rec.path.name, rec.path.parent.name, base)
         objects = []
         for inst, orig in zip(rec.instances, matched, strict=True):
@@ -469,26 +536,231 @@ def save_voc(ds: Dataset, records: list[ImageRecord] | None = None) -> list[Path
             backup = rec.label_path.with_name(rec.label_path.name + ".broken")
             atomic_write_bytes(backup, broken)
             written.append(backup)
-        atomic_write_bytes(rec.label_path, _xml_bytes(root))
-        rec.meta["voc_tree"] = root
-        rec.meta["voc_objects"] = [o for o in root.findall("object")][: len(rec.instances)]
+        data = _xml_bytes(root)
+        atomic_write_bytes(rec.label_path, data)
+        _remember_saved(ds, rec, parse_xml_spans(data))
         rec.dirty = False
         rec.has_labels = True
         written.append(rec.label_path)
     if ds.classes_dirty:
         path = ds.config_file or ds.root / "classes.txt"
-        text = "".join(c + "\n" for c in ds.classes)
         try:
-            # The same names (CRLF, blank lines or not) are the same file: added and undone, nothing to write.
-            on_disk = [c.strip() for c in read_regular_text(path, errors="replace").splitlines() if c.strip()]
+            old = read_regular_text(path, errors="replace")
         except OSError:
-            on_disk = None
+            old = None
+        text = class_list_text(list(ds.classes), old)
+        # The same names (CRLF, blank lines or not) are the same file: added and undone, nothing to write.
+        on_disk = [c.strip() for c in old.lstrip("\ufeff").splitlines() if c.strip()] if old is not None else None
         if on_disk != list(ds.classes):
             atomic_write_text(path, text)
             ds.config_file = path
             written.append(path)
         ds.classes_dirty = False  # only once written: a failed save keeps the class edit to save
     return written
+
+
+def _remember_saved(ds: Dataset, rec: ImageRecord, parsed: ParsedXml) -> None:
+    """The file as now written becomes what the next save compares and splices against."""
+    probe = ImageRecord(path=rec.path, label_path=rec.label_path)
+    objects = [o for o in parsed.root.findall("object")]
+    readable = [o for o in objects if _read_object(ds, probe, o, None) is not None]
+    rec.meta["voc_digest"] = _digest(parsed.data)
+    rec.meta["voc_tree"] = parsed.root
+    rec.meta["voc_objects"] = readable[: len(rec.instances)]
+    for inst, obj in zip(rec.instances, readable, strict=False):
+        # Lines moved with the objects inserted or deleted above: the next edit of this
+        # instance is found by the line its object is on now.
+        inst.source = Source(rec.label_path, parsed.lines.get(obj))
+    rec.meta["voc_unparsed"] = [o for o in objects if not any(o is r for r in readable)]
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+def _reparsed_with_spans(rec: ImageRecord) -> ParsedXml | None:
+    """The file's bytes with byte spans keyed by the elements of the tree read at load.
+
+    None when the file is broken, gone, or no longer the bytes that tree was read from
+    (edited by another program since): then a full save writes what the user sees.
+    """
+    base, digest = rec.meta.get("voc_tree"), rec.meta.get("voc_digest")
+    if base is None or digest is None or "voc_broken" in rec.meta or rec.label_path is None:
+        return None
+    try:
+        data = read_regular_bytes(rec.label_path)
+        if _digest(data) != digest:
+            return None
+        fresh = parse_xml_spans(data)
+    except (OSError, XmlError):
+        return None
+    old, new = list(base.iter()), list(fresh.root.iter())
+    if len(old) != len(new) or any(o.tag != n.tag for o, n in zip(old, new, strict=True)):
+        return None
+    pairs = list(zip(old, new, strict=True))
+    return ParsedXml(base, {o: fresh.lines[n] for o, n in pairs}, {o: fresh.spans[n] for o, n in pairs}, data)
+
+
+def _spliced(
+    ds: Dataset,
+    rec: ImageRecord,
+    originals: list[tuple[Instance, ET.Element]],
+    matched: list[ET.Element | None],
+) -> bytes | None:
+    """The file's own bytes with only what the edit changed; None where a full rewrite is needed.
+
+    Kept objects stay where they are, byte for byte; an edited one (paired with the object
+    it was read from by its line) has only its changed texts replaced; a deleted one goes
+    with the whitespace before it; a new one is indented like the others and placed after
+    the object of the instance before it. Objects the user reordered, a broken or UTF-16
+    file, or a shape the splice does not know: None.
+    """
+    parsed = _reparsed_with_spans(rec)
+    base = rec.meta.get("voc_tree")
+    if parsed is None or base is None or base.tag != "annotation":
+        return None
+    encoding = declared_encoding(parsed.data)
+    if encoding is None:
+        return None
+    sp = Splicer(parsed, encoding)
+    used = {id(m) for m in matched if m is not None}
+    free_by_line: dict[int | None, list[tuple[Instance, ET.Element]]] = {}
+    for was, obj in originals:
+        if id(obj) not in used:
+            free_by_line.setdefault(parsed.lines.get(obj), []).append((was, obj))
+    slots: list[tuple[ET.Element | None, Instance | None]] = []
+    for inst, m in zip(rec.instances, matched, strict=True):
+        if m is not None:
+            slots.append((m, None))
+            continue
+        line = inst.source.line if inst.source.label_file == rec.label_path else None
+        candidates = free_by_line.get(line, []) if line is not None else []
+        if len(candidates) == 1:  # two objects on one line cannot be told apart by it
+            was, obj = candidates.pop()
+            slots.append((obj, was))
+        else:
+            slots.append((None, None))
+    file_objects = [obj for _, obj in originals]
+    position = {id(o): i for i, o in enumerate(file_objects)}
+    # Objects the instances now list out of file order: the longest run in order stays in
+    # place, the others move (written anew where their instance now is, from their element).
+    order = [(i, position[id(obj)]) for i, (obj, _) in enumerate(slots) if obj is not None]
+    in_order = set(_longest_increasing(order))
+    moved: dict[int, ET.Element] = {}
+    for i, (obj, _) in enumerate(slots):
+        if obj is not None and i not in in_order:
+            moved[i] = obj
+            slots[i] = (None, None)
+    kept = [obj for obj, _ in slots if obj is not None]
+    kept_ids = {id(o) for o in kept}
+    for obj in file_objects:
+        if id(obj) not in kept_ids:
+            sp.delete(obj)
+    reference = kept[0] if kept else (file_objects[0] if file_objects else None)
+    children = list(base)
+    if reference is None and not children:
+        return None
+    anchor = reference if reference is not None else children[0]
+    indent = sp.indent_of(anchor)
+    unit = indent_unit(sp, reference, indent, anchor)
+    if not _update_size(sp, rec, base):
+        return None
+    previous: ET.Element | None = None
+    removed = {id(o) for o in file_objects} - kept_ids
+    for i, (inst, (obj, was)) in enumerate(zip(rec.instances, slots, strict=True)):
+        if obj is not None:
+            if was is not None and not _edit_in_place(sp, ds, obj, was, inst):
+                sp.replace(obj, _edited_element(obj, inst, ds.classes), indent, unit)
+            previous = obj
+            continue
+        if previous is not None:
+            at = sp.parsed.spans[previous].end
+        elif kept:
+            at = sp.leading_space(kept[0])
+        else:
+            staying = [c for c in children if id(c) not in removed]
+            if not staying:
+                return None
+            at = sp.parsed.spans[staying[-1]].end
+        assert at is not None
+        element = _edited_element(moved[i], inst, ds.classes) if i in moved else _object_element(inst, ds.classes)
+        sp.insert(at, element, indent, unit)
+    return sp.result()
+
+
+def _longest_increasing(pairs: list[tuple[int, int]]) -> list[int]:
+    """The first items of a longest run of ``pairs`` whose second items increase (patience sorting)."""
+    tails: list[int] = []  # index into pairs of the smallest tail of a run of each length
+    back: list[int | None] = []
+    for k, (_, value) in enumerate(pairs):
+        lo, hi = 0, len(tails)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if pairs[tails[mid]][1] < value:
+                lo = mid + 1
+            else:
+                hi = mid
+        back.append(tails[lo - 1] if lo else None)
+        if lo == len(tails):
+            tails.append(k)
+        else:
+            tails[lo] = k
+    out: list[int] = []
+    k = tails[-1] if tails else None
+    while k is not None:
+        out.append(pairs[k][0])
+        k = back[k]
+    return out[::-1]
+
+
+def _update_size(sp: Splicer, rec: ImageRecord, base: ET.Element) -> bool:
+    """Write the image's size into an existing ``<size>`` that says otherwise (as a full save does)."""
+    size = base.find("size")
+    if size is None or rec.width is None or rec.height is None:
+        return True
+    for tag, value in (("width", rec.width), ("height", rec.height)):
+        el = size.find(tag)
+        if el is not None and _number(el.text) != value:
+            if not sp.can_set_text(el):
+                return False
+            sp.set_text(el, str(value))
+    return True
+
+
+def _edit_in_place(sp: Splicer, ds: Dataset, obj: ET.Element, was: Instance, inst: Instance) -> bool:
+    """Replace only the texts the edit changed; False when one of them has no text to replace."""
+    changes: list[tuple[ET.Element | None, str]] = []
+    if was.class_id != inst.class_id:
+        changes.append((obj.find("name"), _class_name(inst, ds.classes)))
+    box = obj.find("bndbox")
+    for tag, old, new in zip(("xmin", "ymin", "xmax", "ymax"), was.box, inst.box, strict=True):
+        if not math.isclose(float(old), float(new), rel_tol=0.0, abs_tol=1e-9):
+            changes.append((box.find(tag) if box is not None else None, format_number(float(new))))
+    if was.iscrowd != inst.iscrowd:
+        changes.append((obj.find("difficult"), "1" if inst.iscrowd else "0"))
+    if not all(sp.can_set_text(el) for el, _ in changes):
+        return False
+    for el, text in changes:
+        assert el is not None
+        sp.set_text(el, text)
+    return True
+
+
+def _edited_element(obj: ET.Element, inst: Instance, classes: list[str]) -> ET.Element:
+    """The object as read, with the edited values: its other elements (pose, parts) kept."""
+    new = copy.deepcopy(obj)
+    _set_child(new, "name", _class_name(inst, classes))
+    _set_child(new, "difficult", "1" if inst.iscrowd else "0")
+    box = new.find("bndbox")
+    if box is None:
+        box = ET.SubElement(new, "bndbox")
+    for tag, v in zip(("xmin", "ymin", "xmax", "ymax"), inst.box, strict=True):
+        _set_child(box, tag, format_number(float(v)))
+    return new
+
+
+def _class_name(inst: Instance, classes: list[str]) -> str:
+    return classes[inst.class_id] if 0 <= inst.class_id < len(classes) else str(inst.class_id)
 
 
 def _reread(ds: Dataset, rec: ImageRecord) -> list[tuple[Instance, ET.Element]]:
@@ -511,7 +783,7 @@ def write_voc(ds: Dataset, out: Path) -> Path:
     stems: set[str] = set()
     split_lists: dict[str, list[str]] = {}
     for rec in ds.load_all():
-        if rec.width is None or rec.height is None or not rec.path.is_file():
+        if rec.width is None or rec.height is None or not is_file(rec.path):
             continue
         name = unique_file_name(rec.path, stems)
         link_or_copy(rec.path, out / "JPEGImages" / name)

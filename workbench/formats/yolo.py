@@ -24,12 +24,12 @@ from workbench.core.findings import Finding, Severity
 from workbench.core.fix_actions import SetNc
 from workbench.core.gc_pause import paused_gc
 from workbench.core.imageheader import IMAGE_SUFFIXES, read_image_header
-from workbench.core.keypoints import KeypointSchema
-from workbench.core.paths import OUTSIDE_FIX, contained_path, inside_root
+from workbench.core.keypoints import MAX_KEYPOINTS, KeypointSchema
+from workbench.core.paths import OUTSIDE_FIX, contained_path, exists, inside_root, is_dir, is_file
 from workbench.core.reading import open_regular, read_regular_text
 from workbench.core.safe_yaml import YamlLimitError, safe_load_file
-from workbench.formats.base import DatasetError, note_image_header, record_finding
-from workbench.formats.files import link_or_copy, list_images, unique_file_name
+from workbench.formats.base import MAX_CLASSES, DatasetError, note_image_header, record_finding
+from workbench.formats.files import class_list_text, link_or_copy, list_images, unique_file_name
 from workbench.formats.yolo_labels import (
     MAX_LABEL_BYTES,
     LabelLayout,
@@ -43,12 +43,6 @@ from workbench.formats.yolo_labels import (
 
 SPLIT_KEYS = ("train", "val", "test")
 FORMAT_BY_KIND = {"det": "yolo", "pose": "yolo-pose", "face": "yolo-face"}
-
-
-# A yaml may say anything; counts beyond these are typos or hostile, and honouring them
-# would allocate lists of that length.
-MAX_CLASSES = 100_000
-MAX_KEYPOINTS = 1_000
 
 
 def _count(value: Any, limit: int = MAX_CLASSES) -> int | None:
@@ -80,20 +74,6 @@ def _user_path(value: Any) -> Path:
         return p.expanduser()
     except RuntimeError:
         return p
-
-
-def _is_dir(p: Path) -> bool:
-    try:
-        return p.is_dir()
-    except OSError:  # name too long, permission denied on a parent
-        return False
-
-
-def _is_file(p: Path) -> bool:
-    try:
-        return p.is_file()
-    except OSError:
-        return False
 
 
 def image_to_label_path(image: Path) -> Path:
@@ -198,7 +178,7 @@ def _resolve_root(yaml_path: Path, cfg: dict[str, Any], findings: list[Finding])
         return here
     p = _user_path(path)
     root = p if p.is_absolute() else (here / p)
-    if _is_dir(root):
+    if is_dir(root):
         return root.resolve()
     findings.append(
         Finding(
@@ -231,9 +211,8 @@ def _read_names(cfg: dict[str, Any], cfg_name: str, findings: list[Finding]) -> 
     if isinstance(names, dict):
         ids = [_count(k) for k in names]
         if any(i is None for i in ids):
-            raise DatasetError(
-                f"{cfg_name}: 'names' keys must be class ids 0..{MAX_CLASSES}, got {sorted(map(str, names))[:5]}"
-            )
+            bad = [k for k, i in zip(names, ids, strict=True) if i is None]
+            raise DatasetError(f"{cfg_name}: 'names' keys must be class ids 0..{MAX_CLASSES}, got {bad[:5]!r}")
         keyed = {i: str(v) for i, v in zip(ids, names.values(), strict=True)}
         n = max(keyed) + 1 if keyed else 0
         missing = [i for i in range(n) if i not in keyed]
@@ -248,6 +227,8 @@ def _read_names(cfg: dict[str, Any], cfg_name: str, findings: list[Finding]) -> 
             )
         classes = [keyed.get(i, f"class{i}") for i in range(n)]
     elif isinstance(names, list):
+        if len(names) > MAX_CLASSES + 1:
+            raise DatasetError(f"{cfg_name}: 'names' lists {len(names)} classes, more than {MAX_CLASSES + 1}")
         classes = [str(n) for n in names]
     elif names is None:
         classes = [f"class{i}" for i in range(declared_nc or 0)]
@@ -381,16 +362,16 @@ def _images_for_split(
         p = _user_path(item)
         if not p.is_absolute():
             p = root / p
-        is_file = _is_file(p)
-        if _is_dir(p):
+        a_file = is_file(p)
+        if is_dir(p):
             if p not in listed:
                 listed[p] = list_images(p)
             images.extend(listed[p])
-        elif is_file and p.suffix == ".txt":
+        elif a_file and p.suffix == ".txt":
             if p not in listed:
                 listed[p] = _images_from_list(p, root, findings)
             images.extend(listed[p])
-        elif is_file and p.suffix.lower() in IMAGE_SUFFIXES:
+        elif a_file and p.suffix.lower() in IMAGE_SUFFIXES:
             images.append(p)
         else:
             findings.append(
@@ -413,9 +394,9 @@ def _images_from_list(list_file: Path, root: Path, findings: list[Finding]) -> l
         # Ultralytics reads './x' relative to the list file; plain relative entries
         # are usually relative to the dataset root.
         p = contained_path(list_file.parent if entry.startswith("./") else root, entry, root)
-        if p is not None and not os.path.isabs(entry) and not p.exists():
+        if p is not None and not os.path.isabs(entry) and not exists(p):
             beside = contained_path(list_file.parent, entry, root)
-            if beside is not None and beside.exists():
+            if beside is not None and exists(beside):
                 p = beside
         if p is None or not inside_root(p, root):
             findings.append(
@@ -514,7 +495,10 @@ def _make_records(ds: Dataset, splits: dict[str, list[Path]], existing: _Existin
     """
     claimed: dict[Path, set[str]] = {}
     # image folder -> its label folder, that folder's listing, the names claimed in it
-    label_dirs: dict[str, tuple[Path, set[str], set[str]]] = {}
+    label_dirs: dict[str, tuple[Path, set[str], set[str], dict[str, Path]]] = {}
+    # label folder -> label file name -> the first image that reads it; per label folder, as
+    # two image folders can lead to one (images/x/a.jpg and labels/x/a.jpg both read labels/x/a.txt)
+    owners: dict[Path, dict[str, Path]] = {}
     seen: set[str] = set()
     for split, images in splits.items():
         for img in images:
@@ -527,9 +511,17 @@ def _make_records(ds: Dataset, splits: dict[str, list[Path]], existing: _Existin
             where = label_dirs.get(folder)
             if where is None:
                 label_dir = image_to_label_path(img).parent
-                where = (label_dir, existing.listing(label_dir), claimed.setdefault(label_dir, set()))
+                where = (
+                    label_dir,
+                    existing.listing(label_dir),
+                    claimed.setdefault(label_dir, set()),
+                    owners.setdefault(label_dir, {}),
+                )
                 label_dirs[folder] = where
             name = label_file_name(img.name)
+            first = where[3].setdefault(name, img)
+            if first is not img:
+                _note_shared_label(ds, where[0] / name, first, img)
             where[2].add(name)
             ds.records.append(
                 ImageRecord(
@@ -537,6 +529,25 @@ def _make_records(ds: Dataset, splits: dict[str, list[Path]], existing: _Existin
                 )
             )
     return claimed
+
+
+def _note_shared_label(ds: Dataset, label: Path, first: Path, other: Path) -> None:
+    """Two images of one folder whose names differ only in the extension (``a.jpg``, ``a.png``).
+
+    YOLO names a label file after the image's stem, so both read ``a.txt``: neither image
+    has labels of its own, and saving an edit of one rewrites the other's.
+    """
+    ds.findings.append(
+        Finding(
+            Severity.WARNING,
+            "label_file_shared",
+            f"{ds.rel(first)} and {ds.rel(other)} both take their labels from {ds.rel(label)} (YOLO names a "
+            "label file after the image without its extension): an edit of one changes the other; rename or "
+            "move one image so each has its own label file",
+            image=ds.rel(other),
+            label_file=ds.rel(label),
+        )
+    )
 
 
 def label_file_name(image_name: str) -> str:
@@ -752,8 +763,9 @@ def _save_class_names(ds: Dataset) -> Path | None:
     path = ds.config_file
     assert path is not None
     if path.suffix == ".txt":
-        text = "".join(c + "\n" for c in ds.classes)
-        if _current_text(path) == text:
+        old = _current_text(path)
+        text = class_list_text(list(ds.classes), old)
+        if old == text:
             return None
         atomic_write_text(path, text)
         return path
@@ -776,6 +788,7 @@ def _save_class_names(ds: Dataset) -> Path | None:
             f"{path}: cannot be read back as UTF-8 to update its class names; "
             "save it as UTF-8 (or edit names: by hand) and save again"
         )
+    _match_layout(rt, text)
     doc = rt.load(text)
     if isinstance(doc.get("names"), dict):
         doc["names"] = (
@@ -789,29 +802,87 @@ def _save_class_names(ds: Dataset) -> Path | None:
         doc["nc"] = len(ds.classes)
     buf = io.StringIO()
     rt.dump(doc, buf)
-    atomic_write_text(path, buf.getvalue())
+    atomic_write_text(path, _with_line_endings_of(text, buf.getvalue()))
     return path
+
+
+def _match_layout(rt: Any, text: str) -> None:
+    """Indent block lists and mappings as the file does (``  - cat`` stays ``  - cat``).
+
+    ruamel.yaml keeps comments and order but writes its own default indentation, which
+    turned every line of a ``names:`` list indented by two into a changed line.
+    """
+    from ruamel.yaml.util import load_yaml_guess_indent
+
+    try:
+        _, indent, block_seq_indent = load_yaml_guess_indent(text)
+    except Exception:  # noqa: BLE001 - a guess only; the budgeted loader already accepted the file
+        return
+    if block_seq_indent is not None and indent is not None:
+        rt.indent(mapping=max(2, indent - block_seq_indent), sequence=indent, offset=block_seq_indent)
+    elif indent is not None:
+        rt.indent(mapping=indent, sequence=indent + 2, offset=2)
+
+
+def _with_line_endings_of(original: str, text: str) -> str:
+    """``text`` with the original's CRLF line ends and its final newline, or lack of one."""
+    if "\r\n" in original:
+        text = text.replace("\r\n", "\n").replace("\n", "\r\n")
+    if not original.endswith("\n"):
+        text = text.rstrip("\r\n")
+    return text
 
 
 def _updated_dict(mapping: Any, classes: list[str]) -> Any:
     """The ``names`` mapping edited in place, so the comments beside its entries survive."""
+    last = next(reversed(mapping), None) if len(mapping) else None
     for k in [k for k in mapping if not (isinstance(k, int) and 0 <= k < len(classes))]:
         del mapping[k]
     for i, name in enumerate(classes):
         if mapping.get(i) != name:
             mapping[i] = name
+    if last in mapping and len(mapping):
+        _move_trailing_comment(mapping, last, next(reversed(mapping)), 2)
     return mapping
 
 
 def _updated_list(seq: Any, classes: list[str]) -> Any:
     """The ``names`` list edited in place: a flow list ``[cat, dog]`` stays on its line with its comment."""
+    last = len(seq) - 1
     for i, name in enumerate(classes):
         if i >= len(seq):
             seq.append(name)
         elif seq[i] != name:
             seq[i] = name
     del seq[len(classes) :]
+    if 0 <= last < len(seq):
+        _move_trailing_comment(seq, last, len(seq) - 1, 0)
     return seq
+
+
+def _move_trailing_comment(container: Any, old: Any, new: Any, slot: int) -> None:
+    """Comment lines after the last entry stay after the last entry when entries are added.
+
+    ruamel.yaml keeps the lines after a block list (``# end``, blank lines before the next
+    key) with the entry they follow, so an appended class landed after them. The entry's
+    own end-of-line comment stays where it is.
+    """
+    items = getattr(getattr(container, "ca", None), "items", None)
+    if old == new or not items or old not in items or items[old][slot] is None:
+        return
+    from ruamel.yaml.tokens import CommentToken
+
+    token = items[old][slot]
+    own, newline, after = token.value.partition("\n")
+    if not after:
+        return
+    if own:
+        token.value = own + newline
+    else:
+        items[old][slot] = None
+    entry = [None, None, None, None]
+    entry[slot] = CommentToken("\n" + after, token.start_mark, None)
+    items[new] = entry
 
 
 def write_yolo(ds: Dataset, out: Path, fmt: str = "yolo") -> Path:

@@ -20,6 +20,7 @@ import numpy as np
 from workbench.core.annotation import Instance, Source
 from workbench.core.findings import Severity
 from workbench.core.fix_actions import DeleteLine, FixAction, MarkKeypointMissing, SetVisibility
+from workbench.core.keypoints import MAX_KEYPOINTS
 from workbench.formats.base import format_number
 
 # A normalized value a little above 1 is float noise from the tool that wrote it; well
@@ -363,7 +364,10 @@ def guess_layout_from_columns(counts: list[int]) -> LabelLayout | None:
         return None
     values, freq = np.unique(np.asarray(counts), return_counts=True)
     common = int(values[np.argmax(freq)])
-    if common > 5 and (common - 5) % 2 == 0:
+    # A line of a million numbers is a broken file, not a million-point face schema (every
+    # export would name that many keypoints): past MAX_KEYPOINTS the lines are plain boxes
+    # with too many columns, and each says so.
+    if common > 5 and (common - 5) % 2 == 0 and (common - 5) // 2 <= MAX_KEYPOINTS:
         return LabelLayout("face", (common - 5) // 2, 2)
     return LabelLayout("det")
 

@@ -99,17 +99,44 @@ def rare_class_threshold(counts: np.ndarray) -> int | None:
 EMPTY_CLASSES_SHOWN = 8
 
 
+def check_class_names(ds: Dataset) -> list[Finding]:
+    """``duplicate_class_name``: two class ids with one name.
+
+    VOC names a box's class by its name, and a model's classes are matched to a dataset's
+    by name, so a conversion or a model would merge the two classes without a word.
+    """
+    first: dict[str, int] = {}
+    out = []
+    cfg = ds.config_file.name if ds.config_file is not None else None
+    for c, name in enumerate(ds.classes):
+        key = name.strip()
+        if key not in first:
+            first[key] = c
+            continue
+        out.append(
+            Finding(
+                Severity.WARNING,
+                "duplicate_class_name",
+                f"class {first[key]} and class {c} in {config_name(ds)} are both named '{name}': a conversion "
+                "to VOC or a model matched by name would merge them; give each class its own name",
+                label_file=cfg,
+            )
+        )
+    return out
+
+
 def check_classes(ds: Dataset, per_image: list[RecordClasses]) -> list[Finding]:
     """``rare_class`` per instance of a rare class, one ``empty_class`` naming the classes with no instance."""
     nc = ds.nc
+    out_names = check_class_names(ds)
     if nc == 0:
-        return []
+        return out_names
     ids = np.fromiter((c for r in per_image for c in r.class_ids), dtype=np.int64)
     if len(ids) == 0:
-        return []
+        return out_names
     ids = ids[(ids >= 0) & (ids < nc)]
     counts = np.bincount(ids, minlength=nc)[:nc]
-    out: list[Finding] = []
+    out: list[Finding] = out_names
     threshold = rare_class_threshold(counts)
     if threshold is not None:
         median = int(np.median(counts[counts > 0]))
