@@ -148,3 +148,21 @@ def test_real_worker_process_trains_and_stops_on_request(tmp_path):
     assert end.type == "end" and end.reason == "stopped", end.message
     assert types.count("end") == 1 and types.count("epoch") <= 2
     assert len(read_iterations(end.run_dir)) == types.count("iteration")
+
+
+def test_children_run_as_workbench_commands_installed_or_frozen(monkeypatch, tmp_path, capsys):
+    """The frozen app's executable cannot run `-m`: every child the GUI starts goes through one rule."""
+    from workbench.cli.main import build_parser
+    from workbench.core.child_command import WORKER_COMMAND, workbench_command
+
+    assert workbench_command("qc", "d.yaml") == (sys.executable, ["-m", "workbench", "qc", "d.yaml"])
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    assert workbench_command(WORKER_COMMAND, "c.json") == (sys.executable, [WORKER_COMMAND, "c.json"])
+    monkeypatch.delattr(sys, "frozen")
+    # `workbench _worker CONFIG` is the worker itself: an unreadable config ends with its end event.
+    program, args = workbench_command(WORKER_COMMAND, str(tmp_path / "missing.json"))
+    done = subprocess.run([program, *args], capture_output=True, text=True, timeout=120)
+    assert done.returncode == EXIT_BAD_INPUT
+    end = json.loads(done.stdout.strip().splitlines()[-1])
+    assert end["type"] == "end" and end["reason"] == "error" and "missing.json" in end["message"]
+    assert WORKER_COMMAND not in build_parser().format_help()  # hidden: not a command users see

@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from workbench import __version__
+from workbench.core.child_command import WORKER_COMMAND
 
 COMMANDS = ["open", "validate", "convert", "sample", "train", "eval", "predict", "qc"]
 
@@ -35,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == [WORKER_COMMAND]:
+        # The GUI's training worker (not listed in --help): the same entry in the installed
+        # program and the frozen app, whose executable cannot run `python -m`.
+        from workbench.train.worker import main as worker_main
+
+        return worker_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     run = getattr(args, "_run", None)

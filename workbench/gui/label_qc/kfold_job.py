@@ -12,12 +12,12 @@ found before any process starts and reused at once (``qa.qc_kfold``).
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QTimer, Signal
 
 from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.child_command import workbench_command
 from workbench.core.prediction import Prediction
 from workbench.qa.qc_kfold import labels_fingerprint, load_kfold_predictions, reusable_kfold_run
 from workbench.train.config import TrainConfig, fold_settings
@@ -35,9 +35,8 @@ class KFoldJob(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        # The interpreter arguments before `qc ...`; a test points them at a stand-in script.
-        self.program = sys.executable
-        self.module_args: list[str] = ["-m", "workbench"]
+        # The program and the arguments before `qc ...`; a test points them at a stand-in script.
+        self.program, self.module_args = workbench_command()
         self._proc: QProcess | None = None
         self._ds: Dataset | None = None
         self._fingerprint = ""

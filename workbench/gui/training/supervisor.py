@@ -1,6 +1,6 @@
 """Supervises the training worker process from Qt and turns its JSON lines into signals.
 
-Training runs in ``python -m workbench.train.worker`` (see ``train/worker.py``), never
+Training runs in ``workbench _worker`` (``train/worker.py``; ``core.child_command``), never
 in the GUI process: whatever happens there (CUDA OOM, NaN, a segfault, the OOM
 killer), the window and the labels in it survive, and the end of the run always
 reaches the user as an :class:`EndEvent` with a message: the worker's own one, or one
@@ -20,6 +20,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from workbench.core.child_command import WORKER_COMMAND, workbench_command
 from workbench.train.config import TrainConfig
 from workbench.train.events import EndEvent, EndReason, Event, event_from_dict
 
@@ -54,9 +55,9 @@ class TrainingSupervisor(QObject):
         self._killed_after_stop = False
         self.last_run_dir: str = ""
         self.config: TrainConfig | None = None
-        # The interpreter arguments before the config file: the worker module (a benchmark
-        # may point this at a script that replays events faster than any real run).
-        self.worker_args: list[str] = ["-m", "workbench.train.worker"]
+        # The program and the arguments before the config file: `workbench _worker` (a
+        # benchmark may point them at a script that replays events faster than any real run).
+        self.program, self.worker_args = workbench_command(WORKER_COMMAND)
 
     # ------------------------------------------------------------------ control
     def is_running(self) -> bool:
@@ -82,7 +83,7 @@ class TrainingSupervisor(QObject):
         env.insert("PYTHONPATH", root + (os.pathsep + old if old else ""))
         env.insert("PYTHONUNBUFFERED", "1")
         proc.setProcessEnvironment(env)
-        proc.setProgram(sys.executable)
+        proc.setProgram(self.program)
         proc.setArguments([*self.worker_args, name])
         proc.readyReadStandardOutput.connect(self._read_stdout)
         proc.readyReadStandardError.connect(self._read_stderr)
@@ -168,7 +169,7 @@ class TrainingSupervisor(QObject):
             self._deliver(
                 EndEvent(
                     EndReason.ERROR,
-                    f"could not start the training process ({sys.executable}): {self._proc.errorString()}",
+                    f"could not start the training process ({self.program}): {self._proc.errorString()}",
                 )
             )
             self._finish()
