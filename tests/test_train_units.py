@@ -258,3 +258,29 @@ def test_metrics_without_predictions_are_zero_and_without_ground_truth_minus_one
     empty = _record(tmp_path, [], name="b.png")
     assert evaluate([empty], [[Prediction(0, [1, 1, 5, 5], 0.9)]], ["a"])["metrics"]["mAP50"] == -1.0
     assert not math.isnan(evaluate([rec], [[Prediction(0, [5, 5, 30, 30], 0.9)]], ["a"])["metrics"]["mAP50"])
+
+
+def test_runs_go_beside_the_dataset_never_inside_it(tmp_path, monkeypatch):
+    import os
+
+    from workbench.train.runs import dataset_folder, default_runs_folder, legacy_runs_folder, list_runs
+
+    ds = tmp_path / "thermal"
+    (ds / "annotations").mkdir(parents=True)
+    (ds / "data.yaml").write_text("names: [a]\n")
+    assert default_runs_folder(ds / "data.yaml") == tmp_path.resolve() / "thermal-runs"
+    assert default_runs_folder(ds) == tmp_path.resolve() / "thermal-runs"
+    assert dataset_folder(ds / "annotations" / "instances_train.json") == ds  # COCO json under annotations/
+    assert legacy_runs_folder(ds / "data.yaml") == ds / "runs"
+    # Beside a dataset on a share the user cannot write: the user's data folder.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if Path(p) == tmp_path.resolve() else real_access(p, mode))
+    assert default_runs_folder(ds / "data.yaml") == tmp_path / "xdg" / "workbench" / "runs" / "thermal"
+    monkeypatch.setattr(os, "access", real_access)
+    # Runs an earlier version wrote inside the dataset are still listed, beside the new ones.
+    for folder in (ds / "runs" / "train", tmp_path / "thermal-runs" / "train"):
+        folder.mkdir(parents=True)
+        (folder / "results.csv").write_text("epoch\n1\n")
+    found = list_runs(default_runs_folder(ds), legacy_runs_folder(ds))
+    assert sorted(found) == sorted([ds / "runs" / "train", tmp_path.resolve() / "thermal-runs" / "train"])

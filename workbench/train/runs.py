@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -119,13 +120,42 @@ def is_run_dir(path: Path) -> bool:
     return path.is_dir() and any((path / n).is_file() for n in (RESULTS, LAST, CONFIG))
 
 
-def list_runs(runs_root: str | Path) -> list[Path]:
-    """Run folders directly under ``runs_root``, newest first."""
-    root = Path(runs_root)
-    if not root.is_dir():
-        return []
-    runs = [p for p in root.iterdir() if is_run_dir(p)]
+def list_runs(runs_root: str | Path, *more: str | Path) -> list[Path]:
+    """Run folders directly under ``runs_root`` (and each of ``more``), newest first."""
+    runs = []
+    for folder in dict.fromkeys(Path(r) for r in (runs_root, *more)):
+        if folder.is_dir():
+            runs.extend(p for p in folder.iterdir() if is_run_dir(p))
     return sorted(runs, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def dataset_folder(data: str | Path) -> Path:
+    """The folder a dataset lives in: the folder itself, a config's folder, or the folder above
+    ``annotations/`` for a COCO json kept there."""
+    p = Path(data)
+    folder = p if p.is_dir() else p.parent
+    return folder.parent if folder.name.lower() == "annotations" else folder
+
+
+def default_runs_folder(data: str | Path) -> Path:
+    """Where the GUI's runs go by default: ``<dataset>-runs`` beside the dataset folder.
+
+    Never inside it: a dataset that is copied, zipped, versioned or converted stays exactly
+    the user's files (checkpoints are tens of MB each). Beside a dataset in a folder the user
+    cannot write (a read-only share), the user's data folder takes them:
+    ``$XDG_DATA_HOME/workbench/runs/<dataset>``.
+    """
+    folder = dataset_folder(data).resolve()
+    parent = folder.parent
+    if parent != folder and os.access(parent, os.W_OK):
+        return parent / f"{folder.name}-runs"
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "workbench" / "runs" / folder.name
+
+
+def legacy_runs_folder(data: str | Path) -> Path:
+    """``runs/`` inside the dataset folder, where earlier versions put runs (still listed)."""
+    return dataset_folder(data) / "runs"
 
 
 def checkpoint_metric(path: str | Path) -> tuple[str, float] | None:

@@ -43,10 +43,9 @@ from workbench.gui.predictions.overlay import STATUS_COLORS, Mark, MatchOverlay,
 from workbench.gui.predictions.run_controls import RunControls
 from workbench.gui.predictions.runner import PredictionRunner, PredictorFactory, weights_key
 from workbench.gui.session import Session
-from workbench.gui.training.history import default_runs_folder
 from workbench.qa.matching import match_instances, unlabeled
 from workbench.qa.nms import filter_predictions
-from workbench.train.runs import BEST, LAST, checkpoint_label, list_runs
+from workbench.train.runs import BEST, LAST, checkpoint_label, default_runs_folder, legacy_runs_folder, list_runs
 
 MATCH_IOU = 0.5
 DEFAULT_SCORE = 0.25
@@ -171,7 +170,8 @@ class PredictionViewer(QWidget):
         root = self.runs_folder() if self.runs_folder is not None else None
         if root is None and self.data_path:
             root = default_runs_folder(self.data_path)
-        for run in list_runs(root) if root is not None else []:
+        legacy = [legacy_runs_folder(self.data_path)] if self.data_path else []
+        for run in list_runs(root, *legacy) if root is not None else []:
             for name in (BEST, LAST):
                 if (run / name).is_file():
                     self._add_weights(run / name)

@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (
 
 from workbench.core.annotation import Dataset
 from workbench.gui.training.devices import CPU, DeviceChoice, DeviceQuery
-from workbench.gui.training.history import default_runs_folder
 from workbench.train.config import TrainConfig
 from workbench.train.model_specs import MODELS, default_model
+from workbench.train.runs import default_runs_folder
 
 WEIGHTS = [
     ("pretrained", "default", "Pretrained (torchvision COCO weights)"),
@@ -61,7 +61,11 @@ class TrainForm(QWidget):
         self.device.setMinimumContentsLength(16)
         self.set_devices([CPU])
         self.out = QLineEdit()
-        self.out.setPlaceholderText("runs folder (default: runs/ next to the dataset)")
+        self.out.setPlaceholderText("runs folder (default: <dataset>-runs beside the dataset folder)")
+        self.out.setToolTip(
+            "Where run folders go. By default beside the dataset folder, never inside it, so the dataset "
+            "stays exactly your files (checkpoints are tens of MB each)"
+        )
 
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(5)

@@ -34,12 +34,6 @@ RUN_ROLE = Qt.ItemDataRole.UserRole
 MAX_COMPARED = 2
 
 
-def default_runs_folder(data: str | Path) -> Path:
-    """``runs/`` beside the dataset's data.yaml (or inside a dataset folder): where runs go by default."""
-    p = Path(data)
-    return (p if p.is_dir() else p.parent) / "runs"
-
-
 def run_summary(run_dir: Path) -> str:
     """One line for the list: name, epochs done, best metric, model."""
     rows = read_results(run_dir)
@@ -69,6 +63,7 @@ class RunHistory(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.root: Path | None = None
+        self.more: list[Path] = []
         self.list = QListWidget()
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.list.itemSelectionChanged.connect(self._selection_changed)
@@ -105,8 +100,10 @@ class RunHistory(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
 
-    def set_root(self, root: str | Path | None) -> None:
+    def set_root(self, root: str | Path | None, *more: str | Path) -> None:
+        """List the runs under ``root`` and ``more`` (runs an earlier version wrote inside the dataset)."""
         self.root = Path(root) if root else None
+        self.more = [Path(m) for m in more]
         self.refresh()
 
     def runs(self) -> list[Path]:
@@ -116,7 +113,7 @@ class RunHistory(QWidget):
         selected = {str(p) for p in self.selected_runs()}
         self.list.blockSignals(True)
         self.list.clear()
-        for run in list_runs(self.root) if self.root is not None else []:
+        for run in list_runs(self.root, *self.more) if self.root is not None else []:
             item = QListWidgetItem(run_summary(run))
             item.setData(RUN_ROLE, run)
             item.setToolTip(str(run))

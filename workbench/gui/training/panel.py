@@ -36,14 +36,14 @@ from workbench.core.annotation import Dataset
 from workbench.core.findings import Finding, Severity
 from workbench.core.wording import count_noun
 from workbench.gui.training.form import TrainForm
-from workbench.gui.training.history import RunHistory, default_runs_folder
+from workbench.gui.training.history import RunHistory
 from workbench.gui.training.plots import TrainPlots
 from workbench.gui.training.supervisor import TrainingSupervisor
 from workbench.gui.validation_job import ValidationJob, ValidationResult
 from workbench.train.config import TrainConfig
 from workbench.train.events import EndEvent, EndReason, EpochEvent, Event, IterationEvent, LogEvent, epoch_summary
 from workbench.train.run_log import read_iterations
-from workbench.train.runs import LAST, list_runs, read_config, read_results
+from workbench.train.runs import LAST, default_runs_folder, legacy_runs_folder, list_runs, read_config, read_results
 
 MAX_LISTED_FINDINGS = 500
 FINDING_ROLE = Qt.ItemDataRole.UserRole
@@ -200,7 +200,7 @@ class TrainPanel(QWidget):
         self.stop_button.clicked.connect(self.stop)
         self.resume_button.clicked.connect(lambda: self.resume())
         self.history.resumeRequested.connect(self.resume)
-        self.form.out.editingFinished.connect(lambda: self.history.set_root(self.runs_folder()))
+        self.form.out.editingFinished.connect(lambda: self._show_history())
         self.supervisor.eventReceived.connect(self._on_event)
         self.supervisor.ended.connect(self._on_end)  # after the process is gone: Resume may follow at once
         self.supervisor.outputLine.connect(lambda line: self.log.appendPlainText(f"  | {line}"))
@@ -220,7 +220,7 @@ class TrainPanel(QWidget):
         self.findings.clear()
         self.findings.hide()
         self.banner.hide()
-        self.history.set_root(self.runs_folder())
+        self._show_history()
         self._update_buttons()
 
     def show_run(self, run_dir: Path) -> None:
@@ -241,6 +241,10 @@ class TrainPanel(QWidget):
         self.progress.setValue(1 if cfg is not None and len(rows) >= cfg.epochs else 0)
         self.progress.setFormat(f"{run_dir.name}: {len(rows)}/{cfg.epochs if cfg else '?'} epochs")
         self.show_banner(f"Run {run_dir.name} ({run_dir}): {len(rows)} epochs", "info")
+
+    def _show_history(self) -> None:
+        legacy = [legacy_runs_folder(self.data_path)] if self.data_path else []
+        self.history.set_root(self.runs_folder(), *legacy)
 
     def runs_folder(self) -> Path | None:
         if self.form.out.text().strip():
@@ -409,7 +413,7 @@ class TrainPanel(QWidget):
             self.progress.setValue(self.progress.maximum())
         self.progress.setFormat(title.lower())
         self.plots.redraw()
-        self.history.set_root(self.runs_folder())
+        self._show_history()
         self.message.emit(f"{title}: {message.splitlines()[0]}")
         self.runEnded.emit(ev)
         self._update_buttons()
