@@ -221,3 +221,26 @@ def test_large_image_is_decoded_reduced_then_full_when_zoomed(qtbot, monkeypatch
     w.actions["zoom_1to1"].trigger()
     qtbot.waitUntil(lambda: w.pixels_scale == 1.0, timeout=10000)
     assert w.canvas.image_size() == (3200, 2400)
+
+
+def test_reopening_a_dataset_returns_to_the_image_the_user_left(qtbot, monkeypatch, tmp_path, gui_sample):
+    window = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    window.show_record(7)
+    name = window.current_record().path.name
+    window.close()
+    again = open_window(qtbot, monkeypatch, tmp_path, gui_sample)  # the same settings file
+    assert again.current == 7 and again.current_record().path.name == name
+    # A dataset whose remembered image is gone opens on its first image.
+    (gui_sample.parent / "images" / "train" / name).unlink()
+    again.close()
+    third = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    assert third.current == 0
+
+
+def test_the_start_page_closes_the_tool_docks_of_the_dataset(qtbot, monkeypatch, tmp_path, gui_sample):
+    window = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    for dock in window.tools.docks().values():
+        dock.show()
+    window.close_dataset()
+    assert all(not dock.isVisible() for dock in window.tools.docks().values())
+    assert all(not dock.isVisible() for dock in window.docks.values())

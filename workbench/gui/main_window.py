@@ -253,8 +253,17 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{Path(path).name}[*] — Workbench")
         self.statusBar().showMessage(f"Opened {path}: {len(ds.records)} images; validating…", 5000)
         if ds.records:
-            self.show_record(0)
+            self.show_record(self._restored_index(ds, path))
         self.validation.start(ds)
+
+    def _restored_index(self, ds: Dataset, path: str) -> int:
+        """The image that was current when this dataset was last open (the first one otherwise)."""
+        last = self.settings.last_image(path)
+        if last:
+            for i, rec in enumerate(ds.records):
+                if ds.rel(rec.path) == last:
+                    return i
+        return 0
 
     def _on_validated(self, result: ValidationResult) -> None:
         if result.ds is not self.ds:
@@ -286,8 +295,8 @@ class MainWindow(QMainWindow):
         self.start_page.set_recent(self.settings.recent_datasets())
         self._fill_recent_menu()
         self.pages.setCurrentWidget(self.start_page)
-        for dock in self.docks.values():
-            dock.hide()
+        for dock in [*self.docks.values(), *self.tools.docks().values()]:
+            dock.hide()  # the tool docks too: their checkpoint and runs belong to the closed dataset
         self.setWindowTitle("Workbench")
         self.status.clear()
 
@@ -323,6 +332,8 @@ class MainWindow(QMainWindow):
         """Show the session's new current image: what is decoded now, the rest fetched."""
         if rec is None or index is None or self.ds is None:
             return
+        if self.session.dataset_path:
+            self.settings.set_last_image(self.session.dataset_path, self.ds.rel(rec.path))
         scale = self._decode_scale(rec)
         decoded = self.images.get(rec.path, scale)
         self.canvas.set_image(self.ds, rec, None)

@@ -7,6 +7,7 @@ ini file in a private temporary folder, so tests never read or overwrite a user'
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -87,6 +88,19 @@ class Settings:
                 return r
         return None
 
+    # ------------------------------------------------------------------ where the user was
+    def last_image(self, dataset: str | Path) -> str | None:
+        """The image (relative to the dataset root) that was current when ``dataset`` was last open."""
+        value = self._q.value(f"last_image/{_key(dataset)}")
+        return str(value) if value else None
+
+    def set_last_image(self, dataset: str | Path, image: str | None) -> None:
+        key = f"last_image/{_key(dataset)}"
+        if image:
+            self._q.setValue(key, image)
+        else:
+            self._q.remove(key)
+
     # ------------------------------------------------------------------ window layout
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         geom = self._q.value("window/geometry")
@@ -115,3 +129,8 @@ class Settings:
 
     def sync(self) -> None:
         self._q.sync()
+
+
+def _key(dataset: str | Path) -> str:
+    """A settings key for a dataset path: its hash (a path holds characters QSettings keys cannot)."""
+    return hashlib.sha1(str(Path(dataset).resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:16]
