@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
 
 from tests._gui_window import open_window
 from workbench.core.annotation import Dataset, ImageRecord, Instance
@@ -166,3 +168,27 @@ def test_image_cache_decodes_in_pool_and_reduces_large_images(qtbot, tmp_path):
     with qtbot.waitSignal(cache.imageReady, timeout=5000) as blocker:
         pass
     assert blocker.args[1].error and "bad.jpg" in blocker.args[1].error
+
+
+def test_the_grid_opens_at_the_current_image_scrolls_rows_per_notch_and_fits_portraits(
+    qtbot, monkeypatch, tmp_path, gui_sample
+):
+    from PySide6.QtGui import QIcon
+
+    from workbench.gui.image_list import GRID_CELL, GRID_ICON
+
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample)
+    lst = w.image_list
+    w.show_record(40)
+    lst.grid_button.click()
+    qtbot.waitUntil(lambda: lst.view.viewport().rect().intersects(lst.view.visualRect(lst.view.currentIndex())))
+    assert lst.view.verticalScrollBar().value() > 0  # not the top of the grid
+    bar = lst.view.verticalScrollBar()
+    assert bar.singleStep() >= GRID_CELL.height() // 2  # a wheel notch (3 steps) moves rows, not pixels
+    # A portrait thumbnail is an icon the view fits into its icon size, clear of the caption.
+    portrait = QPixmap(60, 128)
+    monkeypatch.setattr(lst.model.thumbnails, "get", lambda _path: portrait)
+    decoration = lst.model.data(lst.model.index(0), Qt.ItemDataRole.DecorationRole)
+    assert isinstance(decoration, QIcon)
+    fitted = decoration.actualSize(GRID_ICON)
+    assert fitted.height() <= GRID_ICON.height() and fitted.width() < fitted.height()

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QIcon
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QHBoxLayout,
@@ -198,7 +199,10 @@ class ImageListModel(QAbstractListModel):
             return QColor(220, 90, 60)
         if self.show_thumbnails:
             if role == Qt.ItemDataRole.DecorationRole and self.thumbnails is not None:
-                return self.thumbnails.get(self.ds.records[i].path)
+                # A QIcon, not the QPixmap: a pixmap is drawn at its own size (a 128 px portrait
+                # thumbnail over its caption), an icon fits the view's icon size, aspect kept.
+                pixmap = self.thumbnails.get(self.ds.records[i].path)
+                return QIcon(pixmap) if pixmap is not None else None
             if role == Qt.ItemDataRole.SizeHintRole:  # uniform sizes: the first row sizes every cell
                 return GRID_CELL
         return None
@@ -300,11 +304,19 @@ class ImageListWidget(QWidget):
             self.view.setMovement(QListView.Movement.Static)
             self.view.setWordWrap(False)
             self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+            # Per pixel, half a row a step: one wheel notch (three steps) moves a row and a half,
+            # where per item it moved a few pixels of a 120 px row.
+            self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+            self.view.verticalScrollBar().setSingleStep(GRID_CELL.height() // 2)
         else:
             self.view.setViewMode(QListView.ViewMode.ListMode)
             self.view.setGridSize(QSize())
             self.view.setIconSize(QSize())
+            self.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
         self.model.layoutChanged.emit()
+        current = self.view.currentIndex()
+        if current.isValid():  # the grid (or list) opens where the user is, not at the top
+            self.view.scrollTo(current, QAbstractItemView.ScrollHint.PositionAtCenter)
 
     def current_filter(self) -> ImageFilter:
         return ImageFilter(
