@@ -22,8 +22,11 @@ right swapped). Then:
 
     python benchmarks/qc_real.py [--json] [--images 96] [--k 2] [--epochs 10] [--device cpu|cuda]
 
-Sized for about 8 minutes on two CPU cores; ``--device cuda`` trains longer on more images
-unless the sizes are given. The last printed line is one JSON object.
+The CPU defaults (96 images of 128 px, 2 folds of 10 epochs) were sized for about 8 minutes
+on two idle cores (a training step of 4 images takes ~0.5 s there); on two cores shared with
+other work the README's run took 20 minutes, and its fold models reached only mAP50 ~0.2, too
+weak for QC to call anything likely. ``--device cuda`` trains 40 epochs on 400 images unless
+the sizes are given. The last printed line is one JSON object.
 """
 
 from __future__ import annotations
