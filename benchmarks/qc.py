@@ -239,25 +239,37 @@ def our_image_ranking(suspects: list[Suspect], n_images: int) -> list[int]:
 
 
 def cleanlab_inputs(scene: Scene) -> tuple[list[dict], list[list[np.ndarray]]]:
-    labels = [{"bboxes": b.astype(np.float64), "labels": c.astype(np.int64)} for b, c in scene.labels]
+    return cleanlab_format(scene.labels, scene.predictions, len(CLASSES))
+
+
+def cleanlab_format(
+    labels: list[tuple[np.ndarray, np.ndarray]], predictions: list[list[Prediction]], nc: int
+) -> tuple[list[dict], list[list[np.ndarray]]]:
+    """Per image (boxes, classes) and predictions as cleanlab's object detection takes them:
+    a dict of ``bboxes``/``labels``, and per class an (M, 5) array of ``xyxy, score``."""
+    cl_labels = [{"bboxes": b.astype(np.float64), "labels": c.astype(np.int64)} for b, c in labels]
     preds = []
-    for image_preds in scene.predictions:
+    for image_preds in predictions:
         per_class = []
-        for k in range(len(CLASSES)):
+        for k in range(nc):
             rows = [[*p.box, p.score] for p in image_preds if p.class_id == k]
             per_class.append(np.array(rows, dtype=np.float32).reshape(-1, 5))
         preds.append(per_class)
-    return labels, preds
+    return cl_labels, preds
 
 
 def run_cleanlab(scene: Scene) -> tuple[list[int], set[int], float] | str:
     """cleanlab's image ranking (worst quality first), its own flagged set, and its time; or why not."""
+    return cleanlab_ranking(*cleanlab_inputs(scene))
+
+
+def cleanlab_ranking(labels: list[dict], preds: list[list[np.ndarray]]) -> tuple[list[int], set[int], float] | str:
+    """``run_cleanlab`` on inputs already in cleanlab's format (``cleanlab_format``)."""
     try:
         from cleanlab.object_detection.filter import find_label_issues as cl_find
         from cleanlab.object_detection.rank import get_label_quality_scores
     except ImportError as e:
         return f"cleanlab not installed ({e}); pip install -e '.[bench]'"
-    labels, preds = cleanlab_inputs(scene)
     t = time.perf_counter()
     quality = get_label_quality_scores(labels, preds, verbose=False)
     mask = cl_find(labels, preds)
