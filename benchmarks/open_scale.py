@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 GOALS = {"first_paint_s": 1.5, "list_ready_s": 3.0, "rss_mb": 400.0, "nav_p95_ms": 30.0}
 NAV_STEPS = 60
+LINKS_PER_FILE = 50_000
 
 
 def make_dataset(folder: Path, n: int) -> Path:
@@ -53,11 +54,14 @@ def make_dataset(folder: Path, n: int) -> Path:
     img = rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)
     ok, buf = cv2.imencode(".png", img)
     assert ok
-    first = images / "frame_000000.png"
-    first.write_bytes(buf.tobytes())
     for i in range(n):
         path = images / f"frame_{i:06d}.png"
-        if not path.exists():
+        if path.exists():
+            continue
+        first = images / f"frame_{i - i % LINKS_PER_FILE:06d}.png"  # some 65,000 links per file at most
+        if path == first:
+            path.write_bytes(buf.tobytes())
+        else:
             os.link(first, path)
         (labels / f"frame_{i:06d}.txt").write_text(f"{i % 3} 0.5 0.5 0.25 0.25\n{(i + 1) % 3} 0.3 0.3 0.1 0.1\n")
     data.write_text("path: .\ntrain: images/train\nval: images/train\nnames: [a, b, c]\n")
