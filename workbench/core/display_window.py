@@ -11,6 +11,7 @@ here (training has ``core.input_range``, stored in the checkpoint).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import cv2
@@ -95,3 +96,49 @@ def to_display(
     if img.shape[2] == 2:  # greyscale + alpha: the alpha is not shown
         return cv2.cvtColor(np.ascontiguousarray(img[:, :, 0]), cv2.COLOR_GRAY2BGR)
     return np.ascontiguousarray(img[:, :, :3])  # BGR, or BGRA without its alpha
+
+
+@dataclass(frozen=True)
+class DisplaySettings:
+    """How the canvas shows high-bit-depth images: ``mode``, ``window`` (for "range" and
+    "manual") and ``palette``. 8-bit images show as they are in the automatic mode."""
+
+    mode: Mode = "percentile"
+    window: Window | None = None
+    palette: str = "grey"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"display mode must be one of {', '.join(MODES)}, not {self.mode!r}")
+        if self.palette not in PALETTES:
+            raise ValueError(f"palette must be one of {', '.join(PALETTES)}, not {self.palette!r}")
+        if self.mode != "percentile" and self.window is None:
+            raise ValueError(f"display mode {self.mode!r} needs a window (lo, hi)")
+
+    def render(self, raw: np.ndarray) -> np.ndarray:
+        """``to_display`` with these settings."""
+        return to_display(raw, self.window, self.mode, self.palette)
+
+
+def pixel_value_text(raw: np.ndarray, x: float, y: float) -> str | None:
+    """The raw value under image pixel (``x``, ``y``) as the status bar shows it ("7412",
+    "31.25", "R 10 G 20 B 30"); None outside the image. ``raw`` is BGR(A) like every reader gives."""
+    h, w = raw.shape[:2]
+    col, row = int(np.floor(x)), int(np.floor(y))
+    if not (0 <= col < w and 0 <= row < h):
+        return None
+    v = raw[row, col]
+
+    def num(a: object) -> str:
+        f = float(a)  # type: ignore[arg-type]
+        if raw.dtype.kind == "f":
+            return "nan" if not np.isfinite(f) else f"{f:.4g}" if abs(f) >= 1e4 else f"{f:.2f}"
+        return str(int(f))
+
+    if raw.ndim == 2:
+        return num(v)
+    if raw.shape[2] >= 3:
+        names = "BGRA"
+        order = [2, 1, 0] + list(range(3, raw.shape[2]))
+        return "  ".join(f"{names[i]} {num(v[i])}" for i in order)
+    return "  ".join(num(c) for c in v)

@@ -110,7 +110,7 @@ def decode_image(data: bytes, path: str | os.PathLike[str], reduce: int = 1, at_
     """
     header = _checked_header(data, path)
     if header is not None and header.depth is not None and header.depth.high:
-        return _reduced(_raw_to_bgr(decode_raw_image(data, path)), reduce, at_least)
+        return reduce_pixels(_raw_to_bgr(decode_raw_image(data, path)), reduce, at_least)
     if at_least is not None and header is not None and header.width and header.height:
         longest = max(header.width, header.height)
         reduce = max([r for r in REDUCTIONS if longest / r >= at_least] or [1])
@@ -128,7 +128,7 @@ def decode_image(data: bytes, path: str | os.PathLike[str], reduce: int = 1, at_
         raise ImageReadError(path, _UNDECODABLE) from e
     if img is None:
         if header is not None and header.format == "tiff":  # e.g. float samples: OpenCV's RGBA path refuses
-            return _reduced(_raw_to_bgr(decode_raw_image(data, path)), reduce, None)
+            return reduce_pixels(_raw_to_bgr(decode_raw_image(data, path)), reduce, None)
         raise ImageReadError(path, _UNDECODABLE)
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
@@ -138,7 +138,7 @@ def decode_image(data: bytes, path: str | os.PathLike[str], reduce: int = 1, at_
         problem = too_large_problem(img.shape[1], img.shape[0])
         if problem:  # a format whose size only the decoder knew
             raise ImageTooLargeError(path, problem)
-        img = _reduced(img, reduce, None)
+        img = reduce_pixels(img, reduce, None)
     return img
 
 
@@ -152,7 +152,7 @@ def _checked_header(data: bytes, path: str | os.PathLike[str]) -> ImageHeader | 
     return header
 
 
-def _reduced(img: np.ndarray, reduce: int, at_least: int | None) -> np.ndarray:
+def reduce_pixels(img: np.ndarray, reduce: int, at_least: int | None = None) -> np.ndarray:
     """``img`` at 1/``reduce`` of its size (or the coarsest reduction keeping ``at_least`` pixels)."""
     h, w = img.shape[:2]
     if at_least is not None:

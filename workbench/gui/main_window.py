@@ -16,6 +16,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
 from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.display_window import DisplaySettings, pixel_value_text
 from workbench.core.wording import count_noun
 from workbench.gui import (
     commands,
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.session = Session()
         self.store: FindingsStore | None = None
         self.pixels_scale: float | None = None  # decode scale of the pixels on the canvas
+        self.shown_raw = None  # a high-bit-depth image's raw pixels at that scale (status bar value)
         self._record_index: dict[int, int] = {}
 
         self.undo_stack = QUndoStack(self)
@@ -194,7 +196,7 @@ class MainWindow(QMainWindow):
         self.notifier.classesChanged.connect(self._on_classes_changed)
         self.notifier.editApplied.connect(self._refresh_totals)
         self.canvas.selectionChanged.connect(self.session.set_selection)
-        self.canvas.cursorMoved.connect(self.status.set_cursor)
+        self.canvas.cursorMoved.connect(self._on_cursor)
         self.canvas.zoomChanged.connect(self._on_zoom)
         self.canvas.toolChanged.connect(self._tool_changed)
         self.canvas.statusMessage.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
@@ -327,6 +329,7 @@ class MainWindow(QMainWindow):
         decoded = self.images.get(rec.path, scale)
         self.canvas.set_image(self.ds, rec, None)
         self.pixels_scale = None
+        self.shown_raw = None
         self.pixels_error: str | None = None
         if decoded is not None:
             self._show_pixels(decoded)
@@ -337,7 +340,23 @@ class MainWindow(QMainWindow):
     def _show_pixels(self, decoded: DecodedImage) -> None:
         self.canvas.set_pixels(decoded.rgb)  # a reduced decode is stretched over the record's size
         self.pixels_scale = decoded.scale
+        self.shown_raw = decoded.raw
         self.pixelsShown.emit(decoded.path)
+
+    def _on_cursor(self, x: float, y: float) -> None:
+        """Cursor position, and for a 16-bit or float image the raw value under it."""
+        raw, scale = self.shown_raw, self.pixels_scale
+        value = pixel_value_text(raw, x * scale, y * scale) if raw is not None and scale else None
+        self.status.set_cursor(x, y, value)
+
+    def set_display(self, display: DisplaySettings) -> None:
+        """Show high-bit-depth images through another window or palette; files and labels stay."""
+        self.images.set_display(display)
+        rec = self.current_record()
+        if rec is not None and self.pixels_scale is not None:
+            shown = self.images.peek(str(rec.path), self.pixels_scale)
+            if shown is not None:
+                self._show_pixels(shown)
 
     def _prefetch(self, index: int, scale: float) -> None:
         paths = []
