@@ -103,3 +103,31 @@ def test_canvas_shows_a_16_bit_image_with_contrast_and_the_raw_value(qtbot, monk
         return np.abs(f[..., 0] - f[..., 2]).mean() > 10
 
     qtbot.waitUntil(coloured, timeout=10000)
+
+
+def test_display_dock_appears_for_16_bit_and_drives_the_canvas(qtbot, monkeypatch, tmp_path, thermal_dataset):
+    yaml, raws = thermal_dataset
+    window = open_window(qtbot, monkeypatch, tmp_path, yaml)
+    qtbot.waitUntil(lambda: window.shown_raw is not None, timeout=10000)
+    panel = window.display_panel
+    assert window.display_dock.isVisible()
+    lo, hi = panel.lo.value(), panel.hi.value()
+    assert 7000 <= lo < 7100 and 7900 < hi <= 8020  # the automatic window of this image
+    panel.palette.setCurrentIndex(panel.palette.findData("inferno"))
+    assert window.images.display.palette == "inferno"
+    panel.mode.setCurrentIndex(panel.mode.findData("manual"))
+    panel.lo.setValue(7100)
+    panel.hi.setValue(7200)
+    assert window.images.display == DisplaySettings("manual", (7100, 7200), "inferno")
+    panel.mode.setCurrentIndex(panel.mode.findData("range"))  # computed off the UI thread
+    qtbot.waitUntil(lambda: window.images.display.mode == "range", timeout=10000)
+    dlo, dhi = window.images.display.window
+    assert 7000 <= dlo < 7100 and 7950 < dhi <= 8020
+
+
+def test_display_dock_stays_hidden_for_8_bit_data(qtbot, monkeypatch, tmp_path):
+    from test_validate_data import make_yolo
+
+    yaml = make_yolo(tmp_path / "d", {"a": "0 0.5 0.5 0.2 0.2\n"})
+    window = open_window(qtbot, monkeypatch, tmp_path, yaml)
+    assert window.shown_raw is None and not window.display_dock.isVisible()

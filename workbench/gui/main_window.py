@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWid
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.display_window import DisplaySettings, pixel_value_text
+from workbench.core.input_range import dataset_range
 from workbench.core.wording import count_noun
 from workbench.gui import (
     commands,
@@ -26,10 +27,12 @@ from workbench.gui.actions import build_actions, shortcut_table
 from workbench.gui.canvas import CANVAS_KEYS, AnnotationCanvas
 from workbench.gui.class_panel import ClassPanel
 from workbench.gui.commands import EditNotifier
+from workbench.gui.display_panel import DisplayPanel
 from workbench.gui.findings_panel import FindingsPanel
 from workbench.gui.icons import app_icon
 from workbench.gui.image_cache import DecodedImage, ImageCache, decode_scale_for
 from workbench.gui.image_list import ImageListWidget
+from workbench.gui.jobs import run_in_pool
 from workbench.gui.opening import DatasetOpener, is_dataset_path, sample_dataset_path
 from workbench.gui.predictions.runner import PredictorFactory
 from workbench.gui.preferences import PreferencesDialog
@@ -91,6 +94,11 @@ class MainWindow(QMainWindow):
             "findings": self._dock("Findings", self.findings_panel, Qt.DockWidgetArea.RightDockWidgetArea),
         }
         self.status = StatusFields(self.statusBar())
+        # Hidden until an image needs it (16-bit or float): an 8-bit dataset never sees it.
+        self.display_panel = DisplayPanel()
+        self.display_dock = self._dock("Display", self.display_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.display_dock.hide()
+        self._display_offered = False
         # The window follows a new current image first, so the canvas shows it before the
         # tool docks (connected next) draw on it.
         self.session.record_changed.connect(self._on_current_changed)
@@ -197,6 +205,8 @@ class MainWindow(QMainWindow):
         self.notifier.editApplied.connect(self._refresh_totals)
         self.canvas.selectionChanged.connect(self.session.set_selection)
         self.canvas.cursorMoved.connect(self._on_cursor)
+        self.display_panel.displayChanged.connect(self.set_display)
+        self.display_panel.datasetRangeWanted.connect(self._compute_dataset_range)
         self.canvas.zoomChanged.connect(self._on_zoom)
         self.canvas.toolChanged.connect(self._tool_changed)
         self.canvas.statusMessage.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
@@ -341,7 +351,25 @@ class MainWindow(QMainWindow):
         self.canvas.set_pixels(decoded.rgb)  # a reduced decode is stretched over the record's size
         self.pixels_scale = decoded.scale
         self.shown_raw = decoded.raw
+        self.display_panel.set_raw(decoded.raw)
+        if decoded.raw is not None and not self._display_offered:
+            self._display_offered = True  # once per window: a dock the user closed stays closed
+            self.display_dock.show()
         self.pixelsShown.emit(decoded.path)
+
+    def _compute_dataset_range(self) -> None:
+        """The dataset's raw range for the Display dock, off the UI thread (it decodes a sample)."""
+        if self.ds is None:
+            return
+        paths = [r.path for r in self.ds.records]
+        self.statusBar().showMessage("Computing the dataset's raw range…", 5000)
+        run_in_pool(
+            dataset_range,
+            paths,
+            on_done=self.display_panel.set_dataset_range,
+            on_error=lambda text: self.statusBar().showMessage(text, 8000),
+            owner=self,
+        )
 
     def _on_cursor(self, x: float, y: float) -> None:
         """Cursor position, and for a 16-bit or float image the raw value under it."""
