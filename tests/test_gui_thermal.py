@@ -131,3 +131,21 @@ def test_display_dock_stays_hidden_for_8_bit_data(qtbot, monkeypatch, tmp_path):
     yaml = make_yolo(tmp_path / "d", {"a": "0 0.5 0.5 0.2 0.2\n"})
     window = open_window(qtbot, monkeypatch, tmp_path, yaml)
     assert window.shown_raw is None and not window.display_dock.isVisible()
+
+
+def test_train_form_offers_the_input_range(qtbot):
+    from workbench.gui.training.form import TrainForm
+    from workbench.train.config import ConfigError, TrainConfig
+
+    form = TrainForm(query_devices=False)
+    qtbot.addWidget(form)
+    assert form.config("d.yaml").input_range == "auto"
+    form.input_range.setCurrentText("7000, 8000")
+    cfg = form.config("d.yaml")
+    cfg.check()
+    assert cfg.input_range == "7000, 8000"
+    form.set_config(TrainConfig(data="d.yaml", input_range=[7012.5, 7990.0]))  # what a run resolved
+    assert form.input_range.currentText() == "7012.5, 7990"
+    form.input_range.setCurrentText("warm")
+    with pytest.raises(ConfigError, match="input_range"):
+        form.config("d.yaml").check()
