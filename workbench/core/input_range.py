@@ -15,6 +15,12 @@ five grey levels and the model learns from those. The choices:
 - ``none``: images as ``core.image_io.read_image`` gives them (8-bit files unchanged);
   what a dataset of ordinary 8-bit images gets from ``auto``.
 
+FLIR-style layouts keep 8-bit previews (``thermal_8_bit/x.jpeg``) beside the 16-bit frames
+(``thermal_16_bit/x.tiff``, same stem, same size), and annotations may name either. A
+dataset opened on the previews shows them; a model with a range (``fixed``/``percentile``)
+reads the 16-bit counterpart of each preview instead (``raw_source``), in training and in
+prediction alike, and ``auto`` looks at the counterparts to decide.
+
 Whichever: the mapped image is 8-bit BGR with three channels (a single channel replicated,
 so ImageNet-pretrained backbones apply), the same array the data pipeline, ``Predictor``,
 evaluation, label QC and the detection viewer feed a model, because all of them read it
@@ -27,6 +33,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -97,10 +104,44 @@ class InputRange:
         return to_display(mapped)  # one channel replicated to three, alpha dropped
 
     def read(self, path: str | os.PathLike[str]) -> np.ndarray:
-        """The model input of an image file; ``ImageReadError`` naming it when it cannot be read."""
+        """The model input of an image file (of its 16-bit counterpart, for a FLIR-style 8-bit
+        preview); ``ImageReadError`` naming the file when it cannot be read."""
         if self.mode == "none":
             return read_image(path)
-        return self.apply(read_raw_image(path))
+        return self.apply(read_raw_image(raw_source(path)))
+
+
+# FLIR's folder names: previews in thermal_8_bit/, radiometric frames in thermal_16_bit/.
+PREVIEW_FOLDER_MARK, RAW_FOLDER_MARK = "8_bit", "16_bit"
+RAW_SUFFIXES = (".tiff", ".tif", ".png")
+
+
+def raw_counterpart(path: str | os.PathLike[str]) -> Path | None:
+    """The 16-bit frame an 8-bit FLIR-style preview stands for, or None.
+
+    Only the layout FLIR ships: the preview's folder name contains ``8_bit`` and a sibling
+    folder with ``16_bit`` in its place holds a file of the same stem (.tiff, .tif, .png)
+    whose header says it is high-bit-depth and of the same size (labels were drawn on the
+    preview, so a frame of another size is not its counterpart).
+    """
+    p = Path(path)
+    folder = p.parent.name
+    if PREVIEW_FOLDER_MARK not in folder or RAW_FOLDER_MARK in folder:
+        return None
+    raw_dir = p.parent.with_name(folder.replace(PREVIEW_FOLDER_MARK, RAW_FOLDER_MARK))
+    for suffix in RAW_SUFFIXES:
+        candidate = raw_dir / (p.stem + suffix)
+        if not candidate.is_file():
+            continue
+        raw, preview = read_image_header(candidate, check_end=False), read_image_header(p, check_end=False)
+        if raw.depth is not None and raw.depth.high and (raw.width, raw.height) == (preview.width, preview.height):
+            return candidate
+    return None
+
+
+def raw_source(path: str | os.PathLike[str]) -> str | os.PathLike[str]:
+    """What a model with an input range reads for ``path``: its 16-bit counterpart, else itself."""
+    return raw_counterpart(path) or path
 
 
 def _finite(v: Any) -> bool:
@@ -147,7 +188,7 @@ def resolve(setting: Any, paths: Sequence[str | os.PathLike[str]]) -> InputRange
 
 
 def _is_high(path: str | os.PathLike[str]) -> bool:
-    depth = read_image_header(path, check_end=False).depth
+    depth = read_image_header(raw_source(path), check_end=False).depth
     return depth is not None and depth.high
 
 
@@ -170,7 +211,7 @@ def dataset_range(
     first_error: ImageReadError | None = None
     for p in _spread(paths, RANGE_IMAGES):
         try:
-            raw = read_raw_image(p)
+            raw = read_raw_image(raw_source(p))
         except ImageReadError as e:
             first_error = first_error or e
             continue
