@@ -174,3 +174,28 @@ def test_a_run_resolves_its_range_once_and_resume_keeps_the_checkpoints(thermal_
     stored = {"input_range": InputRange("fixed", 1, 2).to_dict()}
     assert _input_range(TrainConfig(data="x"), stored, records) == InputRange("fixed", 1, 2)
     assert _input_range(TrainConfig(data="x"), {}, records) == InputRange()  # a checkpoint from before
+
+
+def test_thermal_benchmark_feeds_the_16_bit_and_windowed_copies_the_same_numbers(tmp_path):
+    """benchmarks/thermal.py's premise, checked without training: the 16-bit frames through the
+    run's range and the windowed 8-bit copy reach the model as the same tensors; OpenCV's cut does not."""
+    import importlib.util
+    from pathlib import Path
+
+    from workbench.formats.registry import open_dataset
+    from workbench.train.data import DetectionDataset
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_thermal", Path(__file__).parents[1] / "benchmarks" / "thermal.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    copies = bench.prepare(tmp_path)
+    tensors = {}
+    for name, data in copies.items():
+        records = open_dataset(data).split("train")
+        chosen = resolve("auto", [r.path for r in records])
+        assert chosen.mode == ("fixed" if name == "raw16" else "none")
+        tensors[name] = DetectionDataset(records, None, 1, train=False, input_range=chosen)[0][0].numpy()
+    assert np.array_equal(tensors["raw16"], tensors["windowed8"])
+    assert len(np.unique(tensors["cut8"])) <= 5 < len(np.unique(tensors["raw16"]))
