@@ -2,7 +2,11 @@
 
 Opening a 100k-image dataset and validating 20k pairs must not decode images: the
 size comes from the JPEG SOF / PNG IHDR / BMP / GIF / WebP header, and truncation is
-caught by the JPEG end-of-image marker. Formats we cannot parse fall back to OpenCV.
+caught by the JPEG end-of-image marker. A TIFF's tags are read by tifffile (its directory
+may sit at the end of the file). Formats we cannot parse fall back to decoding. The header
+also says the pixel format where it is cheap (``ImageHeader.depth``: PNG bit depth and
+colour type, JPEG components, TIFF BitsPerSample / SamplesPerPixel / SampleFormat), which
+is how a 16-bit thermal frame is told from an 8-bit photo before anything decodes it.
 
 The size is the size as displayed: an EXIF orientation 5-8 (a phone held upright) swaps
 width and height, and ``workbench.core.image_io.read_image`` turns the pixels the same way
@@ -180,7 +184,7 @@ def read_image_header(path: str | os.PathLike[str], check_end: bool = True) -> I
 
 def header_from_bytes(data: bytes) -> ImageHeader | None:
     """The header of a whole image file already in memory; None for a format this module
-    does not parse (TIFF and friends, left to OpenCV). No end-of-image check."""
+    does not parse (or a TIFF tifffile cannot parse: left to the decoder). No end-of-image check."""
     if not data:
         return ImageHeader(None, None, None, "the file is empty (0 bytes)")
     return _parse(data, True, None, None, False)
@@ -564,7 +568,7 @@ def _webp(data: _FileBytes) -> ImageHeader:
 
 
 def _decode_fallback(path: str | os.PathLike[str]) -> ImageHeader:
-    """TIFF and friends: let OpenCV read it (this one does decode), through the one reader,
+    """A format not parsed here: let the raw reader decode it (this one does decode),
     so the size is the decoded array's by construction."""
     from workbench.core.image_io import ImageReadError, ImageTooLargeError, read_raw_image
 
