@@ -8,10 +8,17 @@ Ultralytics pose dataset. A detector learns it in a few CPU epochs.
 
 A handful of labels are wrong on purpose (``INJECTED_MISTAKES``) so that validation
 and label QC have something real to find on the first run.
+
+``write_thermal_sample`` draws the same heads as a thermal camera would see them: 16-bit
+greyscale frames (PNG for train, TIFF for val) whose warm objects sit a few hundred raw
+counts above a noisy background around 7000..8000, boxes only, with its own few mistakes
+(``THERMAL_MISTAKES``). Decoded the ordinary 8-bit way those frames are five grey levels;
+they exercise the raw reader, the display window and the training input range.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +26,7 @@ import cv2
 import numpy as np
 import yaml
 
-from workbench.core.atomic import atomic_write_text
+from workbench.core.atomic import atomic_write_bytes, atomic_write_text
 from workbench.core.image_io import write_image
 
 CLASSES = ["face", "robot", "alien"]
@@ -107,6 +114,77 @@ def write_sample(out_dir: str | Path) -> Path:
     header = "# Workbench sample dataset: three cartoon heads with 5 landmarks, a few labels wrong on purpose.\n"
     atomic_write_text(yaml_path, header + yaml.safe_dump(config, sort_keys=False))
     return yaml_path
+
+
+# The thermal sample: fewer images, boxes only (a thermal dataset is a detection dataset).
+THERMAL_SEED = 20261203
+THERMAL_TRAIN, THERMAL_VAL = 24, 8
+# Raw counts: the background near THERMAL_BASE, each 8-bit grey level of the drawn scene
+# THERMAL_GAIN counts warmer, plus sensor noise: heads end up 300..700 counts above it.
+THERMAL_BASE, THERMAL_GAIN, THERMAL_NOISE = 7000, 4.0, 12.0
+_THERMAL_PLAN = [
+    ("train", 3, 1, "class_swap", "an alien labeled as class 0 (face)"),
+    ("train", 8, 1, "bad_box", "the box is shifted off its object by ~45% of its width"),
+    ("train", 13, 1, "class_out_of_range", "class id 5, but the dataset has 3 classes (0..2)"),
+    ("val", 2, None, "missing_label", "an object in the image has no label"),
+]
+
+
+def _thermal_name(split: str, i: int) -> str:
+    return Path(_image_name(split, i)).with_suffix(".png" if split == "train" else ".tif").name
+
+
+THERMAL_MISTAKES = [
+    InjectedMistake(kind, split, _thermal_name(split, i), line, desc) for split, i, line, kind, desc in _THERMAL_PLAN
+]
+
+
+def write_thermal_sample(out_dir: str | Path) -> Path:
+    """Write the 16-bit thermal sample into ``out_dir``; returns its ``data.yaml``.
+
+    The scenes are the sample's own (``_draw_image``: same heads, same placement rules),
+    turned into raw counts: brighter in the drawing is warmer on the sensor.
+    """
+    import tifffile
+
+    out = Path(out_dir)
+    rng = np.random.default_rng(THERMAL_SEED)
+    plan = {(s, i): (line, kind) for s, i, line, kind, _ in _THERMAL_PLAN}
+    for split, n in (("train", THERMAL_TRAIN), ("val", THERMAL_VAL)):
+        (out / "images" / split).mkdir(parents=True, exist_ok=True)
+        (out / "labels" / split).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            scene, heads = _draw_image(rng)
+            grey = cv2.cvtColor(scene, cv2.COLOR_BGR2GRAY).astype(np.float64)
+            raw = THERMAL_BASE + THERMAL_GAIN * grey + rng.normal(0, THERMAL_NOISE, grey.shape)
+            raw = np.clip(np.round(raw), 0, 65535).astype(np.uint16)
+            name = _thermal_name(split, i)
+            lines = [_box_line(line) for line in (_label_line(h) for h in heads)]
+            mistake = plan.get((split, i))
+            if mistake is not None:
+                lines = [_box_line(line) for line in _inject(mistake[1], heads, [_label_line(h) for h in heads])]
+            if name.endswith(".tif"):
+                buf = io.BytesIO()
+                tifffile.imwrite(buf, raw, photometric="minisblack")
+                atomic_write_bytes(out / "images" / split / name, buf.getvalue())
+            else:
+                write_image(out / "images" / split / name, raw, ".png")
+            atomic_write_text(
+                out / "labels" / split / (Path(name).stem + ".txt"), "".join(line + "\n" for line in lines)
+            )
+    config = {"path": ".", "train": "images/train", "val": "images/val", "names": dict(enumerate(CLASSES))}
+    yaml_path = out / "data.yaml"
+    header = (
+        "# Workbench thermal sample: 16-bit frames (raw counts ~7000..8000), warm heads, "
+        "a few labels wrong on purpose.\n"
+    )
+    atomic_write_text(yaml_path, header + yaml.safe_dump(config, sort_keys=False))
+    return yaml_path
+
+
+def _box_line(line: str) -> str:
+    """A pose label line cut to its class and box (the thermal sample has no landmarks)."""
+    return " ".join(line.split()[:5])
 
 
 def _inject(kind: str, heads: list[_Head], lines: list[str]) -> list[str]:

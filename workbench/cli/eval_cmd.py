@@ -49,7 +49,13 @@ def run(args: argparse.Namespace) -> int:
     mapping = class_mapping(predictor, ds, args.weights, args.data, args.class_map)
     try:
         predictions = predict_records(
-            predictor.model, get_spec(predictor.model_name), records, schema, predictor.device, args.batch
+            predictor.model,
+            get_spec(predictor.model_name),
+            records,
+            schema,
+            predictor.device,
+            args.batch,
+            input_range=predictor.input_range,
         )
     except ImageReadError as e:  # mAP over fewer images than the split has would be another number
         raise DatasetError(f"{e} (evaluation needs every image of the split '{args.split}')") from None

@@ -43,6 +43,14 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
     p.add_argument("--no-amp", action="store_true", help="disable mixed precision on CUDA")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-augment", action="store_true", help="no horizontal flips")
+    p.add_argument(
+        "--input-range",
+        default="auto",
+        metavar="auto|percentile|none|LO,HI",
+        help="how 16-bit / float images become the model's input: auto (a fixed range over the training "
+        "images, computed once; 8-bit data as is), percentile (each image's 1st..99th), none, or LO,HI raw "
+        "values; stored in the checkpoint (default auto)",
+    )
     p.add_argument("--skip-validation", action="store_true", help="train even if validation finds errors")
     p.add_argument("--json", action="store_true", help="print events as JSON lines instead of a progress line")
     return p
@@ -98,6 +106,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         amp=not args.no_amp,
         seed=args.seed,
         augment=not args.no_augment,
+        input_range=args.input_range,
     )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from workbench.core.findings import Finding
 from workbench.core.gc_pause import paused_gc
+from workbench.core.imageheader import ImageDepth
 from workbench.core.keypoints import KeypointSchema
 
 _FLOAT64 = np.dtype(np.float64)
@@ -104,6 +105,8 @@ class ImageRecord:
     has_labels: bool = False
     width: int | None = None
     height: int | None = None
+    # The pixel format the header gave (16-bit greyscale, 8-bit RGB...), None when unknown.
+    depth: ImageDepth | None = None
     instances: list[Instance] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     extra_lines: list[str] = field(default_factory=list)

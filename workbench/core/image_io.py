@@ -17,10 +17,20 @@ decoded array, so the two agree there too.)
 
 The pixel limit is checked on the declared size before decoding, with the same message
 validation shows; a decode that OpenCV refuses or fails becomes ``ImageReadError``.
+
+Two readers share all of that. ``read_image`` gives 8-bit BGR, what the screen and an
+ordinary model take; ``read_raw_image`` gives the file's own pixels, 16-bit greyscale,
+16-bit RGB or float32 as stored (``cv2.IMREAD_UNCHANGED`` and, for TIFF, tifffile, which
+reads float and planar TIFFs that OpenCV refuses or flattens). A high-bit-depth file read
+by ``read_image`` goes through the raw reader and a per-image 1st..99th percentile window
+(``core.display_window``): OpenCV's own 8-bit conversion keeps the top 8 bits, so raw
+values 7000..8020 became five grey levels. Training and prediction map raw pixels with the
+checkpoint's ``core.input_range.InputRange`` instead, the same mapping for every image.
 """
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Sequence
 
@@ -31,6 +41,7 @@ from workbench.core.atomic import atomic_write_bytes
 from workbench.core.imageheader import (
     READ_IMAGE,
     TOO_LARGE_KIND,
+    ImageHeader,
     header_from_bytes,
     not_regular_problem,
     too_large_problem,
@@ -104,11 +115,9 @@ def decode_image(data: bytes, path: str | os.PathLike[str], reduce: int = 1, at_
     the coarsest reduction whose longer side still has ``at_least`` pixels (thumbnails).
     ``path`` only names the file in errors.
     """
-    header = header_from_bytes(data)
-    if header is not None and header.problem_kind == TOO_LARGE_KIND:
-        raise ImageTooLargeError(path, header.problem or "")
-    if not data:
-        raise ImageReadError(path, "the file is empty (0 bytes)")
+    header = _checked_header(data, path)
+    if header is not None and header.depth is not None and header.depth.high:
+        return reduce_pixels(_raw_to_bgr(decode_raw_image(data, path)), reduce, at_least)
     if at_least is not None and header is not None and header.width and header.height:
         longest = max(header.width, header.height)
         reduce = max([r for r in REDUCTIONS if longest / r >= at_least] or [1])
@@ -125,18 +134,108 @@ def decode_image(data: bytes, path: str | os.PathLike[str], reduce: int = 1, at_
             ) from e
         raise ImageReadError(path, _UNDECODABLE) from e
     if img is None:
+        if header is not None and header.format == "tiff":  # e.g. float samples: OpenCV's RGBA path refuses
+            return reduce_pixels(_raw_to_bgr(decode_raw_image(data, path)), reduce, None)
         raise ImageReadError(path, _UNDECODABLE)
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    if header is not None:
+    if header is not None and header.format != "tiff":  # OpenCV turns a TIFF itself
         img = apply_orientation(img, header.orientation)
     if header is None or header.format != "jpeg":
         problem = too_large_problem(img.shape[1], img.shape[0])
         if problem:  # a format whose size only the decoder knew
             raise ImageTooLargeError(path, problem)
-        if reduce > 1:
-            h, w = img.shape[:2]
-            img = cv2.resize(img, (max(1, -(-w // reduce)), max(1, -(-h // reduce))), interpolation=cv2.INTER_AREA)
+        img = reduce_pixels(img, reduce, None)
+    return img
+
+
+def _checked_header(data: bytes, path: str | os.PathLike[str]) -> ImageHeader | None:
+    """The header of the bytes, refusing an empty file or a declared size OpenCV refuses."""
+    header = header_from_bytes(data)
+    if header is not None and header.problem_kind == TOO_LARGE_KIND:
+        raise ImageTooLargeError(path, header.problem or "")
+    if not data:
+        raise ImageReadError(path, "the file is empty (0 bytes)")
+    return header
+
+
+def reduce_pixels(img: np.ndarray, reduce: int, at_least: int | None = None) -> np.ndarray:
+    """``img`` at 1/``reduce`` of its size (or the coarsest reduction keeping ``at_least`` pixels)."""
+    h, w = img.shape[:2]
+    if at_least is not None:
+        reduce = max([r for r in REDUCTIONS if max(w, h) / r >= at_least] or [1])
+    if reduce not in REDUCTIONS:
+        raise ValueError(f"reduce must be one of {REDUCTIONS}, not {reduce}")
+    if reduce == 1:
+        return img
+    return cv2.resize(img, (max(1, -(-w // reduce)), max(1, -(-h // reduce))), interpolation=cv2.INTER_AREA)
+
+
+def _raw_to_bgr(raw: np.ndarray) -> np.ndarray:
+    """Raw pixels as 8-bit BGR through the automatic per-image window (what ``read_image`` shows)."""
+    from workbench.core.display_window import to_display
+
+    return to_display(raw)
+
+
+def decode_raw_image(data: bytes, path: str | os.PathLike[str]) -> np.ndarray:
+    """The pixels of an image file's bytes in the file's own dtype, turned as displayed.
+
+    ``(h, w)`` for one channel, ``(h, w, c)`` otherwise, colour in OpenCV's BGR(A) order
+    (TIFFs too, so both readers agree). 8-bit files give the same pixels as ``decode_image``
+    before its conversion to 3 channels. ``path`` only names the file in errors.
+    """
+    header = _checked_header(data, path)
+    img: np.ndarray | None = None
+    if header is not None and header.format == "tiff":
+        img = _tifffile_pixels(data)
+        if img is not None:
+            img = apply_orientation(img, header.orientation)
+    if img is None:
+        try:
+            img = cv2.imdecode(
+                np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED | cv2.IMREAD_IGNORE_ORIENTATION
+            )
+        except cv2.error as e:
+            if "CV_IO_MAX_IMAGE" in str(e):
+                raise ImageTooLargeError(
+                    path, "the image is larger than OpenCV decodes: downscale it or cut it into tiles, or exclude it"
+                ) from e
+            raise ImageReadError(path, _UNDECODABLE) from e
+        if img is None:
+            raise ImageReadError(path, _UNDECODABLE)
+        if header is not None and header.format != "tiff":  # OpenCV turns a TIFF itself
+            img = apply_orientation(img, header.orientation)
+    if img.ndim == 3 and img.shape[2] == 1:
+        img = img[:, :, 0]
+    if img.ndim not in (2, 3) or img.size == 0:
+        raise ImageReadError(path, f"unexpected pixel layout {img.shape}: save it as a plain greyscale or RGB image")
+    problem = too_large_problem(img.shape[1], img.shape[0])
+    if problem:
+        raise ImageTooLargeError(path, problem)
+    return np.ascontiguousarray(img)
+
+
+def _tifffile_pixels(data: bytes) -> np.ndarray | None:
+    """The first page of a TIFF as ``(h, w)`` or ``(h, w, c)`` BGR(A) by tifffile; None when
+    tifffile cannot decode it (a compression it lacks a codec for): OpenCV then tries."""
+    try:
+        import tifffile
+
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            page = tif.pages[0]
+            img = page.asarray()
+            axes = page.axes
+    except Exception:  # noqa: BLE001 - whatever tifffile raises, OpenCV gets its turn and names the problem
+        return None
+    if axes.startswith("S") and img.ndim == 3:  # planar: one plane per sample
+        img = np.moveaxis(img, 0, -1)
+    if img.ndim > 3:  # a depth or time axis of length 1
+        img = np.squeeze(img)
+    if img.dtype == bool:
+        img = img.astype(np.uint8) * 255
+    if img.ndim == 3 and img.shape[2] in (3, 4):
+        img = np.concatenate([img[:, :, 2::-1], img[:, :, 3:]], axis=2)  # RGB(A) -> BGR(A), as OpenCV gives
     return img
 
 
@@ -148,6 +247,16 @@ def read_image(path: str | os.PathLike[str], reduce: int = 1, at_least: int | No
     message naming the file; never ``cv2.error``.
     """
     return decode_image(read_image_bytes(path), path, reduce, at_least)
+
+
+def read_raw_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """The file's own pixels (uint8, uint16, float32...), ``(h, w)`` or ``(h, w, c)`` BGR(A),
+    turned as displayed, with ``read_image``'s safety (no FIFOs, size limits, our errors).
+
+    Thermal data is read with this: its raw values (often temperature-like) are what the
+    status bar shows and what ``core.input_range`` maps for a model.
+    """
+    return decode_raw_image(read_image_bytes(path), path)
 
 
 def apply_orientation(img: np.ndarray, orientation: int) -> np.ndarray:

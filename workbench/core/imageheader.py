@@ -2,7 +2,11 @@
 
 Opening a 100k-image dataset and validating 20k pairs must not decode images: the
 size comes from the JPEG SOF / PNG IHDR / BMP / GIF / WebP header, and truncation is
-caught by the JPEG end-of-image marker. Formats we cannot parse fall back to OpenCV.
+caught by the JPEG end-of-image marker. A TIFF's tags are read by tifffile (its directory
+may sit at the end of the file). Formats we cannot parse fall back to decoding. The header
+also says the pixel format where it is cheap (``ImageHeader.depth``: PNG bit depth and
+colour type, JPEG components, TIFF BitsPerSample / SamplesPerPixel / SampleFormat), which
+is how a 16-bit thermal frame is told from an 8-bit photo before anything decodes it.
 
 The size is the size as displayed: an EXIF orientation 5-8 (a phone held upright) swaps
 width and height, and ``workbench.core.image_io.read_image`` turns the pixels the same way
@@ -17,13 +21,14 @@ tries to decode it.
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".dng", ".mpo", ".pfm"})
 
@@ -55,6 +60,53 @@ class ImageHeader:
     problem: str | None = None
     orientation: int = 1
     problem_kind: str | None = None
+    # What the decoded pixels will be, where the header says it cheaply (PNG IHDR, JPEG SOF,
+    # TIFF tags): "uint8", "uint16", "float32"...; channels 1 (greyscale), 2, 3 or 4. Left
+    # out of ==: two headers agree when size, format, orientation and problem do.
+    dtype: str | None = field(default=None, compare=False)
+    channels: int | None = field(default=None, compare=False)
+
+    @property
+    def depth(self) -> ImageDepth | None:
+        """The pixel format as one value, or None when the header does not tell."""
+        return ImageDepth(self.dtype, self.channels) if self.dtype is not None else None
+
+
+@dataclass(frozen=True)
+class ImageDepth:
+    """What an image's pixels are: the numpy dtype name and the channel count (None: unknown).
+
+    Thermal cameras write 16-bit greyscale (or float degrees) where ordinary photos are
+    8-bit colour; every reader that maps pixels to 8 bits for the screen or a model asks
+    this first, and validation warns when a dataset mixes them.
+    """
+
+    dtype: str
+    channels: int | None = None
+
+    @property
+    def bits(self) -> int:
+        return {"uint8": 8, "int8": 8, "uint16": 16, "int16": 16, "float16": 16, "uint32": 32}.get(
+            self.dtype, 64 if self.dtype.endswith("64") else 32
+        )
+
+    @property
+    def high(self) -> bool:
+        """More than 8 bits (or floats): shown and trained through a window, never cast to 8 bits."""
+        return self.dtype != "uint8"
+
+    def describe(self) -> str:
+        """ "16-bit greyscale", "8-bit RGB", "32-bit float greyscale": the words findings use."""
+        kind = "float " if self.dtype.startswith("float") else ""
+        what = {1: "greyscale", 2: "greyscale+alpha", 3: "RGB", 4: "RGBA"}.get(self.channels or 0)
+        if what is None:
+            what = f"{self.channels}-channel" if self.channels else "(channels unknown)"
+        return f"{self.bits}-bit {kind}{what}"
+
+
+def depth_of_array(img: Any) -> ImageDepth:
+    """The ``ImageDepth`` of decoded pixels (a numpy array ``(h, w)`` or ``(h, w, c)``)."""
+    return ImageDepth(str(img.dtype), 1 if img.ndim == 2 else int(img.shape[2]))
 
 
 def too_large_problem(width: int, height: int) -> str | None:
@@ -132,7 +184,7 @@ def read_image_header(path: str | os.PathLike[str], check_end: bool = True) -> I
 
 def header_from_bytes(data: bytes) -> ImageHeader | None:
     """The header of a whole image file already in memory; None for a format this module
-    does not parse (TIFF and friends, left to OpenCV). No end-of-image check."""
+    does not parse (or a TIFF tifffile cannot parse: left to the decoder). No end-of-image check."""
     if not data:
         return ImageHeader(None, None, None, "the file is empty (0 bytes)")
     return _parse(data, True, None, None, False)
@@ -156,16 +208,65 @@ def _parse(
         if len(head) < 24 or head[12:16] != b"IHDR":
             return ImageHeader(None, None, "png", "the PNG header is cut short")
         w, h = struct.unpack(">II", head[16:24])
-        return _sized(w, h, "png", _png_orientation(_FileBytes(buf, complete, fd)))
+        dtype, channels = _png_depth(head[24:26])
+        return _sized(w, h, "png", _png_orientation(_FileBytes(buf, complete, fd)), dtype, channels)
     if head[:2] == b"BM" and len(head) >= 26:
         w, h = struct.unpack("<ii", head[18:26])
-        return _sized(w, abs(h), "bmp")
+        bpp = struct.unpack("<H", head[28:30])[0] if len(head) >= 30 else 0
+        return _sized(w, abs(h), "bmp", 1, "uint8", {24: 3, 32: 4}.get(bpp))
     if head[:6] in (b"GIF87a", b"GIF89a") and len(head) >= 10:
         w, h = struct.unpack("<HH", head[6:10])
-        return _sized(w, h, "gif")
+        return _sized(w, h, "gif", 1, "uint8", 3)
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return _webp(_FileBytes(buf, complete, fd))
+    if head[:4] in _TIFF_MAGIC:
+        return _tiff(buf, complete, fd)
     return None
+
+
+# Little- and big-endian TIFF and BigTIFF.
+_TIFF_MAGIC = frozenset({b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"})
+
+
+def _png_depth(ihdr: bytes) -> tuple[str | None, int | None]:
+    """dtype and channels of the decoded pixels from IHDR's bit depth and colour type.
+
+    Bit depths under 8 decode to 8 bits; a palette decodes to colour.
+    """
+    if len(ihdr) < 2:
+        return None, None
+    bit_depth, colour = ihdr[0], ihdr[1]
+    return ("uint16" if bit_depth == 16 else "uint8"), {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(colour)
+
+
+def _tiff(buf: bytes, complete: bool, fd: int | None) -> ImageHeader | None:
+    """Size, orientation, dtype and channels of a TIFF's first page, from its tags alone.
+
+    tifffile reads only the IFD (the tag directory; it may sit at the end of the file, so
+    it reads from the open file when ``buf`` is only the head). None when tifffile cannot
+    parse it: the decode fallback then decides.
+    """
+    try:
+        import tifffile
+    except ImportError:  # pragma: no cover - a dependency; without it OpenCV decides
+        return None
+    try:
+        if complete or fd is None:
+            source: Any = io.BytesIO(buf)
+        else:
+            source = open(fd, "rb", closefd=False)
+        with source, tifffile.TiffFile(source) as tif:
+            page = tif.pages[0]
+            w, h = int(page.imagewidth), int(page.imagelength)
+            tag = page.tags.get(274)
+            orientation = int(tag.value) if tag is not None and 1 <= int(tag.value) <= 8 else 1
+            channels = int(page.samplesperpixel)
+            dtype = str(page.dtype) if page.dtype is not None else None
+    except Exception:  # noqa: BLE001 - a malformed TIFF is the fallback's to report, whatever tifffile raises
+        return None
+    if dtype == "bool":  # 1-bit bilevel: OpenCV and the raw reader give 8 bits
+        dtype = "uint8"
+    return _sized(w, h, "tiff", orientation, dtype, channels)
 
 
 # At most this much of an EXIF block is read: IFD0, which holds the orientation, comes first.
@@ -268,8 +369,8 @@ class _NeedMore:
 _NEED_MORE = _NeedMore()
 
 
-def _jpeg_frame_size(buf: bytes, complete: bool) -> tuple[int, int, int] | None | _NeedMore:
-    """``(w, h, orientation)`` from the JPEG frame header and EXIF in ``buf`` (stored size,
+def _jpeg_frame_size(buf: bytes, complete: bool) -> tuple[int, int, int, int] | None | _NeedMore:
+    """``(w, h, orientation, components)`` from the JPEG frame header and EXIF in ``buf`` (stored size,
     not yet turned); None when the file has no frame header (corrupt).
 
     The same walk over the markers as the streaming ``_jpeg`` (which stays the reference
@@ -300,10 +401,10 @@ def _jpeg_frame_size(buf: bytes, complete: bool) -> tuple[int, int, int] | None 
         (length,) = struct.unpack_from(">H", buf, pos)
         pos += 2
         if marker in _SOF_MARKERS:
-            if pos + 5 > n:
+            if pos + 6 > n:
                 return end
             h, w = struct.unpack_from(">HH", buf, pos + 1)
-            return w, h, orientation or 1
+            return w, h, orientation or 1, buf[pos + 5]
         if marker == 0xDA:  # start of scan before any SOF: not a valid JPEG
             return None
         if marker == 0xE1 and orientation is None and length >= 8:
@@ -349,7 +450,7 @@ def _tiff_orientation(tiff: bytes) -> int:
 
 
 def _jpeg_checked(
-    size: tuple[int, int, int] | None, buf: bytes, complete: bool, fd: int | None, check_end: bool
+    size: tuple[int, int, int, int] | None, buf: bytes, complete: bool, fd: int | None, check_end: bool
 ) -> ImageHeader:
     """The JPEG's header from its frame size, with the end-of-image check (as ``_jpeg`` does it)."""
     if size is None:
@@ -365,18 +466,31 @@ def _jpeg_checked(
             return ImageHeader(None, None, "jpeg", "the JPEG file is cut short")
         if tail != b"\xff\xd9":
             return _truncated(*size)
-    return _sized(size[0], size[1], "jpeg", size[2])
+    return _sized(size[0], size[1], "jpeg", size[2], "uint8", _jpeg_channels(size[3]))
 
 
-def _truncated(w: int, h: int, orientation: int) -> ImageHeader:
+def _jpeg_channels(components: int) -> int:
+    """Channels of a decoded JPEG: 1 for greyscale, else colour (CMYK too decodes to 3)."""
+    return 1 if components == 1 else 3
+
+
+def _truncated(w: int, h: int, orientation: int, components: int) -> ImageHeader:
     if orientation in _TRANSPOSED:
         w, h = h, w
     return ImageHeader(
-        w, h, "jpeg", "the JPEG is truncated (no end-of-image marker): re-export or re-download it", orientation
+        w,
+        h,
+        "jpeg",
+        "the JPEG is truncated (no end-of-image marker): re-export or re-download it",
+        orientation,
+        dtype="uint8",
+        channels=_jpeg_channels(components),
     )
 
 
-def _sized(w: int, h: int, fmt: str, orientation: int = 1) -> ImageHeader:
+def _sized(
+    w: int, h: int, fmt: str, orientation: int = 1, dtype: str | None = None, channels: int | None = None
+) -> ImageHeader:
     """The header of a stored ``w`` x ``h`` image, as displayed after ``orientation``."""
     if w <= 0 or h <= 0:
         return ImageHeader(None, None, fmt, f"the header gives an invalid size {w}x{h}")
@@ -384,14 +498,14 @@ def _sized(w: int, h: int, fmt: str, orientation: int = 1) -> ImageHeader:
         w, h = h, w
     problem = too_large_problem(w, h)
     if problem:
-        return ImageHeader(int(w), int(h), fmt, problem, orientation, TOO_LARGE_KIND)
-    return ImageHeader(int(w), int(h), fmt, None, orientation)
+        return ImageHeader(int(w), int(h), fmt, problem, orientation, TOO_LARGE_KIND, dtype, channels)
+    return ImageHeader(int(w), int(h), fmt, None, orientation, None, dtype, channels)
 
 
 def _jpeg(f: BinaryIO, check_end: bool) -> ImageHeader:
     """The streaming parser: reads marker by marker, for a JPEG whose frame header is far in."""
     f.seek(2)
-    size: tuple[int, int] | None = None
+    size: tuple[int, int, int] | None = None
     orientation: int | None = None
     while True:
         b = f.read(1)
@@ -411,11 +525,11 @@ def _jpeg(f: BinaryIO, check_end: bool) -> ImageHeader:
             break
         (length,) = struct.unpack(">H", seg)
         if marker in _SOF_MARKERS:
-            data = f.read(5)
-            if len(data) < 5:
+            data = f.read(6)
+            if len(data) < 6:
                 break
             h, w = struct.unpack(">HH", data[1:5])
-            size = (w, h)
+            size = (w, h, data[5])
             break
         if marker == 0xDA:  # start of scan before any SOF: not a valid JPEG
             break
@@ -431,8 +545,8 @@ def _jpeg(f: BinaryIO, check_end: bool) -> ImageHeader:
             return ImageHeader(None, None, "jpeg", "the JPEG file is cut short")
         f.seek(-2, os.SEEK_END)
         if f.read(2) != b"\xff\xd9":
-            return _truncated(size[0], size[1], orientation or 1)
-    return _sized(size[0], size[1], "jpeg", orientation or 1)
+            return _truncated(size[0], size[1], orientation or 1, size[2])
+    return _sized(size[0], size[1], "jpeg", orientation or 1, "uint8", _jpeg_channels(size[2]))
 
 
 def _webp(data: _FileBytes) -> ImageHeader:
@@ -454,18 +568,19 @@ def _webp(data: _FileBytes) -> ImageHeader:
 
 
 def _decode_fallback(path: str | os.PathLike[str]) -> ImageHeader:
-    """TIFF and friends: let OpenCV read it (this one does decode), through the one reader,
+    """A format not parsed here: let the raw reader decode it (this one does decode),
     so the size is the decoded array's by construction."""
-    from workbench.core.image_io import ImageReadError, ImageTooLargeError, read_image
+    from workbench.core.image_io import ImageReadError, ImageTooLargeError, read_raw_image
 
     fmt = Path(path).suffix.lower().lstrip(".") or None
     try:
-        img = read_image(path)
+        img = read_raw_image(path)
     except ImageTooLargeError as e:
         return ImageHeader(None, None, fmt, e.reason, problem_kind=TOO_LARGE_KIND)
     except ImageReadError:
         return ImageHeader(None, None, None, "not a readable image (unknown or corrupt format)")
-    return _sized(img.shape[1], img.shape[0], fmt or "")
+    depth = depth_of_array(img)
+    return _sized(img.shape[1], img.shape[0], fmt or "", 1, depth.dtype, depth.channels)
 
 
 def turned_hint(header: ImageHeader, declared: tuple[int | None, int | None]) -> str:

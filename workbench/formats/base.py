@@ -77,3 +77,4 @@ def note_image_header(ds: Dataset, rec: ImageRecord, header: ImageHeader, missin
             )
         )
     rec.width, rec.height = header.width, header.height
+    rec.depth = header.depth

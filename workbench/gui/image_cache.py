@@ -24,7 +24,10 @@ import numpy as np
 from PySide6.QtCore import QObject, QThread, QThreadPool, Signal
 from PySide6.QtGui import QImage
 
-from workbench.core.image_io import ImageReadError, read_image
+from workbench.core import image_io
+from workbench.core.display_window import DisplaySettings
+from workbench.core.image_io import ImageReadError, decode_raw_image, read_image_bytes, reduce_pixels
+from workbench.core.imageheader import header_from_bytes
 from workbench.gui.jobs import Job, run_in_pool
 
 # decode scale -> reduction. Only JPEG decodes reduced natively; other formats decode full
@@ -39,7 +42,9 @@ class DecodedImage:
 
     ``rgb`` is (h, w, 3) uint8 RGB; ``qimage`` wraps the same memory (built in the
     worker so the UI thread only uploads it); ``scale`` is decoded size / full size;
-    ``error`` says why decoding failed.
+    ``error`` says why decoding failed. ``raw`` keeps a high-bit-depth image's own pixels
+    (16-bit, float) at the same scale: the status bar reads values from it, and a new
+    display window re-renders ``rgb`` from it without decoding again.
     """
 
     path: str
@@ -47,10 +52,12 @@ class DecodedImage:
     qimage: QImage | None
     scale: float
     error: str | None = None
+    raw: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
-        return 0 if self.rgb is None else int(self.rgb.nbytes)
+        own = 0 if self.rgb is None else int(self.rgb.nbytes)
+        return own + (0 if self.raw is None else int(self.raw.nbytes))
 
 
 def decode_scale_for(image_size: tuple[int, int] | None, view_size: tuple[int, int]) -> float:
@@ -65,17 +72,41 @@ def decode_scale_for(image_size: tuple[int, int] | None, view_size: tuple[int, i
     return chosen
 
 
-def decode_image(path: str, scale: float = 1.0) -> DecodedImage:
+def decode_image(path: str, scale: float = 1.0, display: DisplaySettings | None = None) -> DecodedImage:
     """Decode ``path`` at ``scale`` (one of ``SCALES``) into RGB as displayed (EXIF orientation
-    applied, so the pixmap has the size the labels use); errors become ``error``."""
+    applied, so the pixmap has the size the labels use); errors become ``error``.
+
+    A 16-bit or float image is decoded raw and shown through ``display``'s window and
+    palette (default: the automatic per-image window), never through OpenCV's 8-bit cut.
+    """
+    reduce = _REDUCE.get(scale, 1)
+    raw = None
     try:
-        bgr = read_image(path, _REDUCE.get(scale, 1))
+        data = read_image_bytes(path)
+        header = header_from_bytes(data)
+        if header is not None and header.depth is not None and header.depth.high:
+            raw = reduce_pixels(decode_raw_image(data, path), reduce)
+            bgr = (display or DisplaySettings()).render(raw)
+        else:
+            bgr = image_io.decode_image(data, path, reduce)
     except ImageReadError as e:
         return DecodedImage(path, None, None, scale, str(e))
+    return _decoded(path, bgr, scale, raw)
+
+
+def _decoded(path: str, bgr: np.ndarray, scale: float, raw: np.ndarray | None) -> DecodedImage:
     rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     h, w = rgb.shape[:2]
     qimg = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
-    return DecodedImage(path, rgb, qimg, scale)
+    return DecodedImage(path, rgb, qimg, scale, raw=raw)
+
+
+def redisplay(decoded: DecodedImage, display: DisplaySettings) -> DecodedImage:
+    """``decoded`` shown through another window or palette (same raw pixels, no decode);
+    an 8-bit image is returned as it is."""
+    if decoded.raw is None:
+        return decoded
+    return _decoded(decoded.path, display.render(decoded.raw), decoded.scale, decoded.raw)
 
 
 class ImageCache(QObject):
@@ -92,6 +123,7 @@ class ImageCache(QObject):
         self._items: OrderedDict[tuple[str, float], DecodedImage] = OrderedDict()
         self._bytes = 0
         self._inflight: dict[tuple[str, float], Job] = {}  # touched on the GUI thread only
+        self.display = DisplaySettings()
 
     def get(self, path: str | Path, scale: float = 1.0) -> DecodedImage | None:
         """The cached image at ``scale`` or finer; None (and a decode is queued) on a miss."""
@@ -128,13 +160,32 @@ class ImageCache(QObject):
             job.cancel()
         self._inflight.clear()
 
+    def set_display(self, display: DisplaySettings) -> None:
+        """Show high-bit-depth images through ``display`` from now on: cached ones are
+        re-rendered from their raw pixels (no decode) and announced with ``imageReady``."""
+        self.display = display
+        for job in self._inflight.values():  # would arrive with the old window
+            job.cancel()
+        self._inflight.clear()
+        for key, item in list(self._items.items()):
+            if item.raw is not None:
+                self._items[key] = redisplay(item, display)
+                self.imageReady.emit(key[0], self._items[key])
+
     def wait(self, msecs: int = 30000) -> bool:
         return self._pool.waitForDone(msecs)
 
     def _start(self, path: str, scale: float, priority: int) -> None:
         if (path, scale) not in self._inflight:
             self._inflight[(path, scale)] = run_in_pool(
-                decode_image, path, scale, on_done=self._on_done, owner=self, pool=self._pool, priority=priority
+                decode_image,
+                path,
+                scale,
+                self.display,
+                on_done=self._on_done,
+                owner=self,
+                pool=self._pool,
+                priority=priority,
             )
 
     def _on_done(self, result: DecodedImage) -> None:

@@ -16,6 +16,8 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoStack
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
 
 from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.display_window import DisplaySettings, pixel_value_text
+from workbench.core.input_range import dataset_range
 from workbench.core.wording import count_noun
 from workbench.gui import (
     commands,
@@ -25,10 +27,12 @@ from workbench.gui.actions import build_actions, shortcut_table
 from workbench.gui.canvas import CANVAS_KEYS, AnnotationCanvas
 from workbench.gui.class_panel import ClassPanel
 from workbench.gui.commands import EditNotifier
+from workbench.gui.display_panel import DisplayPanel
 from workbench.gui.findings_panel import FindingsPanel
 from workbench.gui.icons import app_icon
 from workbench.gui.image_cache import DecodedImage, ImageCache, decode_scale_for
 from workbench.gui.image_list import ImageListWidget
+from workbench.gui.jobs import run_in_pool
 from workbench.gui.opening import DatasetOpener, is_dataset_path, sample_dataset_path
 from workbench.gui.predictions.runner import PredictorFactory
 from workbench.gui.preferences import PreferencesDialog
@@ -64,6 +68,7 @@ class MainWindow(QMainWindow):
         self.session = Session()
         self.store: FindingsStore | None = None
         self.pixels_scale: float | None = None  # decode scale of the pixels on the canvas
+        self.shown_raw = None  # a high-bit-depth image's raw pixels at that scale (status bar value)
         self._record_index: dict[int, int] = {}
 
         self.undo_stack = QUndoStack(self)
@@ -89,6 +94,11 @@ class MainWindow(QMainWindow):
             "findings": self._dock("Findings", self.findings_panel, Qt.DockWidgetArea.RightDockWidgetArea),
         }
         self.status = StatusFields(self.statusBar())
+        # Hidden until an image needs it (16-bit or float): an 8-bit dataset never sees it.
+        self.display_panel = DisplayPanel()
+        self.display_dock = self._dock("Display", self.display_panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.display_dock.hide()
+        self._display_offered = False
         # The window follows a new current image first, so the canvas shows it before the
         # tool docks (connected next) draw on it.
         self.session.record_changed.connect(self._on_current_changed)
@@ -194,7 +204,9 @@ class MainWindow(QMainWindow):
         self.notifier.classesChanged.connect(self._on_classes_changed)
         self.notifier.editApplied.connect(self._refresh_totals)
         self.canvas.selectionChanged.connect(self.session.set_selection)
-        self.canvas.cursorMoved.connect(self.status.set_cursor)
+        self.canvas.cursorMoved.connect(self._on_cursor)
+        self.display_panel.displayChanged.connect(self.set_display)
+        self.display_panel.datasetRangeWanted.connect(self._compute_dataset_range)
         self.canvas.zoomChanged.connect(self._on_zoom)
         self.canvas.toolChanged.connect(self._tool_changed)
         self.canvas.statusMessage.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
@@ -338,6 +350,7 @@ class MainWindow(QMainWindow):
         decoded = self.images.get(rec.path, scale)
         self.canvas.set_image(self.ds, rec, None)
         self.pixels_scale = None
+        self.shown_raw = None
         self.pixels_error: str | None = None
         if decoded is not None:
             self._show_pixels(decoded)
@@ -348,7 +361,41 @@ class MainWindow(QMainWindow):
     def _show_pixels(self, decoded: DecodedImage) -> None:
         self.canvas.set_pixels(decoded.rgb)  # a reduced decode is stretched over the record's size
         self.pixels_scale = decoded.scale
+        self.shown_raw = decoded.raw
+        self.display_panel.set_raw(decoded.raw)
+        if decoded.raw is not None and not self._display_offered:
+            self._display_offered = True  # once per window: a dock the user closed stays closed
+            self.display_dock.show()
         self.pixelsShown.emit(decoded.path)
+
+    def _compute_dataset_range(self) -> None:
+        """The dataset's raw range for the Display dock, off the UI thread (it decodes a sample)."""
+        if self.ds is None:
+            return
+        paths = [r.path for r in self.ds.records]
+        self.statusBar().showMessage("Computing the dataset's raw range…", 5000)
+        run_in_pool(
+            dataset_range,
+            paths,
+            on_done=self.display_panel.set_dataset_range,
+            on_error=lambda text: self.statusBar().showMessage(text, 8000),
+            owner=self,
+        )
+
+    def _on_cursor(self, x: float, y: float) -> None:
+        """Cursor position, and for a 16-bit or float image the raw value under it."""
+        raw, scale = self.shown_raw, self.pixels_scale
+        value = pixel_value_text(raw, x * scale, y * scale) if raw is not None and scale else None
+        self.status.set_cursor(x, y, value)
+
+    def set_display(self, display: DisplaySettings) -> None:
+        """Show high-bit-depth images through another window or palette; files and labels stay."""
+        self.images.set_display(display)
+        rec = self.current_record()
+        if rec is not None and self.pixels_scale is not None:
+            shown = self.images.peek(str(rec.path), self.pixels_scale)
+            if shown is not None:
+                self._show_pixels(shown)
 
     def _prefetch(self, index: int, scale: float) -> None:
         paths = []

@@ -1,4 +1,5 @@
-"""Status bar fields: image index, image size, zoom, cursor position in image pixels."""
+"""Status bar fields: image index, image size, zoom, cursor position in image pixels and the raw
+value there for high-bit-depth images."""
 
 from __future__ import annotations
 
@@ -30,5 +31,6 @@ class StatusFields:
     def set_zoom(self, zoom: float) -> None:
         self.zoom.setText(f"{zoom * 100:.0f}%")
 
-    def set_cursor(self, x: float, y: float) -> None:
-        self.cursor.setText(f"x {x:.0f}  y {y:.0f}")
+    def set_cursor(self, x: float, y: float, value: str | None = None) -> None:
+        """``value`` is the raw pixel value there (a thermal image's counts or degrees)."""
+        self.cursor.setText(f"x {x:.0f}  y {y:.0f}" + (f"  = {value}" if value is not None else ""))

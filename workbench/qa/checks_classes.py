@@ -63,6 +63,9 @@ class RecordClasses:
     class_ids: list[int]
     lines: list[int | None]
     label_file: str | None = None  # where the labels are written, when not rec.label_path
+    # The image's pixel format (dtype, channels) for the dataset-wide bit-depth check
+    # (``checks_pixels``): a record checked in a worker process stays unloaded here.
+    depth: tuple[str, int | None] | None = None
 
     @classmethod
     def of(cls, rec: ImageRecord) -> RecordClasses:
@@ -70,14 +73,16 @@ class RecordClasses:
         label = insts[0].source.label_file if insts else None
         # Identity first: the YOLO reader stores rec.label_path itself, and comparing paths is slow.
         other = str(label) if label is not None and label is not rec.label_path and label != rec.label_path else None
-        return cls(rec, [i.class_id for i in insts], [i.source.line for i in insts], other)
+        depth = (rec.depth.dtype, rec.depth.channels) if rec.depth is not None else None
+        return cls(rec, [i.class_id for i in insts], [i.source.line for i in insts], other, depth)
 
     def to_list(self) -> list:
-        return [self.class_ids, self.lines, self.label_file]
+        return [self.class_ids, self.lines, self.label_file, list(self.depth) if self.depth else None]
 
     @classmethod
     def from_list(cls, rec: ImageRecord, v: list) -> RecordClasses:
-        return cls(rec, v[0], v[1], v[2])
+        depth = v[3] if len(v) > 3 else None
+        return cls(rec, v[0], v[1], v[2], (str(depth[0]), depth[1]) if depth else None)
 
     def label_path(self) -> Path | None:
         if self.label_file is not None:

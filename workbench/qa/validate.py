@@ -18,6 +18,7 @@ from workbench.qa.cache import ValidationCache, stamp
 from workbench.qa.checks_classes import RecordClasses, check_classes
 from workbench.qa.checks_image import check_image
 from workbench.qa.checks_instances import check_instances
+from workbench.qa.checks_pixels import check_pixel_formats
 from workbench.qa.parallel import map_records
 
 # Reader findings about the image or the whole file stay true after an edit; those
@@ -66,6 +67,7 @@ def _validate_dataset(ds: Dataset, check_images: bool, workers: int | None, cach
     findings, per_image = _check_records(ds, check_images, workers, store, stamps)
     findings.extend(check_classes(ds, per_image))
     findings.extend(check_no_labels(ds, per_image))
+    findings.extend(check_pixel_formats(ds, per_image))
     if store is not None:
         store.retain(ds.records)
         store.save()

@@ -1,7 +1,8 @@
 """Checkpoints as plain tensors and plain data, written atomically.
 
 Everything in a checkpoint (model/optimizer/scheduler/scaler state, epoch, best fitness,
-class names, keypoint schema, model name, image size, the run config) is tensors, numbers,
+class names, keypoint schema, model name, image size, the input range that maps a 16-bit
+image to the model's input, the run config) is tensors, numbers,
 strings, lists and dicts, so ``torch.load(weights_only=True)`` reads it: a ``.pt`` file
 from someone else can never run code. A kill while saving leaves the old file.
 """
@@ -40,11 +41,17 @@ def make_checkpoint(
     config: dict[str, Any],
     metrics: dict[str, float] | None = None,
     trained_on: list[str] | None = None,
+    input_range: dict[str, Any] | None = None,
     optimizer: dict[str, Any] | None = None,
     scheduler: dict[str, Any] | None = None,
     scaler: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The checkpoint dict; ``epoch`` is the last completed epoch (0-based)."""
+    """The checkpoint dict; ``epoch`` is the last completed epoch (0-based).
+
+    ``input_range`` is ``core.input_range.InputRange.to_dict()``: every reader of the
+    checkpoint (predict, eval, QC, the viewer) maps images exactly as training did. None
+    (and a checkpoint from before it existed) means the images as ``read_image`` gives them.
+    """
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -60,6 +67,7 @@ def make_checkpoint(
         "metrics": {k: float(v) for k, v in (metrics or {}).items()},
         "config": config,
         "trained_on": [str(p) for p in (trained_on or [])],
+        "input_range": input_range,
         "optimizer": optimizer,
         "scheduler": scheduler,
         "scaler": scaler,
@@ -150,6 +158,12 @@ def check_checkpoint(data: dict[str, Any], path: str | Path) -> None:
             f"{name} is {'a keypoint' if MODELS[name].keypoints else 'a box'} model but the file "
             f"{'has no' if kp is None else 'has a'} keypoint schema"
         )
+    from workbench.core.input_range import InputRange, InputRangeError
+
+    try:
+        InputRange.from_dict(data.get("input_range"))
+    except (InputRangeError, TypeError, ValueError) as e:
+        raise bad(f"the 'input_range' entry is not usable ({e})") from None
     imgsz = data.get("imgsz", 640)
     if isinstance(imgsz, bool) or not isinstance(imgsz, int) or imgsz < 1:
         raise bad(f"imgsz {imgsz!r} is not a positive whole number")

@@ -67,6 +67,11 @@ class TrainConfig:
     # {"box_batch_size_per_image": 128} or {"keypoint_layers": [128, 128, 128, 128]}.
     model_options: dict[str, Any] = field(default_factory=dict)
     max_iterations_per_epoch: int = 0  # 0: whole epoch; >0 for smoke tests and benchmarks
+    # How raw pixels become the model's input (core.input_range): "auto" (a fixed range over the
+    # training images when they are 16-bit or float, else the images as read), "percentile"
+    # (each image's own 1st..99th), "none", or [lo, hi] in raw values. Resolved once when the
+    # run starts (config.yaml then holds the [lo, hi] it chose) and stored in every checkpoint.
+    input_range: Any = "auto"
 
     def check(self) -> None:
         """Refuse settings that would train nothing or train silently on something else.
@@ -89,6 +94,12 @@ class TrainConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ConfigError(f"{name} = {value!r}: must be a whole number >= {least}")
+        from workbench.core.input_range import InputRangeError, check_setting
+
+        try:
+            check_setting(self.input_range)
+        except InputRangeError as e:
+            raise ConfigError(str(e)) from None
         floats = {
             "lr": 0.0,
             "warmup_epochs": 0.0,

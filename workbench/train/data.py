@@ -28,6 +28,7 @@ from workbench.core.annotation import ImageRecord
 from workbench.core.arrays import record_arrays
 from workbench.core.image_io import ImageReadError as ImageReadError  # re-exported: engine, predictor
 from workbench.core.image_io import read_image
+from workbench.core.input_range import InputRange
 from workbench.core.keypoints import KeypointSchema
 
 
@@ -77,7 +78,9 @@ class DetectionDataset(Dataset):
     """``(image float CHW 0..1, target dict)`` for each record, in torchvision's detection format.
 
     ``label_offset`` is 1 for models whose label 0 means background. ``index`` in the
-    target is the record's position, so predictions map back to records.
+    target is the record's position, so predictions map back to records. ``input_range``
+    maps a 16-bit or float image to the model's input (``core.input_range``; default: the
+    images as ``read_image`` gives them), the same mapping the checkpoint stores.
     """
 
     def __init__(
@@ -88,8 +91,10 @@ class DetectionDataset(Dataset):
         train: bool,
         augment: bool = True,
         num_classes: int | None = None,
+        input_range: InputRange | None = None,
     ) -> None:
         self.records = records
+        self.input_range = input_range or InputRange()
         self.num_classes = num_classes
         self.schema = schema
         self.label_offset = label_offset
@@ -107,7 +112,7 @@ class DetectionDataset(Dataset):
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, dict[str, Any]]:
         rec = self.records[index]
-        img = read_image_bgr(rec.path)
+        img = self.input_range.read(rec.path)
         h, w = img.shape[:2]
         if rec.width is None or rec.height is None:
             rec.width, rec.height = w, h

@@ -24,6 +24,8 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 
 from workbench.core.annotation import Dataset, ImageRecord
+from workbench.core.input_range import InputRange, InputRangeError
+from workbench.core.input_range import resolve as resolve_input_range
 from workbench.core.keypoints import KeypointSchema
 from workbench.formats.base import DatasetError
 from workbench.train import ddp
@@ -118,6 +120,22 @@ class Run:
     # The training images, relative to the dataset root: stored in every checkpoint so label
     # QC can tell an in-sample judgement (the model learned this label) from an honest one.
     trained_on: list[str] = field(default_factory=list)
+    # How raw pixels become the model's input (core.input_range); stored in every checkpoint.
+    input_range: InputRange = field(default_factory=InputRange)
+
+
+def _input_range(config: TrainConfig, resume_ckpt: dict[str, Any] | None, train_records: list) -> InputRange:
+    """The run's input mapping: the resumed checkpoint's, else resolved once from the setting
+    over the training images (``auto`` computes a fixed range here). ``config.input_range``
+    then holds the resolved choice, so config.yaml says what the model saw."""
+    if resume_ckpt is not None:
+        return InputRange.from_dict(resume_ckpt.get("input_range"))
+    try:
+        chosen = resolve_input_range(config.input_range, [r.path for r in train_records])
+    except InputRangeError as e:
+        raise TrainSetupError(f"{config.data}: {e}") from None
+    config.input_range = [chosen.lo, chosen.hi] if chosen.mode == "fixed" else chosen.mode
+    return chosen
 
 
 # Bad input, not bugs: they end the run with their message (which names the file) instead
@@ -334,6 +352,7 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         val_records = train_records
         _emit_main(dinfo, cbs, LogEvent(f"no '{config.val_split}' split: validating on the training images", "warning"))
 
+    input_range = _input_range(config, resume_ckpt, train_records)
     if resume_ckpt is not None:
         run_dir = _resume_checkpoint(config.resume).parent
         if list(resume_ckpt["classes"]) != classes:
@@ -350,7 +369,15 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         config = absolute_paths(config)
     model.to(device)
 
-    dataset = DetectionDataset(train_records, schema, spec.label_offset, True, config.augment, num_classes=len(classes))
+    dataset = DetectionDataset(
+        train_records,
+        schema,
+        spec.label_offset,
+        True,
+        config.augment,
+        num_classes=len(classes),
+        input_range=input_range,
+    )
     outside = _count_outside(train_records + val_records, len(classes))
     if outside:
         _emit_main(
@@ -407,6 +434,7 @@ def _setup(config: TrainConfig, dinfo: ddp.DistInfo, cbs: list[Any]) -> Run:
         scaler,
         use_amp,
         trained_on=[ds.rel(r.path) or str(r.path) for r in train_records],
+        input_range=input_range,
     )
     if resume_ckpt is not None:
         optimizer.load_state_dict(resume_ckpt["optimizer"])
@@ -621,7 +649,15 @@ def _end_of_epoch(run: Run, epoch: int, losses: dict[str, float], cbs: list[Any]
     if run.dist.is_main:
         if (epoch + 1) % max(1, cfg.val_every) == 0 or epoch + 1 == cfg.epochs:
             result = evaluate_model(
-                run.model, run.spec, run.val_records, run.classes, run.schema, run.device, cfg.batch, 0
+                run.model,
+                run.spec,
+                run.val_records,
+                run.classes,
+                run.schema,
+                run.device,
+                cfg.batch,
+                0,
+                run.input_range,
             )
             metrics = result["metrics"]
         fit = fitness(metrics, run.schema is not None) if metrics else None
@@ -646,6 +682,7 @@ def _end_of_epoch(run: Run, epoch: int, losses: dict[str, float], cbs: list[Any]
             config=cfg.to_dict(),
             metrics=metrics,
             trained_on=run.trained_on,
+            input_range=run.input_range.to_dict(),
             optimizer=run.optimizer.state_dict(),
             scheduler=run.scheduler.state_dict(),
             scaler=run.scaler.state_dict() if run.use_amp else None,

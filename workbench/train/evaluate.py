@@ -9,6 +9,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from workbench.core.annotation import ImageRecord
+from workbench.core.input_range import InputRange
 from workbench.core.keypoints import KeypointSchema
 from workbench.core.prediction import Prediction
 from workbench.train.data import DetectionDataset, collate
@@ -28,13 +29,14 @@ def predict_records(
     device: torch.device,
     batch: int = 4,
     workers: int = 0,
+    input_range: InputRange | None = None,
 ) -> list[list[Prediction]]:
-    """Predictions for each record, in order."""
+    """Predictions for each record, in order; images mapped by the model's ``input_range``."""
     was_training = model.training
     model.eval()
     set_score_threshold(model, EVAL_CONF)
     loader = DataLoader(
-        DetectionDataset(records, schema, spec.label_offset, train=False),
+        DetectionDataset(records, schema, spec.label_offset, train=False, input_range=input_range),
         batch_size=batch,
         shuffle=False,
         num_workers=workers,
@@ -59,9 +61,10 @@ def evaluate_model(
     device: torch.device,
     batch: int = 4,
     workers: int = 0,
+    input_range: InputRange | None = None,
 ) -> dict[str, Any]:
     """``{"metrics": {...}, "per_class": {...}}`` as ``metrics.evaluate`` returns it."""
-    preds = predict_records(model, spec, records, schema, device, batch, workers)
+    preds = predict_records(model, spec, records, schema, device, batch, workers, input_range)
     return evaluate(records, preds, classes, schema)
 
 

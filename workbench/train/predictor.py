@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from workbench.core.input_range import InputRange
 from workbench.core.keypoints import KeypointSchema
 from workbench.core.prediction import Prediction
 from workbench.qa.qc_reliability import Provenance
@@ -49,8 +50,11 @@ class Predictor:
     """A checkpoint ready to predict; loads with ``weights_only=True``.
 
     ``classes`` and ``keypoints`` (the KeypointSchema, or None) come from the checkpoint,
-    so predictions can be named and drawn without the dataset.
+    so predictions can be named and drawn without the dataset. So does ``input_range``:
+    ``predict_paths`` and ``read_input`` map a 16-bit image exactly as training did.
     """
+
+    input_range = InputRange()  # the checkpoint's replaces it; a checkpoint from before maps nothing
 
     def __init__(self, weights: str | Path, device: str = "auto", conf: float = DEFAULT_CONF) -> None:
         self.checkpoint_path = Path(weights)
@@ -62,6 +66,7 @@ class Predictor:
         kp = ckpt.get("keypoints")
         self.keypoints: KeypointSchema | None = KeypointSchema.from_dict(kp) if kp else None
         self.imgsz: int = int(ckpt.get("imgsz", 640))
+        self.input_range = InputRange.from_dict(ckpt.get("input_range"))
         self.conf = conf
         self.model = model_from_checkpoint(ckpt).to(self.device).eval()
         self.failed: dict[Path, str] = {}
@@ -80,8 +85,13 @@ class Predictor:
         return [outputs_to_predictions(o, self.spec.label_offset, conf) for o in outputs]
 
     def predict(self, image_bgr: np.ndarray, conf: float | None = None) -> list[Prediction]:
-        """Detections on one BGR image (as OpenCV decodes it), best first."""
+        """Detections on one BGR model input (``read_input``'s, or an 8-bit image as OpenCV
+        decodes it), best first."""
         return self.predict_batch([image_bgr], conf)[0]
+
+    def read_input(self, path: str | Path) -> np.ndarray:
+        """An image file as this model's input: 8-bit BGR through the checkpoint's input range."""
+        return self.input_range.read(path)
 
     def predict_paths(
         self,
@@ -94,7 +104,7 @@ class Predictor:
 
         An image that cannot be decoded gets no entry; ``failed`` maps it to the reason.
         """
-        from workbench.train.data import ImageReadError, read_image_bgr
+        from workbench.train.data import ImageReadError
 
         paths = [Path(p) for p in paths]
         self.failed: dict[Path, str] = {}
@@ -103,7 +113,7 @@ class Predictor:
             chunk, images = [], []
             for p in paths[start : start + batch_size]:
                 try:
-                    images.append(read_image_bgr(p))
+                    images.append(self.read_input(p))
                     chunk.append(p)
                 except ImageReadError as e:
                     self.failed[p] = str(e)

@@ -79,6 +79,15 @@ class TrainForm(QWidget):
         self.freeze = _spin(0, 10000, 0)
         self.freeze.setSpecialValueText("no")
         self.workers = _spin(0, 64, 2)
+        # core.input_range: how 16-bit / float images become the model's input. Editable: "lo, hi".
+        self.input_range = QComboBox()
+        self.input_range.setEditable(True)
+        self.input_range.addItems(["auto", "percentile", "none"])
+        self.input_range.setToolTip(
+            "16-bit and float images: auto = one raw range over the training images, computed once "
+            "(8-bit data as is); percentile = each image's 1st..99th; or type 'lo, hi' in raw values. "
+            "Stored in the checkpoint, so prediction maps images the same way."
+        )
 
         weights_row = QHBoxLayout()
         weights_row.setContentsMargins(0, 0, 0, 0)
@@ -104,6 +113,7 @@ class TrainForm(QWidget):
         adv.addRow("Warmup epochs", self.warmup)
         adv.addRow("Freeze backbone (epochs)", self.freeze)
         adv.addRow("Data loader workers", self.workers)
+        adv.addRow("Input range (16-bit)", self.input_range)
         self.advanced.toggled.connect(self._show_advanced)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -175,6 +185,7 @@ class TrainForm(QWidget):
             warmup_epochs=self.warmup.value(),
             freeze_backbone_epochs=self.freeze.value(),
             workers=self.workers.value(),
+            input_range=self.input_range.currentText().strip() or "auto",
         )
 
     def set_config(self, cfg: TrainConfig) -> None:
@@ -199,6 +210,8 @@ class TrainForm(QWidget):
         self.warmup.setValue(cfg.warmup_epochs)
         self.freeze.setValue(cfg.freeze_backbone_epochs)
         self.workers.setValue(cfg.workers)
+        r = cfg.input_range
+        self.input_range.setCurrentText(f"{r[0]:g}, {r[1]:g}" if isinstance(r, list | tuple) else str(r or "auto"))
 
     def weights_problem(self) -> str | None:
         """Why the weights choice cannot work, or None."""
