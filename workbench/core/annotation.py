@@ -105,12 +105,13 @@ class ImageRecord:
     has_labels: bool = False
     width: int | None = None
     height: int | None = None
-    # The pixel format the header gave (16-bit greyscale, 8-bit RGB...), None when unknown.
-    depth: ImageDepth | None = None
     instances: list[Instance] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     extra_lines: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
+    # The pixel format the header gave (16-bit greyscale, 8-bit RGB...), None when unknown.
+    # After the older fields, so records built with positional arguments keep their meaning.
+    depth: ImageDepth | None = None
     dirty: bool = False
     loaded: bool = True
     _loader: Loader | None = field(default=None, repr=False)
