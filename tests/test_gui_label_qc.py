@@ -265,12 +265,12 @@ def test_defaults_to_the_newest_runs_best_checkpoint(qtbot, monkeypatch, tmp_pat
     panel = window.tools.label_qc_panel
     assert panel.weights_path() == runs / "new" / "best.pt"
     assert window.tools.label_qc_dock.isHidden()
-    toggle = window.tools.label_qc_dock.toggleViewAction()
+    toggle = window.actions["label_qc"]
     assert toggle.shortcut().toString() == "Ctrl+Shift+L"
     assert any(
         toggle in a.menu().actions()
         for a in window.menuBar().actions()
-        if a.menu() and window.tools.prediction_dock.toggleViewAction() in a.menu().actions()
+        if a.menu() and window.actions["predictions"] in a.menu().actions()
     )
     toggle.trigger()
     assert window.tools.label_qc_dock.isVisible()
