@@ -200,3 +200,26 @@ def test_ctrl_shift_l_brings_the_qc_tab_in_front_of_findings(qtbot, monkeypatch,
     assert w.actions["label_qc"].isChecked()
     key(qtbot, w.canvas, "Ctrl+Shift+L")  # on top: the key closes it
     assert qc.isHidden() and not w.actions["label_qc"].isChecked()
+
+
+def test_keypoints_are_named_one_way_in_findings_edits_and_qc(qtbot, monkeypatch, tmp_path, gui_sample):
+    """1-based with the name everywhere: a finding, the canvas' undo text and a QC message."""
+    from workbench.core.keypoints import KeypointSchema
+    from workbench.core.wording import keypoint_label
+    from workbench.qa.label_qc import _kp_name
+
+    assert keypoint_label(2, ["left_eye", "right_eye", "nose"]) == "keypoint 3 (nose)"
+    assert keypoint_label(7, ["a"]) == "keypoint 8"
+    assert _kp_name(KeypointSchema(names=["left_eye", "right_eye", "nose"], flip_idx=[1, 0, 2]), 2) == (
+        "keypoint 3 (nose)"
+    )
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample, query_devices=False)
+    assert w.canvas.keypoint_name(2) == "keypoint 3 (nose)"
+    w.canvas.select_instance(0)
+    w.canvas.start_placing(2)
+    assert "keypoint 3 (nose)" in w.statusBar().currentMessage()
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_V)  # no keypoint touched yet: a hint, nothing undone
+    w.canvas._active_kp = (0, 2)  # the last keypoint the user touched
+    qtbot.keyClick(w.canvas, Qt.Key.Key_V)
+    assert w.undo_stack.undoText().startswith("Set keypoint 3 (nose) ")

@@ -185,8 +185,8 @@ def test_fixing_every_suspect_leaves_labels_the_model_agrees_with(qtbot, qc_wind
             "Fix: Set class to 'alien'",
             "Fix: Set class to 'face'",
             "Fix: Add the missing 'face'",
-            "Fix: Swap left_eye and right_eye",
-            "Fix: Swap left_mouth and right_mouth",
+            "Fix: Swap keypoint 1 (left_eye) and keypoint 2 (right_eye)",
+            "Fix: Swap keypoint 4 (left_mouth) and keypoint 5 (right_mouth)",
             "Fix: Move the box to the model's",
         ]
     )

@@ -59,7 +59,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.prediction import Prediction
-from workbench.core.wording import count_noun
+from workbench.core.wording import count_noun, keypoint_label
 from workbench.gui.canvas import style
 from workbench.gui.canvas.box_item import BoxItem, box_rect
 from workbench.gui.canvas.class_picker import ClassPicker
@@ -310,9 +310,7 @@ class AnnotationCanvas(ImageView):
 
     def keypoint_name(self, k: int) -> str:
         schema = self._ds.keypoints if self._ds is not None else None
-        if schema is not None and 0 <= k < schema.num_keypoints:
-            return f"{k + 1} {schema.names[k]}"
-        return str(k + 1)
+        return keypoint_label(k, schema.names if schema is not None else None)
 
     def _on_record_changed(self, rec: object) -> None:
         if rec is self._rec:
@@ -538,7 +536,7 @@ class AnnotationCanvas(ImageView):
                 self.statusMessage.emit("all keypoints of this instance are placed; P then a number re-places one")
                 k = 0
         if not 0 <= k < num:
-            self.statusMessage.emit(f"no keypoint {k + 1}: the schema has {num}")
+            self.statusMessage.emit(f"no {keypoint_label(k)}: the schema has {num}")
             return
         self._place = k
         self._update_cursor()
