@@ -298,7 +298,7 @@ class MainWindow(QMainWindow):
             self.store.refresh_record(rec)
             result.facts.update(self._record_index[id(rec)], rec, len(self.store.for_record(rec)))
         self.image_list.model.set_facts(result.facts)
-        self.class_panel.set_counts(result.facts.totals(result.ds.nc))
+        self.class_panel.set_counts(result.facts.totals(result.ds.nc), result.facts.unknown_total(result.ds.nc))
         self.findings_panel.set_store(self.store)
         n = len(self.store.all())
         self.statusBar().showMessage(result.error or f"Validation: {count_noun(n, 'finding')}", 5000)
@@ -477,14 +477,19 @@ class MainWindow(QMainWindow):
     def _refresh_totals(self) -> None:
         if self.ds is None:
             return
-        self.class_panel.set_counts(self.image_list.model.facts.totals(self.ds.nc))
+        self._set_class_counts()
         if self.store is not None:
             self.findings_panel.rebuild()
+
+    def _set_class_counts(self) -> None:
+        assert self.ds is not None
+        facts = self.image_list.model.facts
+        self.class_panel.set_counts(facts.totals(self.ds.nc), facts.unknown_total(self.ds.nc))
 
     def _on_classes_changed(self) -> None:
         if self.ds is None:
             return
-        self.class_panel.set_counts(self.image_list.model.facts.totals(self.ds.nc))
+        self._set_class_counts()
         self.image_list.refresh_classes(self.ds)
 
     def edit_preferences(self) -> None:
