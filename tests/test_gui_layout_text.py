@@ -31,3 +31,30 @@ def test_class_rows_carry_their_full_name_in_a_tooltip(qtbot, monkeypatch, tmp_p
     w.class_panel.add_class(long_name)
     item = w.class_panel.list.item(w.ds.nc - 1)
     assert long_name.strip() in item.toolTip()
+
+
+def test_findings_rows_and_combo_items_say_their_full_text_on_hover(qtbot, monkeypatch, tmp_path, gui_sample):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QComboBox
+
+    from workbench.gui.findings_panel import FINDING_ROLE
+
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample, query_devices=False)
+    leaves = w.findings_panel._leaves()
+    assert leaves
+    for leaf in leaves:
+        assert leaf.toolTip(0) == str(leaf.data(0, FINDING_ROLE))
+    policy = QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+    form = w.tools.train_panel.form
+    viewer = w.tools.prediction_viewer
+    combos = [form.model, form.weights, form.device, viewer.weights, viewer.scope]
+    for combo in combos:
+        assert combo.sizeAdjustPolicy() == policy
+        for i in range(combo.count()):
+            assert combo.itemData(i, Qt.ItemDataRole.ToolTipRole), (combo, combo.itemText(i))
+    long_name = "a_checkpoint_with_a_name_much_longer_than_the_dock_" * 3
+    form.model.addItem(long_name, long_name)  # added later: it gets its tooltip too
+    assert form.model.itemData(form.model.count() - 1, Qt.ItemDataRole.ToolTipRole) == long_name
+    form.model.setCurrentIndex(form.model.count() - 1)
+    assert form.model.toolTip() == long_name
+    assert form.model.sizeHint().width() < 400  # sized by its minimum length, not by the name

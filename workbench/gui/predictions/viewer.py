@@ -39,6 +39,7 @@ from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.prediction import Prediction
 from workbench.gui.canvas import AnnotationCanvas
 from workbench.gui.commands import EditNotifier
+from workbench.gui.eliding import eliding_combo
 from workbench.gui.predictions.accept import accept_predictions
 from workbench.gui.predictions.class_map_dialog import ClassMapDialog
 from workbench.gui.predictions.overlay import STATUS_COLORS, Mark, MatchOverlay, set_labels_visible
@@ -92,9 +93,7 @@ class PredictionViewer(QWidget):
         self.overlay = MatchOverlay()
         self.canvas.scene().addItem(self.overlay)
 
-        self.weights = QComboBox()
-        self.weights.setMinimumContentsLength(24)
-        self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.weights = eliding_combo(QComboBox(), 16)
         self.browse = QPushButton("…")
         self.browse.setToolTip("Choose a checkpoint file")
         self.browse.clicked.connect(self.browse_checkpoint)
@@ -102,7 +101,7 @@ class PredictionViewer(QWidget):
         self.map_button.setToolTip("Say which dataset class each of the checkpoint's classes is, or ignore it")
         self.map_button.clicked.connect(self._on_map_clicked)
         self.map_button.setVisible(False)
-        self.scope = QComboBox()
+        self.scope = eliding_combo(QComboBox())
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)

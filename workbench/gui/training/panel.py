@@ -433,6 +433,7 @@ class TrainPanel(QWidget):
                 where += f":{f.line}"
             item = QListWidgetItem(f"{f.severity.value}: {where}: {f.message}")
             item.setData(FINDING_ROLE, f)
+            item.setToolTip(str(f))  # the row is cut at the dock's edge
             item.setForeground(QColor("#b71c1c") if f.severity == Severity.ERROR else QColor("#8d6e00"))
             self.findings.addItem(item)
         if len(findings) > MAX_LISTED_FINDINGS:
