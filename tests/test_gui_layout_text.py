@@ -58,3 +58,75 @@ def test_findings_rows_and_combo_items_say_their_full_text_on_hover(qtbot, monke
     form.model.setCurrentIndex(form.model.count() - 1)
     assert form.model.toolTip() == long_name
     assert form.model.sizeHint().width() < 400  # sized by its minimum length, not by the name
+
+
+def test_plots_name_every_curve_keep_the_legend_off_them_and_no_si_prefix_on_epochs(qtbot):
+    from workbench.gui.training.plots import TrainPlots
+    from workbench.train.events import MAP50, MAP50_95, TOTAL_LOSS, EpochEvent, IterationEvent
+
+    plots = TrainPlots()
+    qtbot.addWidget(plots)
+    plots.resize(500, 600)
+    plots.show()
+    # the first epoch of a long run: x runs 0.001 .. 0.003, where pyqtgraph would say "(x0.001)"
+    for i in range(3):
+        plots.add_iteration(IterationEvent(0, i, 1000, {TOTAL_LOSS: 3.0 - i, "box": 1.0}, 1e-3, 10.0))
+    plots.add_epoch(EpochEvent(0, 10, {MAP50: 0.4, MAP50_95: 0.2}))
+    plots.redraw()
+    qtbot.wait(10)
+    curves = plots.curves()
+    assert len(curves) == 2 * 2 + 1 + 2  # raw + smoothed per loss, lr, two metrics
+    assert all(c.name() for c in curves)
+    assert {c.name() for c in curves} >= {"mAP50", "mAP50-95", "learning rate"}
+    for plot in (plots.loss_plot, plots.lr_plot, plots.metric_plot):
+        item = plot.getPlotItem()
+        bottom = item.getAxis("bottom")
+        assert not bottom.autoSIPrefix
+        assert "x0.001" not in bottom.labelString()
+        # the legend is laid out beside the curves' box, never over it
+        legend, vb = item.legend, item.getViewBox()
+        assert legend.parentItem() is not vb
+        assert not legend.sceneBoundingRect().intersects(vb.sceneBoundingRect())
+    assert not plots.metric_plot.getPlotItem().getAxis("left").autoSIPrefix
+    assert len(plots.metric_plot.getPlotItem().legend.items) == 2
+
+
+def test_the_train_panel_words_engine_messages_for_the_gui(qtbot):
+    """The engine's "`--resume RUN` continues" and "try --batch 4" reach the GUI user as
+    the panel's own buttons and fields; no message names a command-line flag."""
+    from workbench.gui.training.gui_words import for_gui
+    from workbench.gui.training.panel import TrainPanel
+    from workbench.train.events import EndEvent, EndReason, LogEvent
+
+    panel = TrainPanel(save=lambda: True, query_devices=False)
+    qtbot.addWidget(panel)
+    news = []
+    panel.message.connect(news.append)
+    stopped = "stopped after epoch 2/10; `--resume sample/runs/train` continues from epoch 3"
+    panel.supervisor.ended.emit(EndEvent(EndReason.STOPPED, stopped, "sample/runs/train"))
+    assert "Resume" in panel.banner_text() and "continues from epoch 3" in panel.banner_text()
+    oom = "out of GPU memory: try --batch 1 or a smaller --imgsz (or --accumulate 2 to keep the effective batch)"
+    panel.supervisor.eventReceived.emit(LogEvent(oom, "warning", ["or train with --no-augment"]))
+    shown = [panel.banner_text(), panel.log.toPlainText(), *news]
+    assert not any("--" in t.replace("---", "") for t in shown), shown
+    assert for_gui(oom) == (
+        "out of GPU memory: try Batch 1 or a smaller Image size "
+        "(or gradient accumulation 2 to keep the effective batch)"
+    )
+    assert for_gui("Try a lower --lr (now 0.01)") == "Try a lower Learning rate (now 0.01)"
+
+
+def test_status_bar_messages_time_out():
+    """Every showMessage in the GUI passes a timeout: a message never sticks for good."""
+    import ast
+    from pathlib import Path
+
+    import workbench.gui
+
+    missing = []
+    for path in Path(workbench.gui.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "showMessage":
+                if len(node.args) + len(node.keywords) < 2:
+                    missing.append(f"{path.name}:{node.lineno}")
+    assert missing == []

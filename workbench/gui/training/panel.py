@@ -36,6 +36,7 @@ from workbench.core.annotation import Dataset
 from workbench.core.findings import Finding, Severity
 from workbench.core.wording import count_noun
 from workbench.gui.training.form import TrainForm
+from workbench.gui.training.gui_words import for_gui
 from workbench.gui.training.history import RunHistory, default_runs_folder
 from workbench.gui.training.plots import TrainPlots
 from workbench.gui.training.supervisor import TrainingSupervisor
@@ -389,7 +390,8 @@ class TrainPanel(QWidget):
             self.log.appendPlainText(epoch_summary(ev))
         elif isinstance(ev, LogEvent):
             prefix = "" if ev.level == "info" else f"{ev.level}: "
-            self.log.appendPlainText(prefix + ev.message + "".join(f"\n    {d}" for d in ev.details))
+            lines = [for_gui(ev.message), *(for_gui(d) for d in ev.details)]
+            self.log.appendPlainText(prefix + "\n    ".join(lines))
 
     def _show_progress(self) -> None:
         p = self.progress_state
@@ -402,7 +404,7 @@ class TrainPanel(QWidget):
     def _on_end(self, ev: EndEvent) -> None:
         tone = _END_TONE.get(ev.reason, "error")
         title = _END_TITLE.get(ev.reason, str(ev.reason))
-        message = ev.message.strip() or ev.reason
+        message = for_gui(ev.message.strip()) or ev.reason  # the engine words it for the CLI
         self.show_banner(f"{title}: {message}", tone)
         self.log.appendPlainText(f"--- {ev.reason}: {message}")
         if self.progress_state is not None and ev.reason == EndReason.FINISHED:
