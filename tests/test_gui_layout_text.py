@@ -130,3 +130,26 @@ def test_status_bar_messages_time_out():
                 if len(node.args) + len(node.keywords) < 2:
                     missing.append(f"{path.name}:{node.lineno}")
     assert missing == []
+
+
+def test_docks_never_push_the_window_past_the_screen(qtbot, monkeypatch, tmp_path, gui_sample):
+    """With the train panel and the detection viewer open (and Label QC) the window still
+    fits a 768 px screen: tall dock contents scroll instead of raising the minimum height."""
+    from PySide6.QtWidgets import QScrollArea
+
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample, query_devices=False)
+    w.actions["train"].trigger()
+    w.actions["predictions"].trigger()
+    qtbot.wait(10)
+    assert w.tools.train_dock.isVisible() and w.tools.prediction_dock.isVisible()
+    assert w.minimumSizeHint().height() < 700, w.minimumSizeHint()
+    w.actions["label_qc"].trigger()
+    qtbot.wait(10)
+    assert w.minimumSizeHint().height() < 700, w.minimumSizeHint()
+    for dock in (w.tools.train_dock, w.tools.prediction_dock, w.tools.label_qc_dock):
+        area = dock.widget()
+        assert isinstance(area, QScrollArea) and area.widgetResizable()
+    w.resize(1280, 700)  # squeezed: the panels scroll, the window keeps its size
+    qtbot.wait(10)
+    assert w.height() <= 700
+    assert w.statusBar().isVisible() and w.statusBar().geometry().bottom() <= w.height()

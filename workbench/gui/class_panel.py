@@ -50,6 +50,7 @@ class ClassPanel(QWidget):
         self.list.setUniformItemSizes(True)
         self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # the count and key stay visible
         self.total_label = QLabel()
+        self.total_label.setWordWrap(True)  # "3 classes, 90 boxes (1 of an unknown class)" must not widen the dock
         self.add_button = QPushButton("Add class…")
         self.add_button.setToolTip("Append a new class name (undoable; saved into the dataset config)")
         bottom = QHBoxLayout()
