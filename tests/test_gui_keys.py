@@ -56,6 +56,8 @@ def test_a_clicked_finding_gives_the_canvas_the_keyboard(qtbot, monkeypatch, tmp
     tree.setFocus()
     qtbot.keyClick(tree, Qt.Key.Key_Down)
     assert QApplication.focusWidget() is tree
+    qtbot.keyClick(tree, Qt.Key.Key_Return)  # Enter: edit the finding browsed to
+    assert QApplication.focusWidget() is w.canvas
 
 
 def test_a_qc_suspect_jump_gives_the_canvas_the_keyboard(qtbot, monkeypatch, tmp_path, gui_sample):

@@ -223,6 +223,8 @@ class MainWindow(QMainWindow):
         self.image_list.filterChanged.connect(self._update_status)
         self.class_panel.classActivated.connect(self.canvas.set_current_class)
         self.findings_panel.jumpRequested.connect(self.jump_to)
+        # Enter on a finding browsed to with the arrow keys: now edit it (digits, Del, arrows).
+        self.findings_panel.tree.itemActivated.connect(lambda *_: self.canvas.setFocus(Qt.FocusReason.OtherFocusReason))
         self.notifier.recordChanged.connect(self._on_record_changed)
         self.notifier.classesChanged.connect(self._on_classes_changed)
         self.notifier.editApplied.connect(self._refresh_totals)
