@@ -225,3 +225,20 @@ def test_keypoints_are_named_one_way_in_findings_edits_and_qc(qtbot, monkeypatch
     w.canvas._active_kp = (0, 2)  # the last keypoint the user touched
     qtbot.keyClick(w.canvas, Qt.Key.Key_V)
     assert w.undo_stack.undoText().startswith("Set keypoint 3 (nose) ")
+
+
+def test_hovering_a_keypoint_names_it(qtbot, monkeypatch, tmp_path, gui_sample):
+    from tests._gui_window import view_point
+
+    w = open_window(qtbot, monkeypatch, tmp_path, gui_sample, query_devices=False)
+    rec = w.canvas.record()
+    inst = rec.instances[0]
+    k = int(np.flatnonzero(inst.keypoints[:, 2] > 0)[0])
+    x, y = inst.keypoints[k, :2]
+    qtbot.mouseMove(w.canvas.viewport(), view_point(w, float(x), float(y)))
+    assert w.canvas.hovered().kind == "keypoint"
+    names = w.ds.keypoints.names
+    assert w.canvas.viewport().toolTip().startswith(f"keypoint {k + 1} ({names[k]}), visible")
+    qtbot.mouseMove(w.canvas.viewport(), view_point(w, float(inst.box[0] + 3), float(inst.box[1] + 3)))
+    assert w.canvas.hovered().kind == "box"
+    assert w.canvas.viewport().toolTip() == f"{w.ds.classes[inst.class_id]} (instance 1)"

@@ -153,3 +153,24 @@ def test_docks_never_push_the_window_past_the_screen(qtbot, monkeypatch, tmp_pat
     qtbot.wait(10)
     assert w.height() <= 700
     assert w.statusBar().isVisible() and w.statusBar().geometry().bottom() <= w.height()
+
+
+def test_a_redone_epoch_is_drawn_once(qtbot):
+    """A run stopped in epoch 2 and resumed redoes epoch 2; its replayed iteration log holds
+    both attempts. The curve keeps the last one only: x never goes back."""
+    from workbench.gui.training.plots import Series, TrainPlots
+    from workbench.train.events import TOTAL_LOSS, IterationEvent
+
+    plots = TrainPlots()
+    qtbot.addWidget(plots)
+    events = [IterationEvent(0, i, 4, {TOTAL_LOSS: 2.0}, 1e-3, 1.0) for i in range(4)]
+    events += [IterationEvent(1, i, 4, {TOTAL_LOSS: 9.0}, 1e-3, 1.0) for i in range(2)]  # stopped here
+    events += [IterationEvent(1, i, 4, {TOTAL_LOSS: 1.0}, 1e-3, 1.0) for i in range(4)]  # the resume redoes it
+    plots.show_run(events, [])
+    s = plots.losses[TOTAL_LOSS]
+    assert s.x == sorted(set(s.x)) and len(s.x) == 8
+    assert 9.0 not in s.y
+    fresh = Series()
+    for x, y in zip(s.x, s.y, strict=True):
+        fresh.add(x, y)
+    assert fresh.ema == s.ema  # the smoothing restarts from the kept points, not the dropped ones

@@ -710,6 +710,7 @@ class AnnotationCanvas(ImageView):
                 self._hover = hit
                 self._update_states()
                 self._update_cursor()
+                self.viewport().setToolTip(self.hover_text())
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
@@ -764,6 +765,21 @@ class AnnotationCanvas(ImageView):
 
     def hovered(self) -> Hit:
         return self._hover
+
+    def hover_text(self) -> str:
+        """The tooltip under the cursor: a keypoint's number, name and visibility, a box's
+        full class name (its tag may be cut), so nothing has to be counted or guessed."""
+        h, rec = self._hover, self._rec
+        if rec is None or h.instance is None or h.instance >= len(rec.instances):
+            return ""
+        inst = rec.instances[h.instance]
+        owner = f"{self.class_name(inst.class_id)} (instance {h.instance + 1})"
+        if h.kind == "keypoint" and h.part is not None and inst.keypoints is not None:
+            v = VISIBILITY_NAMES.get(float(inst.keypoints[h.part, 2]), "")
+            return f"{self.keypoint_name(h.part)}, {v} — {owner}"
+        if h.kind in ("box", "handle"):
+            return owner
+        return ""
 
     def show_rubber_band(self, box: np.ndarray | None) -> None:
         if box is None:

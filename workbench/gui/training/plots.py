@@ -14,6 +14,7 @@ first epoch).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,18 +48,28 @@ def series_pen(i: int, width: float = 2.0, alpha: int = 255, style: Qt.PenStyle 
 
 @dataclass
 class Series:
-    """One curve's points; ``ema`` is the bias-corrected exponential moving average of ``y``."""
+    """One curve's points; ``ema`` is the bias-corrected exponential moving average of ``y``.
+
+    x only grows: a point at or before the last one (a resumed run redoing the epoch it
+    was stopped in, replayed from its iteration log) replaces the points from there on,
+    so the redone part is drawn once, not as a second line over the first.
+    """
 
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
     ema: list[float] = field(default_factory=list)
-    _acc: float = 0.0
+    _accs: list[float] = field(default_factory=list)  # the uncorrected EMA after each point
 
     def add(self, x: float, y: float) -> None:
+        if self.x and x <= self.x[-1]:
+            cut = bisect_left(self.x, x)
+            for values in (self.x, self.y, self.ema, self._accs):
+                del values[cut:]
+        acc = EMA_SMOOTHING * (self._accs[-1] if self._accs else 0.0) + (1 - EMA_SMOOTHING) * y
         self.x.append(x)
         self.y.append(y)
-        self._acc = EMA_SMOOTHING * self._acc + (1 - EMA_SMOOTHING) * y
-        self.ema.append(self._acc / (1 - EMA_SMOOTHING ** len(self.y)))
+        self._accs.append(acc)
+        self.ema.append(acc / (1 - EMA_SMOOTHING ** len(self.y)))
 
 
 def make_plot(title: str, y_label: str, x_label: str = "epoch", y_si_prefix: bool = False) -> pg.PlotWidget:
