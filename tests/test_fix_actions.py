@@ -225,21 +225,27 @@ def test_only_fixes_that_delete_or_add_a_label_ask_first(fix, score, asks):
 
 def test_mark_keypoint_missing_and_set_visibility(scene):
     ds, rec = scene
-    assert _applied(ds, rec, MarkKeypointMissing(1, 2)) == "Mark keypoint 2 missing"
+    assert _applied(ds, rec, MarkKeypointMissing(1, 2)) == "Mark keypoint 3 (nose) missing"
     assert rec.instances[1].keypoints[2].tolist() == [0, 0, 0]
-    assert _applied(ds, rec, SetVisibility(0, 2, 2)) == "Set keypoint 2 visibility"
+    assert _applied(ds, rec, SetVisibility(0, 2, 2)) == "Set keypoint 3 (nose) visibility"
     assert rec.instances[0].keypoints[2].tolist() == [30, 30, 2]
 
 
 def test_move_keypoint_moves_or_swaps_mirror_twins(scene):
     ds, rec = scene
     # The model puts left_eye where right_eye is labeled: a mirror mix-up, both swap.
-    assert _applied(ds, rec, MoveKeypoint(0, 0, (40.0, 20.0), swapped_with=1)) == "Swap left_eye and right_eye"
+    assert (
+        _applied(ds, rec, MoveKeypoint(0, 0, (40.0, 20.0), swapped_with=1))
+        == "Swap keypoint 1 (left_eye) and keypoint 2 (right_eye)"
+    )
     assert rec.instances[0].keypoints[:2, :2].tolist() == [[40, 20], [20, 20]]
     # No twin named, or the twin is not where the model puts the point: only the point moves.
-    assert _applied(ds, rec, MoveKeypoint(1, 2, (82.0, 44.0))) == "Move nose to the model's point"
+    assert _applied(ds, rec, MoveKeypoint(1, 2, (82.0, 44.0))) == "Move keypoint 3 (nose) to the model's point"
     assert rec.instances[1].keypoints[2].tolist() == [82, 44, 2]
-    assert _applied(ds, rec, MoveKeypoint(1, 0, (71.0, 31.0), swapped_with=1)) == "Move left_eye to the model's point"
+    assert (
+        _applied(ds, rec, MoveKeypoint(1, 0, (71.0, 31.0), swapped_with=1))
+        == "Move keypoint 1 (left_eye) to the model's point"
+    )
     assert rec.instances[1].keypoints[1].tolist() == [90, 30, 2]
 
 

@@ -31,9 +31,11 @@ def test_every_row_is_in_its_menu_once_and_the_tool_docks_have_their_shortcuts(q
         assert act in _menu_actions(window, spec.menu), spec.name
         assert act.text() == spec.text
     tools = window.tools
-    assert window.actions["train"] is tools.train_dock.toggleViewAction()
-    assert window.actions["predictions"] is tools.prediction_dock.toggleViewAction()
-    assert window.actions["label_qc"] is tools.label_qc_dock.toggleViewAction()
+    for name, dock in (("train", tools.train_dock), ("predictions", tools.prediction_dock)):
+        window.actions[name].trigger()  # a dock row shows its dock, its check mark follows
+        assert dock.isVisible() and window.actions[name].isChecked()
+        window.actions[name].trigger()
+        assert dock.isHidden() and not window.actions[name].isChecked()
     keys = {name: window.actions[name].shortcut().toString() for name in ("train", "predictions", "label_qc")}
     assert keys == {"train": "Ctrl+T", "predictions": "Ctrl+Shift+P", "label_qc": "Ctrl+Shift+L"}
     assert window.actions["predict_current"].shortcut().toString() == "Ctrl+R"

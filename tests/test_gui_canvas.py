@@ -272,7 +272,7 @@ def test_drag_a_keypoint(h: Harness) -> None:
     expected[2, :2] += [-6, 5]
     assert np.array_equal(h.inst(1).keypoints, expected)
     assert np.array_equal(h.inst(1).box, before[1].box)
-    assert h.stack.undoText() == "Move keypoint 3 nose"
+    assert h.stack.undoText() == "Move keypoint 3 (nose)"
     _undo_redo_exact(h, before)
 
 

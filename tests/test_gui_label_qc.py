@@ -185,8 +185,8 @@ def test_fixing_every_suspect_leaves_labels_the_model_agrees_with(qtbot, qc_wind
             "Fix: Set class to 'alien'",
             "Fix: Set class to 'face'",
             "Fix: Add the missing 'face'",
-            "Fix: Swap left_eye and right_eye",
-            "Fix: Swap left_mouth and right_mouth",
+            "Fix: Swap keypoint 1 (left_eye) and keypoint 2 (right_eye)",
+            "Fix: Swap keypoint 4 (left_mouth) and keypoint 5 (right_mouth)",
             "Fix: Move the box to the model's",
         ]
     )
@@ -265,12 +265,12 @@ def test_defaults_to_the_newest_runs_best_checkpoint(qtbot, monkeypatch, tmp_pat
     panel = window.tools.label_qc_panel
     assert panel.weights_path() == runs / "new" / "best.pt"
     assert window.tools.label_qc_dock.isHidden()
-    toggle = window.tools.label_qc_dock.toggleViewAction()
+    toggle = window.actions["label_qc"]
     assert toggle.shortcut().toString() == "Ctrl+Shift+L"
     assert any(
         toggle in a.menu().actions()
         for a in window.menuBar().actions()
-        if a.menu() and window.tools.prediction_dock.toggleViewAction() in a.menu().actions()
+        if a.menu() and window.actions["predictions"] in a.menu().actions()
     )
     toggle.trigger()
     assert window.tools.label_qc_dock.isVisible()

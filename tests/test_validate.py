@@ -110,7 +110,7 @@ def test_keypoint_outside_box_only_for_visible_points(tmp_path):
     # Box 0.4..0.6 wide; point 0 visible far outside, point 1 occluded far outside.
     line = "0 0.5 0.5 0.2 0.2 0.95 0.95 2 0.05 0.05 1 0.5 0.5 2\n"
     f = one(findings_of(make_yolo(tmp_path, {"a": line}, kpt_shape=[3, 3])), "keypoint_outside_box")
-    assert f.severity == Severity.WARNING and f.line == 1 and "keypoint 0" in f.message
+    assert f.severity == Severity.WARNING and f.line == 1 and "keypoint 1 (" in f.message
 
 
 def test_bad_visibility(tmp_path):

@@ -39,6 +39,7 @@ from workbench.core.imageheader import read_image_header, turned_hint
 from workbench.core.keypoints import COCO_PERSON_NAMES, MAX_KEYPOINTS, KeypointSchema
 from workbench.core.paths import OUTSIDE_FIX, contained_path, inside_root, is_file
 from workbench.core.reading import read_regular_bytes
+from workbench.core.wording import keypoint_label
 from workbench.formats.base import MAX_CLASSES, DatasetError, note_image_header, record_finding
 from workbench.formats.files import link_or_copy, portable_name, unique_file_name
 from workbench.formats.originals import match_originals
@@ -496,7 +497,8 @@ def _read_annotation(ds: Dataset, rec: ImageRecord, ann: dict[str, Any], k_of: d
                 problem(
                     Severity.ERROR,
                     "bad_visibility",
-                    f"keypoint {j} has visibility {keypoints[j, 2]:g}: use 0 (missing), 1 (occluded) or 2 (visible)",
+                    f"{keypoint_label(j)} has visibility {keypoints[j, 2]:g}: "
+                    "use 0 (missing), 1 (occluded) or 2 (visible)",
                     index,
                 )
                 keypoints[j, 2] = 2.0 if keypoints[j, 2] > 0 else 0.0

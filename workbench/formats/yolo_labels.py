@@ -21,6 +21,7 @@ from workbench.core.annotation import Instance, Source
 from workbench.core.findings import Severity
 from workbench.core.fix_actions import DeleteLine, FixAction, MarkKeypointMissing, SetVisibility
 from workbench.core.keypoints import MAX_KEYPOINTS
+from workbench.core.wording import keypoint_label
 from workbench.formats.base import format_number
 
 # A normalized value a little above 1 is float noise from the tool that wrote it; well
@@ -281,7 +282,8 @@ def _parse_keypoints(
                     ParsedIssue(
                         Severity.ERROR,
                         "bad_visibility",
-                        f"keypoint {i} has visibility {format_number(v)}: use 0 (missing), 1 (occluded) or 2 (visible)",
+                        f"{keypoint_label(i)} has visibility {format_number(v)}: "
+                        "use 0 (missing), 1 (occluded) or 2 (visible)",
                         lineno,
                         index,
                         fix=SetVisibility(index, i, 2),

@@ -4,7 +4,8 @@ Menus, the toolbar and the Help > Keyboard Shortcuts dialog are all drawn from `
 so a shortcut cannot exist without being listed, or be listed twice (napari's app-model
 actions are the model: ``Action(id, title, callback, menus, keybindings)``). The window
 and the tool docks supply the callbacks by id; a dock row makes the dock's own
-show/hide action carry the row's title and shortcut. The canvas' own bare keys (W, C,
+show/hide action carry the row's title and shortcut (and bring a dock that is open
+behind another tab to the front instead of hiding it). Every tooltip names the keys. The canvas' own bare keys (W, C,
 V, F, P, Delete) appear here bound to the canvas' public method of the same meaning, so
 a menu shortcut never does something else than the key on the canvas.
 """
@@ -57,10 +58,40 @@ SPECS: list[ActionSpec] = [
         ("Ctrl+Shift+V",),
         "Append the labels of the previous image in the list",
     ),
+    ActionSpec(
+        "duplicate",
+        "D&uplicate Box",
+        "&Edit",
+        ("Ctrl+D",),
+        "A copy of the selected box beside it, selected",
+        separator_before=True,
+    ),
+    ActionSpec(
+        "copy_boxes",
+        "Copy Bo&xes",
+        "&Edit",
+        ("Ctrl+C",),
+        "Copy the selected box, or every box of the image when none is selected",
+    ),
+    ActionSpec(
+        "paste_boxes",
+        "Pa&ste Boxes",
+        "&Edit",
+        ("Ctrl+V",),
+        "Paste the copied boxes into this image (e.g. the next video frame), clipped to it",
+    ),
     ActionSpec("add_class", "&Add Class…", "&Edit", ("Ctrl+Shift+N",), separator_before=True),
     ActionSpec("remap_class", "&Remap Class…", "&Edit", (), "Change every instance of one class into another"),
     ActionSpec("preferences", "&Preferences…", "&Edit", (K.Preferences,), separator_before=True),
-    ActionSpec("select_tool", "&Select / Edit", "&Tools", (), checkable=True, toolbar=True),
+    ActionSpec(
+        "select_tool",
+        "&Select / Edit",
+        "&Tools",
+        ("S",),
+        "Click selects, drag moves or resizes",
+        checkable=True,
+        toolbar=True,
+    ),
     ActionSpec("box_tool", "&Box Tool", "&Tools", ("B",), "Every click-drag draws a box", checkable=True, toolbar=True),
     ActionSpec("draw_box", "&Draw One Box", "&Tools", ("W",), "The next click-drag draws a box"),
     ActionSpec(
@@ -81,6 +112,8 @@ SPECS: list[ActionSpec] = [
     ActionSpec("prev_finding", "Previous F&inding", "&Go", ("Shift+N",)),
     ActionSpec("fit", "&Fit to Window", "&View", ("Ctrl+0",), toolbar=True),
     ActionSpec("zoom_1to1", "&Actual Pixels (1:1)", "&View", ("Ctrl+1",)),
+    ActionSpec("zoom_in", "Zoom &In", "&View", ("Ctrl++", "Ctrl+=")),
+    ActionSpec("zoom_out", "Zoom &Out", "&View", ("Ctrl+-",)),
     ActionSpec("grid", "Thumbnail &Grid", "&View", ("Ctrl+G",), checkable=True, separator_before=True),
     ActionSpec("train", "&Train Panel", "T&rain", ("Ctrl+T",), "Show or hide the Train panel", kind="dock"),
     ActionSpec("start_training", "&Start Training", "T&rain", ()),
@@ -147,12 +180,49 @@ def _make(spec: ActionSpec, window: QMainWindow, undo_stack: QUndoStack, docks: 
     if spec.kind == "redo":
         return undo_stack.createRedoAction(window, spec.text)
     if spec.kind == "dock":
-        act = docks[spec.name].toggleViewAction()  # the dock's own: its check mark follows the dock
-        act.setText(spec.text)
-        return act
+        return _dock_action(spec, window, docks[spec.name])
     act = QAction(spec.text, window)
     act.setCheckable(spec.checkable)
     return act
+
+
+def dock_on_top(dock: QDockWidget) -> bool:
+    """Shown and not behind another tab (a tabified dock behind Findings is open but unseen)."""
+    return dock.isVisible() and not dock.visibleRegion().isEmpty()
+
+
+def show_or_hide_dock(dock: QDockWidget) -> None:
+    """A dock's menu entry and shortcut: hidden or behind another tab -> shown on top; on top -> hidden.
+
+    The dock's own toggleViewAction would hide a dock the user cannot see (open behind
+    Findings) instead of bringing it forward.
+    """
+    if dock_on_top(dock):
+        dock.hide()
+        return
+    dock.show()
+    dock.raise_()  # a tabified dock's tab becomes the current one
+
+
+def _dock_action(spec: ActionSpec, window: QMainWindow, dock: QDockWidget) -> QAction:
+    act = QAction(spec.text, window)
+    act.setCheckable(True)
+
+    def sync() -> None:
+        act.setChecked(not dock.isHidden())
+
+    sync()
+    dock.visibilityChanged.connect(lambda _visible: sync())
+    act.triggered.connect(lambda _checked=False: (show_or_hide_dock(dock), sync()))
+    return act
+
+
+def _tooltip(spec: ActionSpec, seqs: list[QKeySequence]) -> str:
+    """ "Title (Ctrl+R)", then the row's tip: the key is seen where the action is (labelme
+    and X-AnyLabeling users expect other keys, so ours must be visible)."""
+    title = spec.text.replace("&", "").rstrip("…")
+    keys = f" ({', '.join(_native(s) for s in seqs)})" if seqs else ""
+    return f"{title}{keys}" + (f": {spec.tip}" if spec.tip else "")
 
 
 def build_actions(
@@ -181,10 +251,11 @@ def build_actions(
         if spec.kind == "action" and spec.name not in slots:
             raise KeyError(f"action '{spec.name}' has no callback")
         act = _make(spec, window, undo_stack, docks)
-        act.setShortcuts(_sequences(spec))
+        seqs = _sequences(spec)
+        act.setShortcuts(seqs)
         if spec.tip:
             act.setStatusTip(spec.tip)
-            act.setToolTip(spec.tip)
+        act.setToolTip(_tooltip(spec, seqs))
         if spec.kind == "action":
             slot = slots[spec.name]
             if spec.name in TOGGLED_SLOTS:

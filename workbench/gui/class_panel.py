@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.annotation import Dataset
 from workbench.core.palette import class_color
+from workbench.core.wording import count_noun
 from workbench.gui.commands import AddClassCommand, EditNotifier
 
 
@@ -44,9 +45,12 @@ class ClassPanel(QWidget):
         self._notifier = notifier
         self.ds: Dataset | None = None
         self._counts: Sequence[int] = ()
+        self._unknown = 0  # boxes whose class id is outside the class list
         self.list = QListWidget()
         self.list.setUniformItemSizes(True)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # the count and key stay visible
         self.total_label = QLabel()
+        self.total_label.setWordWrap(True)  # "3 classes, 90 boxes (1 of an unknown class)" must not widen the dock
         self.add_button = QPushButton("Add class…")
         self.add_button.setToolTip("Append a new class name (undoable; saved into the dataset config)")
         bottom = QHBoxLayout()
@@ -62,10 +66,13 @@ class ClassPanel(QWidget):
     def set_dataset(self, ds: Dataset | None) -> None:
         self.ds = ds
         self._counts = ()
+        self._unknown = 0
         self.refresh()
 
-    def set_counts(self, counts: Sequence[int]) -> None:
+    def set_counts(self, counts: Sequence[int], unknown: int = 0) -> None:
+        """Boxes per class id, and ``unknown``: boxes of a class id outside the list."""
         self._counts = counts
+        self._unknown = int(unknown)
         self.refresh()
 
     def refresh(self) -> None:
@@ -78,14 +85,25 @@ class ClassPanel(QWidget):
             key = f"  [{i + 1}]" if i < 9 else ""
             item = QListWidgetItem(swatch(class_color(i)), f"{i}: {name}  ({count}){key}")
             item.setData(Qt.ItemDataRole.UserRole, i)
+            item.setToolTip(f"{i}: {name} ({count} boxes)")  # a long name is elided in the row
             self.list.addItem(item)
         if 0 <= current < self.list.count():
             self.list.setCurrentRow(current)
         self.list.blockSignals(False)
-        total = sum(int(c) for c in self._counts) if self._counts else None
-        n = len(classes)
-        text = f"{n} class" if n == 1 else f"{n} classes"
-        self.total_label.setText(text + (f", {total} boxes" if total is not None else ""))
+        self.total_label.setText(self.total_text())
+
+    def total_text(self) -> str:
+        """ "3 classes, 90 boxes (1 of an unknown class)": every box counts, also one whose
+        class id the list does not have (validation names it; the total must not hide it)."""
+        n = len(self.ds.classes) if self.ds is not None else 0
+        text = count_noun(n, "class", "classes")
+        if not self._counts and not self._unknown:
+            return text
+        total = sum(int(c) for c in self._counts) + self._unknown
+        text += f", {count_noun(total, 'box', 'boxes')}"
+        if self._unknown:
+            text += f" ({self._unknown} of an unknown class)"
+        return text
 
     def ask_add_class(self) -> None:
         if self.ds is None:

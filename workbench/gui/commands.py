@@ -118,6 +118,46 @@ def replace_instance(
     return InstancesEdit(text, [(rec, before, after)], notifier)
 
 
+NUDGE_COMMAND_ID = 0x4E55  # QUndoCommand.id of arrow-key nudges (only equal ids merge)
+
+
+class NudgeEdit(InstancesEdit):
+    """One arrow-key nudge of one instance. Holding an arrow key sends a press per step:
+    consecutive nudges of the same instance merge into one undo step (``mergeWith``)."""
+
+    def __init__(
+        self, rec: ImageRecord, index: int, before: list[Instance], after: list[Instance], notifier: EditNotifier
+    ) -> None:
+        super().__init__("Nudge box", [(rec, before, after)], notifier)
+        self.index = index
+
+    def id(self) -> int:  # Qt API
+        return NUDGE_COMMAND_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:  # noqa: N802 (Qt API)
+        if not isinstance(other, NudgeEdit) or other.index != self.index or other.records[0] is not self.records[0]:
+            return False
+        rec, before, _ = self._changes[0]
+        self._changes[0] = (rec, before, other._changes[0][2])
+        return True
+
+
+def nudge_instance(rec: ImageRecord, index: int, moved: Instance, notifier: EditNotifier) -> NudgeEdit:
+    """Instance ``index`` replaced by ``moved`` (the canvas has moved and clamped it)."""
+    before = _current(rec)
+    _check_indices(rec, before, {index})
+    after = list(before)
+    after[index] = moved
+    return NudgeEdit(rec, index, before, after, notifier)
+
+
+def duplicate_instance(rec: ImageRecord, index: int, copy: Instance, notifier: EditNotifier) -> InstancesEdit:
+    """Append ``copy`` (instance ``index`` offset by the canvas) as a new instance."""
+    before = _current(rec)
+    _check_indices(rec, before, {index})
+    return InstancesEdit("Duplicate box", [(rec, before, before + [copy])], notifier)
+
+
 def swap_left_right(rec: ImageRecord, index: int, flip_idx: Sequence[int], notifier: EditNotifier) -> InstancesEdit:
     """Relabel left points as right and vice versa (a mirrored annotation), positions unchanged."""
     before = _current(rec)

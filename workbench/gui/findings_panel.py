@@ -34,6 +34,7 @@ from workbench.core.fix_actions import SetClass
 from workbench.core.wording import count_noun
 from workbench.gui import commands
 from workbench.gui.commands import EditNotifier, FixCommand
+from workbench.gui.eliding import eliding_combo
 from workbench.gui.fix_confirm import confirm_fix
 from workbench.gui.validation_job import FindingsStore
 from workbench.qa.fixes import CannotFix, apply_fix
@@ -286,11 +287,11 @@ class RemapClassDialog(QDialog):
         self.setWindowTitle("Remap class")
         self.ds = ds
         used = sorted({inst.class_id for rec in ds.records for inst in rec.ensure_loaded().instances})
-        self.from_box = QComboBox()
+        self.from_box = eliding_combo(QComboBox(), 20)
         for c in used:
             name = ds.classes[c] if 0 <= c < ds.nc else "(not in the class list)"
             self.from_box.addItem(f"{c}: {name}", c)
-        self.to_box = QComboBox()
+        self.to_box = eliding_combo(QComboBox(), 20)
         for i, name in enumerate(ds.classes):
             self.to_box.addItem(f"{i}: {name}", i)
         self.preview = QLabel()

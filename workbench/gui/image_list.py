@@ -77,6 +77,11 @@ class RecordFacts:
         """Instances per class id ``0..nc-1`` over the dataset."""
         return [self.class_totals.get(c, 0) for c in range(nc)]
 
+    def unknown_total(self, nc: int) -> int:
+        """Instances whose class id is outside ``0..nc-1``: counted too, so the class panel's
+        total is every box the dataset holds (a class id 5 in a 3-class dataset is a box)."""
+        return sum(n for c, n in self.class_totals.items() if not 0 <= c < nc)
+
 
 def scan_facts(ds: Dataset, findings_per_record: list[int]) -> RecordFacts:
     """Facts for every record (loads all records: call from a worker thread)."""

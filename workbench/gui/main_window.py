@@ -11,9 +11,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QUndoStack
-from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox, QStackedWidget, QWidget
+from PySide6.QtCore import QEvent, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeyEvent, QUndoStack
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QAbstractSlider,
+    QAbstractSpinBox,
+    QApplication,
+    QDockWidget,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
 
 from workbench.core.annotation import Dataset, ImageRecord
 from workbench.core.display_window import DisplaySettings, pixel_value_text
@@ -46,6 +56,23 @@ from workbench.gui.tool_docks import ToolDocks
 from workbench.gui.validation_job import FindingsStore, ValidationJob, ValidationResult
 
 PREFETCH_AHEAD, PREFETCH_BEHIND = 3, 1
+OPENING_MESSAGE_MS = 60000  # replaced by "Opened ..." long before, unless opening hangs
+#: Keys a focused slider or spin box uses itself; the window's shortcuts on them (Left/Right:
+#: previous/next image) must not take them away.
+_VALUE_KEYS = frozenset(
+    {
+        Qt.Key.Key_Left,
+        Qt.Key.Key_Right,
+        Qt.Key.Key_Up,
+        Qt.Key.Key_Down,
+        Qt.Key.Key_PageUp,
+        Qt.Key.Key_PageDown,
+        Qt.Key.Key_Home,
+        Qt.Key.Key_End,
+    }
+)
+#: Keys that move through a list: a jump made by them keeps the focus in the list.
+_BROWSE_KEYS = _VALUE_KEYS
 
 
 class MainWindow(QMainWindow):
@@ -70,6 +97,7 @@ class MainWindow(QMainWindow):
         self.pixels_scale: float | None = None  # decode scale of the pixels on the canvas
         self.shown_raw = None  # a high-bit-depth image's raw pixels at that scale (status bar value)
         self._record_index: dict[int, int] = {}
+        self._last_key: int | None = None  # of the last key press anywhere in the window
 
         self.undo_stack = QUndoStack(self)
         self.notifier = EditNotifier(self)
@@ -184,6 +212,11 @@ class MainWindow(QMainWindow):
             "prev_finding": lambda: self.findings_panel.next_finding(-1),
             "fit": self.canvas.fit,
             "zoom_1to1": self.canvas.zoom_1to1,
+            "zoom_in": self.canvas.zoom_in,
+            "zoom_out": self.canvas.zoom_out,
+            "duplicate": self.canvas.duplicate_selected,
+            "copy_boxes": self.canvas.copy_selection,
+            "paste_boxes": self.canvas.paste,
             "grid": self.image_list.set_grid,
             "show_shortcuts": self.show_shortcuts,
             "preferences": self.edit_preferences,
@@ -200,6 +233,8 @@ class MainWindow(QMainWindow):
         self.image_list.filterChanged.connect(self._update_status)
         self.class_panel.classActivated.connect(self.canvas.set_current_class)
         self.findings_panel.jumpRequested.connect(self.jump_to)
+        # Enter on a finding browsed to with the arrow keys: now edit it (digits, Del, arrows).
+        self.findings_panel.tree.itemActivated.connect(lambda *_: self.canvas.setFocus(Qt.FocusReason.OtherFocusReason))
         self.notifier.recordChanged.connect(self._on_record_changed)
         self.notifier.classesChanged.connect(self._on_classes_changed)
         self.notifier.editApplied.connect(self._refresh_totals)
@@ -226,7 +261,7 @@ class MainWindow(QMainWindow):
         """Open a dataset in the background (after offering to save the current one)."""
         if not self.saver.confirm_close(self):
             return
-        self.statusBar().showMessage(f"Opening {path}…")
+        self.statusBar().showMessage(f"Opening {path}…", OPENING_MESSAGE_MS)
         self.opener.open(path)
 
     def open_sample(self) -> None:
@@ -286,7 +321,7 @@ class MainWindow(QMainWindow):
             self.store.refresh_record(rec)
             result.facts.update(self._record_index[id(rec)], rec, len(self.store.for_record(rec)))
         self.image_list.model.set_facts(result.facts)
-        self.class_panel.set_counts(result.facts.totals(result.ds.nc))
+        self.class_panel.set_counts(result.facts.totals(result.ds.nc), result.facts.unknown_total(result.ds.nc))
         self.findings_panel.set_store(self.store)
         n = len(self.store.all())
         self.statusBar().showMessage(result.error or f"Validation: {count_noun(n, 'finding')}", 5000)
@@ -437,9 +472,23 @@ class MainWindow(QMainWindow):
             self.show_record(j)
 
     def jump_to(self, record_index: int, instance: int) -> None:
+        """Show a finding's or suspect's record and select its instance; the canvas gets the
+        keyboard, so digit keys (class) and Del act on it at once. Browsing a list with
+        its arrow keys keeps the focus in the list (the next arrow moves on, not the box)."""
+        browsing = self._browsing_a_list()
         if record_index != self.current:
             self.show_record(record_index)
         self.canvas.select_instance(instance if instance >= 0 else None)
+        if not browsing and self.pages.currentWidget() is self.canvas:
+            self.canvas.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _browsing_a_list(self) -> bool:
+        focus = QApplication.focusWidget()
+        return (
+            isinstance(focus, QAbstractItemView)
+            and QGuiApplication.mouseButtons() == Qt.MouseButton.NoButton
+            and self._last_key in _BROWSE_KEYS
+        )
 
     def _update_status(self) -> None:
         rec = self.current_record()
@@ -488,14 +537,19 @@ class MainWindow(QMainWindow):
     def _refresh_totals(self) -> None:
         if self.ds is None:
             return
-        self.class_panel.set_counts(self.image_list.model.facts.totals(self.ds.nc))
+        self._set_class_counts()
         if self.store is not None:
             self.findings_panel.rebuild()
+
+    def _set_class_counts(self) -> None:
+        assert self.ds is not None
+        facts = self.image_list.model.facts
+        self.class_panel.set_counts(facts.totals(self.ds.nc), facts.unknown_total(self.ds.nc))
 
     def _on_classes_changed(self) -> None:
         if self.ds is None:
             return
-        self.class_panel.set_counts(self.image_list.model.facts.totals(self.ds.nc))
+        self._set_class_counts()
         self.image_list.refresh_classes(self.ds)
 
     def edit_preferences(self) -> None:
@@ -522,6 +576,19 @@ class MainWindow(QMainWindow):
                 not self.ds.records or self.pixels_scale is not None or getattr(self, "pixels_error", None) is not None
             )
         )
+
+    def event(self, event: QEvent) -> bool:
+        # Qt offers every key to the focus widget first as a ShortcutOverride, which then
+        # travels up to this window: a slider or spin box keeps its own keys (arrows move the
+        # score slider, not the image), and the last key is remembered for jump_to.
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            self._last_key = event.key()
+            if event.key() in _VALUE_KEYS and isinstance(
+                QApplication.focusWidget(), (QAbstractSlider, QAbstractSpinBox)
+            ):
+                event.accept()
+                return True
+        return super().event(event)
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt API)
         return QSize(1400, 900)

@@ -14,6 +14,7 @@ import numpy as np
 from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.findings import Finding, Severity
 from workbench.core.fix_actions import FitBoxToKeypoints, FixAction, MarkKeypointMissing
+from workbench.core.wording import keypoint_label
 from workbench.qa.instance_finding import finding_at, xyxy_text
 
 # A visible keypoint may stick out of its box by this fraction of the box's longer side
@@ -74,7 +75,6 @@ def check_keypoints(ds: Dataset, rec: ImageRecord, i: int, inst: Instance) -> li
     out = []
     names = ds.keypoints.names
     for j in np.flatnonzero(outside):
-        name = names[j] if j < len(names) else str(j)
         out.append(
             finding_at(
                 ds,
@@ -83,7 +83,7 @@ def check_keypoints(ds: Dataset, rec: ImageRecord, i: int, inst: Instance) -> li
                 inst,
                 Severity.WARNING,
                 "keypoint_outside_box",
-                f"keypoint {j} ({name}) at ({xs[j]:.1f}, {ys[j]:.1f}) lies outside its box "
+                f"{keypoint_label(int(j), names)} at ({xs[j]:.1f}, {ys[j]:.1f}) lies outside its box "
                 f"({xyxy_text(inst)}): {advice}",
                 fix,
             )

@@ -37,7 +37,7 @@ from workbench.core.fix_actions import (
     SetVisibility,
     TakeImageSize,
 )
-from workbench.core.wording import count_noun
+from workbench.core.wording import count_noun, keypoint_label
 from workbench.qa.label_qc import class_label
 from workbench.qa.validate import validate_dataset, validate_record
 
@@ -190,18 +190,18 @@ def _set_box(ds: Dataset, rec: ImageRecord, work: _Work, fix: SetBox) -> str:
 def _keypoints(work: _Work, fix: MarkKeypointMissing | SetVisibility | MoveKeypoint) -> np.ndarray:
     kps = work.instance(fix).keypoints
     if kps is None or not 0 <= fix.keypoint < len(kps):
-        raise StaleFix(f"the label has no keypoint {fix.keypoint} any more")
+        raise StaleFix(f"the label has no {keypoint_label(fix.keypoint)} any more")
     return kps
 
 
 def _mark_keypoint_missing(ds: Dataset, rec: ImageRecord, work: _Work, fix: MarkKeypointMissing) -> str:
     _keypoints(work, fix)[fix.keypoint] = 0.0
-    return f"Mark keypoint {fix.keypoint} missing"
+    return f"Mark {_point(ds, fix.keypoint)} missing"
 
 
 def _set_visibility(ds: Dataset, rec: ImageRecord, work: _Work, fix: SetVisibility) -> str:
     _keypoints(work, fix)[fix.keypoint, 2] = float(fix.value)
-    return f"Set keypoint {fix.keypoint} visibility"
+    return f"Set {_point(ds, fix.keypoint)} visibility"
 
 
 def _move_keypoint(ds: Dataset, rec: ImageRecord, work: _Work, fix: MoveKeypoint) -> str:
@@ -245,8 +245,7 @@ def _take_image_size(ds: Dataset, rec: ImageRecord, work: _Work, fix: TakeImageS
 
 
 def _point(ds: Dataset, q: int) -> str:
-    names = ds.keypoints.names if ds.keypoints is not None else []
-    return names[q] if q < len(names) else f"keypoint {q}"
+    return keypoint_label(q, ds.keypoints.names if ds.keypoints is not None else None)
 
 
 _APPLY: dict[type, Callable[[Dataset, ImageRecord, _Work, Any], str]] = {

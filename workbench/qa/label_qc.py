@@ -46,6 +46,7 @@ from workbench.core.fix_actions import AddInstance, DeleteInstance, FixAction, M
 from workbench.core.keypoints import KeypointSchema
 from workbench.core.paths import path_key as _key
 from workbench.core.prediction import Prediction
+from workbench.core.wording import keypoint_label
 from workbench.qa.qc_geometry import box_iou, keypoint_similarity
 from workbench.qa.qc_reliability import LIKELY_P, LIKELY_RECALL, ModelReliability, Provenance
 
@@ -349,7 +350,7 @@ class _ImageQC:
             )
             evidence: dict[str, Any] = {
                 "keypoint": q,
-                "name": name,
+                "name": schema.names[q] if q < len(schema.names) else name,
                 "label_xy": _rounded(gk[q, :2]),
                 "predicted_xy": xy,
                 "distance_px": round(dist, 2),
@@ -433,7 +434,7 @@ def class_label(ds: Dataset, k: int) -> str:
 
 
 def _kp_name(schema: KeypointSchema, q: int) -> str:
-    return schema.names[q] if q < len(schema.names) else f"keypoint {q}"
+    return keypoint_label(q, schema.names)
 
 
 def _flip_twin(

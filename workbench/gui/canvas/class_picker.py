@@ -57,6 +57,7 @@ class ClassPicker(QDialog):
             if matches(text, i, name):
                 item = QListWidgetItem(f"{i}  {name}")
                 item.setData(Qt.ItemDataRole.UserRole, i)
+                item.setToolTip(f"{i}  {name}")  # a long name is elided in the row
                 item.setForeground(style.class_qcolor(i))
                 self.list.addItem(item)
         name = text.strip()

@@ -132,7 +132,7 @@ class KeypointDrag(_InstanceDrag):
         assert self._orig.keypoints is not None
         x, y, _ = self._orig.keypoints[k]
         self._offset = (x - start.x(), y - start.y())
-        self.text = f"Move keypoint {host.keypoint_name(k)}"
+        self.text = f"Move {host.keypoint_name(k)}"
 
     def move(self, scene: QPointF, view: QPointF) -> None:
         assert self._orig.keypoints is not None

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGraphicsPixmapItem, QGraphicsRectItem, QGraphicsS
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 WHEEL_STEP = 1.0015  # per 1/8 degree of wheel: one notch (120) zooms by about 1.2x
 PLACEHOLDER_SIZE = (640, 480)
+KEY_ZOOM_STEP = 1.25  # Ctrl++ / Ctrl+-: a step a little larger than one wheel notch
 
 
 class ImageView(QGraphicsView):
@@ -94,6 +95,14 @@ class ImageView(QGraphicsView):
 
     def zoom_1to1(self) -> None:
         self.set_zoom(1.0)
+
+    def zoom_in(self) -> None:
+        """Ctrl++ (and Ctrl+=): one step closer, around the centre of the view."""
+        self.set_zoom(self.zoom() * KEY_ZOOM_STEP)
+
+    def zoom_out(self) -> None:
+        """Ctrl+-: one step back, around the centre of the view."""
+        self.set_zoom(self.zoom() / KEY_ZOOM_STEP)
 
     def set_zoom(self, factor: float) -> None:
         """Zoom around the centre of the view."""

@@ -22,9 +22,12 @@ the same meaning, so a menu action bound to the same key does the same thing)
     ``V``: cycle the visibility of the hovered keypoint (else the last one touched)
     visible -> occluded -> missing -> visible (visible <-> missing in formats that
     cannot store "occluded"). ``F``: swap left/right keypoints of the selection by
-    ``flip_idx``. ``P``: place missing keypoints, see below. ``Esc``: cancel the
-    gesture or mode in progress, else clear the selection. Keys with Ctrl, Alt or
-    Meta are left to the main window.
+    ``flip_idx``. ``P``: place missing keypoints, see below. Arrow keys (Shift: 10
+    px) nudge the selected box; without a selection they are the window's (images).
+    ``Esc``: cancel the gesture or mode in progress, else leave the box tool, else
+    clear the selection. Keys with Ctrl, Alt or Meta are left to the main window
+    (Ctrl+D duplicate, Ctrl+C / Ctrl+V copy and paste, Ctrl++ / Ctrl+- zoom call the
+    public methods here).
 
 Placing missing keypoints
     Missing points are not drawn, so they cannot be dragged. With an instance
@@ -56,6 +59,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.annotation import Dataset, ImageRecord, Instance
 from workbench.core.prediction import Prediction
+from workbench.core.wording import count_noun, keypoint_label
 from workbench.gui.canvas import style
 from workbench.gui.canvas.box_item import BoxItem, box_rect
 from workbench.gui.canvas.class_picker import ClassPicker
@@ -64,6 +68,7 @@ from workbench.gui.canvas.geometry import (
     Bounds,
     clamp_point,
     first_missing,
+    move_instance,
     next_visibility,
     with_keypoint,
 )
@@ -77,12 +82,23 @@ from workbench.gui.commands import (
     EditNotifier,
     InstancesEdit,
     delete_instances,
+    duplicate_instance,
+    nudge_instance,
+    paste_instances,
     replace_instance,
     set_class,
     swap_left_right,
 )
 
 DRAG_START_PX = 3  # screen pixels (Manhattan) before a press on a shape becomes a move
+NUDGE_PX, NUDGE_SHIFT_PX = 1.0, 10.0  # image pixels per arrow key press (Shift: the larger step)
+DUPLICATE_OFFSET_PX = 10.0  # a duplicate lands beside its original, not hidden under it
+_ARROWS = {
+    Qt.Key.Key_Left: (-1.0, 0.0),
+    Qt.Key.Key_Right: (1.0, 0.0),
+    Qt.Key.Key_Up: (0.0, -1.0),
+    Qt.Key.Key_Down: (0.0, 1.0),
+}
 VISIBILITY_NAMES = {0.0: "missing", 1.0: "occluded", 2.0: "visible"}
 
 #: Key help for menus and the help dialog: (key, what it does).
@@ -96,7 +112,8 @@ CANVAS_KEYS: tuple[tuple[str, str], ...] = (
     ("P", "place the missing keypoints of the selection"),
     ("Space+drag, middle-drag", "pan"),
     ("Wheel", "zoom around the cursor"),
-    ("Esc", "cancel / clear selection"),
+    ("Arrows, Shift+Arrows", "nudge the selected box by 1 px (10 px); without a selection: images"),
+    ("Esc", "cancel, leave the box tool, clear the selection"),
 )
 
 _DIGITS = {getattr(Qt.Key, f"Key_{d}"): (d - 1) % 10 for d in range(10)}  # key 1 -> 0, ..., key 0 -> 9
@@ -157,6 +174,7 @@ class AnnotationCanvas(ImageView):
         self._space = False
         self._current_class = 0
         self._picker: ClassPicker | None = None
+        self._clipboard: list[Instance] = []  # Ctrl+C: kept across images (copy to the next frame)
 
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         # Every item sets the pen, brush and hints it uses, so the view can skip
@@ -292,9 +310,7 @@ class AnnotationCanvas(ImageView):
 
     def keypoint_name(self, k: int) -> str:
         schema = self._ds.keypoints if self._ds is not None else None
-        if schema is not None and 0 <= k < schema.num_keypoints:
-            return f"{k + 1} {schema.names[k]}"
-        return str(k + 1)
+        return keypoint_label(k, schema.names if schema is not None else None)
 
     def _on_record_changed(self, rec: object) -> None:
         if rec is self._rec:
@@ -520,7 +536,7 @@ class AnnotationCanvas(ImageView):
                 self.statusMessage.emit("all keypoints of this instance are placed; P then a number re-places one")
                 k = 0
         if not 0 <= k < num:
-            self.statusMessage.emit(f"no keypoint {k + 1}: the schema has {num}")
+            self.statusMessage.emit(f"no {keypoint_label(k)}: the schema has {num}")
             return
         self._place = k
         self._update_cursor()
@@ -553,6 +569,68 @@ class AnnotationCanvas(ImageView):
     def _push(self, cmd: InstancesEdit, index: int) -> None:
         self._stack.push(cmd)
         self.instanceEdited.emit(index)
+
+    # ------------------------------------------------------------------ nudge, duplicate, copy, paste
+
+    def nudge_selected(self, dx: float, dy: float) -> None:
+        """Move the selected instance by ``(dx, dy)`` image pixels, kept inside the image;
+        one undoable step per press, consecutive nudges of one box merge into one."""
+        sel, rec = self._selected, self._rec
+        if sel is None or rec is None:
+            return
+        inst = rec.instances[sel]
+        moved = move_instance(inst, dx, dy, self.bounds())
+        if np.array_equal(moved.box, inst.box):
+            return  # against the image edge: nothing to undo
+        self._push(nudge_instance(rec, sel, moved, self.notifier), sel)
+
+    def duplicate_selected(self) -> None:
+        """Ctrl+D: a copy of the selected instance beside it, selected after (so it can be dragged away)."""
+        sel, rec = self._selected, self._rec
+        if sel is None or rec is None:
+            self.statusMessage.emit("select a box to duplicate")
+            return
+        inst = rec.instances[sel]
+        off = DUPLICATE_OFFSET_PX
+        # beside the original, or on its other side when the image edge is in the way
+        copy = move_instance(inst, off, off, self.bounds())
+        if np.array_equal(copy.box, inst.box):
+            copy = move_instance(inst, -off, -off, self.bounds())
+        new_index = len(rec.instances)
+        self._push(duplicate_instance(rec, sel, copy, self.notifier), new_index)
+        self._set_selection(new_index)
+
+    def copy_selection(self) -> list[Instance]:
+        """Ctrl+C: the selected instance, or every instance of the image when none is selected."""
+        rec = self._rec
+        if rec is None:
+            return []
+        chosen = [rec.instances[self._selected]] if self._selected is not None else list(rec.instances)
+        self._clipboard = [inst.copy() for inst in chosen]
+        if self._clipboard:
+            self.statusMessage.emit(f"Copied {count_noun(len(self._clipboard), 'box', 'boxes')} (Ctrl+V pastes)")
+        else:
+            self.statusMessage.emit("no boxes on this image to copy")
+        return list(self._clipboard)
+
+    def paste(self) -> None:
+        """Ctrl+V: the copied instances into the shown image (clipped to it), the last one selected."""
+        rec = self._rec
+        if rec is None:
+            return
+        if not self._clipboard:
+            self.statusMessage.emit("nothing copied yet: Ctrl+C copies the selected box (or all boxes of an image)")
+            return
+        cmd = paste_instances(rec, self._clipboard, self.notifier)
+        n0 = len(rec.instances)
+        self._push(cmd, n0)
+        if len(rec.instances) > n0:
+            self._set_selection(len(rec.instances) - 1)
+        else:
+            self.statusMessage.emit("the copied boxes lie outside this image: nothing pasted")
+
+    def clipboard(self) -> list[Instance]:
+        return list(self._clipboard)
 
     # ------------------------------------------------------------------ hit testing
 
@@ -632,6 +710,7 @@ class AnnotationCanvas(ImageView):
                 self._hover = hit
                 self._update_states()
                 self._update_cursor()
+                self.viewport().setToolTip(self.hover_text())
         event.accept()
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt API)
@@ -687,6 +766,21 @@ class AnnotationCanvas(ImageView):
     def hovered(self) -> Hit:
         return self._hover
 
+    def hover_text(self) -> str:
+        """The tooltip under the cursor: a keypoint's number, name and visibility, a box's
+        full class name (its tag may be cut), so nothing has to be counted or guessed."""
+        h, rec = self._hover, self._rec
+        if rec is None or h.instance is None or h.instance >= len(rec.instances):
+            return ""
+        inst = rec.instances[h.instance]
+        owner = f"{self.class_name(inst.class_id)} (instance {h.instance + 1})"
+        if h.kind == "keypoint" and h.part is not None and inst.keypoints is not None:
+            v = VISIBILITY_NAMES.get(float(inst.keypoints[h.part, 2]), "")
+            return f"{self.keypoint_name(h.part)}, {v} — {owner}"
+        if h.kind in ("box", "handle"):
+            return owner
+        return ""
+
     def show_rubber_band(self, box: np.ndarray | None) -> None:
         if box is None:
             self._rubber.hide()
@@ -716,6 +810,11 @@ class AnnotationCanvas(ImageView):
             return True
         if self._rec is None:
             return False
+        if key in _ARROWS and self._selected is not None:
+            step = NUDGE_SHIFT_PX if mods & Qt.KeyboardModifier.ShiftModifier else NUDGE_PX
+            dx, dy = _ARROWS[Qt.Key(key)]
+            self.nudge_selected(dx * step, dy * step)
+            return True
         if key in _DIGITS:
             index = _DIGITS[key]
             if self._place is not None:
@@ -749,6 +848,10 @@ class AnnotationCanvas(ImageView):
             return
         super().keyReleaseEvent(event)
 
+    def _claims_arrow(self, event: QKeyEvent) -> bool:
+        mods = event.modifiers() & ~(Qt.KeyboardModifier.KeypadModifier | Qt.KeyboardModifier.ShiftModifier)
+        return event.key() in _ARROWS and mods == Qt.KeyboardModifier.NoModifier and self._selected is not None
+
     def _escape(self) -> None:
         if self._drag is not None:
             self._drag.cancel()
@@ -757,6 +860,8 @@ class AnnotationCanvas(ImageView):
             self._leave_place_mode()
         elif self._one_box:
             self._one_box = False
+        elif self._tool == "box":
+            self.set_tool("select")  # Esc leaves the box tool, as in labelme
         else:
             self._set_selection(None)
         self.statusMessage.emit("")
@@ -773,6 +878,11 @@ class AnnotationCanvas(ImageView):
             self._picker.close()  # it was choosing for the previous image's selection
 
     def event(self, event: QEvent) -> bool:
+        # Left/Right are the window's image shortcuts; with a box selected the canvas claims
+        # the arrows (Qt asks the focus widget first with a ShortcutOverride) to nudge it.
+        if event.type() == QEvent.Type.ShortcutOverride and self._claims_arrow(event):
+            event.accept()
+            return True
         # Losing focus mid Space+drag must not leave the canvas stuck in pan mode.
         if event.type() == QEvent.Type.FocusOut and self._space:
             self._space = False

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QProgressBar, QPushButton
 
+from workbench.gui.eliding import eliding_combo
+
 
 class RunControls:
     """Checkpoint row, run row and progress bar; the owner connects the buttons."""
 
-    def __init__(self, action: str, min_chars: int = 24) -> None:
-        self.weights = QComboBox()
-        self.weights.setMinimumContentsLength(min_chars)
-        self.weights.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    def __init__(self, action: str, min_chars: int = 16) -> None:
+        self.weights = eliding_combo(QComboBox(), min_chars)
         self.browse = QPushButton("…")
         self.browse.setToolTip("Choose a checkpoint file")
         self.map_button = QPushButton("Map classes…")
         self.map_button.setToolTip("Say which dataset class each of the checkpoint's classes is, or ignore it")
         self.map_button.setVisible(False)
-        self.scope = QComboBox()
+        self.scope = eliding_combo(QComboBox())
         self.action_button = QPushButton(action)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.annotation import Dataset
+from workbench.gui.eliding import eliding_combo
 from workbench.gui.training.devices import CPU, DeviceChoice, DeviceQuery
 from workbench.train.config import TrainConfig
 from workbench.train.model_specs import MODELS, default_model
@@ -43,10 +44,8 @@ class TrainForm(QWidget):
     def __init__(self, parent: QWidget | None = None, query_devices: bool = True) -> None:
         super().__init__(parent)
         self._has_keypoints = False
-        self.model = QComboBox()
-        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model.setMinimumContentsLength(16)
-        self.weights = QComboBox()
+        self.model = eliding_combo(QComboBox(), 16)
+        self.weights = eliding_combo(QComboBox(), 16)
         for key, _value, text in WEIGHTS:
             self.weights.addItem(text, key)
         self.weights_file = QLineEdit()
@@ -56,9 +55,7 @@ class TrainForm(QWidget):
         self.epochs = _spin(1, 10000, 30)
         self.imgsz = _spin(64, 4096, 640, step=32)
         self.batch = _spin(1, 1024, 4)
-        self.device = QComboBox()
-        self.device.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.device.setMinimumContentsLength(16)
+        self.device = eliding_combo(QComboBox(), 16)
         self.set_devices([CPU])
         self.out = QLineEdit()
         self.out.setPlaceholderText("runs folder (default: <dataset>-runs beside the dataset folder)")

@@ -116,7 +116,7 @@ class RunHistory(QWidget):
         for run in list_runs(self.root, *self.more) if self.root is not None else []:
             item = QListWidgetItem(run_summary(run))
             item.setData(RUN_ROLE, run)
-            item.setToolTip(str(run))
+            item.setToolTip(f"{item.text()}\n{run}")  # the row is elided in a narrow dock
             self.list.addItem(item)
             item.setSelected(str(run) in selected)
         self.list.blockSignals(False)

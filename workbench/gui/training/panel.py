@@ -36,6 +36,7 @@ from workbench.core.annotation import Dataset
 from workbench.core.findings import Finding, Severity
 from workbench.core.wording import count_noun
 from workbench.gui.training.form import TrainForm
+from workbench.gui.training.gui_words import for_gui
 from workbench.gui.training.history import RunHistory
 from workbench.gui.training.plots import TrainPlots
 from workbench.gui.training.supervisor import TrainingSupervisor
@@ -393,7 +394,8 @@ class TrainPanel(QWidget):
             self.log.appendPlainText(epoch_summary(ev))
         elif isinstance(ev, LogEvent):
             prefix = "" if ev.level == "info" else f"{ev.level}: "
-            self.log.appendPlainText(prefix + ev.message + "".join(f"\n    {d}" for d in ev.details))
+            lines = [for_gui(ev.message), *(for_gui(d) for d in ev.details)]
+            self.log.appendPlainText(prefix + "\n    ".join(lines))
 
     def _show_progress(self) -> None:
         p = self.progress_state
@@ -406,7 +408,7 @@ class TrainPanel(QWidget):
     def _on_end(self, ev: EndEvent) -> None:
         tone = _END_TONE.get(ev.reason, "error")
         title = _END_TITLE.get(ev.reason, str(ev.reason))
-        message = ev.message.strip() or ev.reason
+        message = for_gui(ev.message.strip()) or ev.reason  # the engine words it for the CLI
         self.show_banner(f"{title}: {message}", tone)
         self.log.appendPlainText(f"--- {ev.reason}: {message}")
         if self.progress_state is not None and ev.reason == EndReason.FINISHED:
@@ -437,6 +439,7 @@ class TrainPanel(QWidget):
                 where += f":{f.line}"
             item = QListWidgetItem(f"{f.severity.value}: {where}: {f.message}")
             item.setData(FINDING_ROLE, f)
+            item.setToolTip(str(f))  # the row is cut at the dock's edge
             item.setForeground(QColor("#b71c1c") if f.severity == Severity.ERROR else QColor("#8d6e00"))
             self.findings.addItem(item)
         if len(findings) > MAX_LISTED_FINDINGS:

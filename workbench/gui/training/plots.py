@@ -6,10 +6,15 @@ times a second): repainting a pyqtgraph plot with its axes costs several millise
 and three at once would hold the event loop for tens of milliseconds. The x axis of every plot is in
 epochs (iteration i of n in epoch e is at ``e + (i + 1) / n``), so the per-iteration
 losses and the per-epoch metrics line up.
+
+Every curve has a name; the legend sits in a row of its own under the x axis (never over
+a curve), and the epoch axis never switches to SI prefixes ("epoch (x0.001)" during the
+first epoch).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +36,8 @@ from workbench.train.events import (
 PLOTS = ("loss", "lr", "metrics")
 EMA_SMOOTHING = 0.9  # TensorBoard-style: each point keeps 90% of the smoothed value before it
 REDRAW_MS = 100
+LEGEND_ROW = 4  # PlotItem's grid: 0 title, 1 top axis, 2 plot, 3 bottom axis; 4 is free
+LEGEND_COLUMNS = 4
 
 
 def series_pen(i: int, width: float = 2.0, alpha: int = 255, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> Any:
@@ -41,32 +48,54 @@ def series_pen(i: int, width: float = 2.0, alpha: int = 255, style: Qt.PenStyle 
 
 @dataclass
 class Series:
-    """One curve's points; ``ema`` is the bias-corrected exponential moving average of ``y``."""
+    """One curve's points; ``ema`` is the bias-corrected exponential moving average of ``y``.
+
+    x only grows: a point at or before the last one (a resumed run redoing the epoch it
+    was stopped in, replayed from its iteration log) replaces the points from there on,
+    so the redone part is drawn once, not as a second line over the first.
+    """
 
     x: list[float] = field(default_factory=list)
     y: list[float] = field(default_factory=list)
     ema: list[float] = field(default_factory=list)
-    _acc: float = 0.0
+    _accs: list[float] = field(default_factory=list)  # the uncorrected EMA after each point
 
     def add(self, x: float, y: float) -> None:
+        if self.x and x <= self.x[-1]:
+            cut = bisect_left(self.x, x)
+            for values in (self.x, self.y, self.ema, self._accs):
+                del values[cut:]
+        acc = EMA_SMOOTHING * (self._accs[-1] if self._accs else 0.0) + (1 - EMA_SMOOTHING) * y
         self.x.append(x)
         self.y.append(y)
-        self._acc = EMA_SMOOTHING * self._acc + (1 - EMA_SMOOTHING) * y
-        self.ema.append(self._acc / (1 - EMA_SMOOTHING ** len(self.y)))
+        self._accs.append(acc)
+        self.ema.append(acc / (1 - EMA_SMOOTHING ** len(self.y)))
 
 
-def make_plot(title: str, y_label: str, x_label: str = "epoch") -> pg.PlotWidget:
+def make_plot(title: str, y_label: str, x_label: str = "epoch", y_si_prefix: bool = False) -> pg.PlotWidget:
+    """A plot with its legend below the axes and plain numbers on the epoch axis.
+
+    ``y_si_prefix``: let the y axis scale by an SI prefix (the learning rate, 1e-4 .. 1e-2);
+    AP and losses are read as they are.
+    """
     w = pg.PlotWidget()
     w.setBackground("w")
     item = w.getPlotItem()
     item.setTitle(title, size="9pt")
     item.setLabel("left", y_label)
     item.setLabel("bottom", x_label)
+    item.getAxis("bottom").enableAutoSIPrefix(False)
+    left = item.getAxis("left")
+    left.enableAutoSIPrefix(y_si_prefix)
+    left.setTickDensity(0.6)  # a short plot gets a few readable ticks, not a crammed column
     item.showGrid(x=True, y=True, alpha=0.25)
     item.setClipToView(True)
     item.setDownsampling(auto=True, mode="peak")
-    item.addLegend(offset=(-5, 5), labelTextSize="8pt")
-    w.setMinimumHeight(110)
+    # The legend in a layout row of its own: inside the view box it covers curves.
+    legend = pg.LegendItem(offset=None, labelTextSize="8pt", colCount=LEGEND_COLUMNS)
+    item.layout.addItem(legend, LEGEND_ROW, 1)
+    item.legend = legend  # PlotItem.plot(name=...) adds named curves to it
+    w.setMinimumHeight(120)
     return w
 
 
@@ -76,7 +105,7 @@ class TrainPlots(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.loss_plot = make_plot("Training loss (thin: raw, thick: smoothed)", "loss")
-        self.lr_plot = make_plot("Learning rate", "lr")
+        self.lr_plot = make_plot("Learning rate", "lr", y_si_prefix=True)
         self.metric_plot = make_plot("Validation", "AP")
         self.metric_plot.getPlotItem().setYRange(0, 1, padding=0.02)
         layout = QVBoxLayout(self)
@@ -157,15 +186,34 @@ class TrainPlots(QWidget):
         }
 
     def _curve(
-        self, plot: pg.PlotWidget, key: tuple[str, str], pen: Any, name: str | None, symbol: str | None = None
+        self,
+        plot: pg.PlotWidget,
+        key: tuple[str, str],
+        pen: Any,
+        name: str,
+        symbol: str | None = None,
+        in_legend: bool = True,
     ) -> pg.PlotDataItem:
+        """The curve of ``key``, created once; every curve is named, ``in_legend=False``
+        keeps a companion (the raw loss under its smoothed line) out of the legend."""
         curve = self._curves.get(key)
         if curve is None:
             curve = plot.getPlotItem().plot(
-                [], [], pen=pen, name=name, symbol=symbol, symbolSize=6, symbolBrush=pen.color() if symbol else None
+                [],
+                [],
+                pen=pen,
+                name=name if in_legend else None,
+                symbol=symbol,
+                symbolSize=6,
+                symbolBrush=pen.color() if symbol else None,
             )
+            curve.opts["name"] = name
             self._curves[key] = curve
         return curve
+
+    def curves(self) -> list[pg.PlotDataItem]:
+        """Every curve drawn so far (tests: each has a name)."""
+        return list(self._curves.values())
 
     def redraw(self) -> None:
         """Bring every plot up to date now (after a replay, at the end of a run)."""
@@ -188,12 +236,16 @@ class TrainPlots(QWidget):
             for i, (key, s) in enumerate(source.items()):
                 label = loss_label(key).plot
                 if self.losses:
-                    self._curve(self.loss_plot, ("raw", key), series_pen(i, 1.0, 70), None).setData(s.x, s.y)
+                    raw = self._curve(
+                        self.loss_plot, ("raw", key), series_pen(i, 1.0, 70), f"{label} (raw)", None, False
+                    )
+                    raw.setData(s.x, s.y)
                     self._curve(self.loss_plot, ("ema", key), series_pen(i, 2.0), label).setData(s.x, s.ema)
                 else:
                     self._curve(self.loss_plot, ("epoch", key), series_pen(i, 2.0), label, "o").setData(s.x, s.y)
         elif name == "lr":
-            self._curve(self.lr_plot, ("lr", "lr"), series_pen(5, 2.0), None).setData(self.lr.x, self.lr.y)
+            lr = self._curve(self.lr_plot, ("lr", "lr"), series_pen(5, 2.0), "learning rate")
+            lr.setData(self.lr.x, self.lr.y)
         else:
             for i, (key, label) in enumerate(METRIC_LABELS.items()):
                 s = self.metrics.get(key)
