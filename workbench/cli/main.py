@@ -14,7 +14,7 @@ import sys
 
 from workbench import __version__
 
-COMMANDS = ["open", "validate", "convert", "sample", "train", "eval", "predict", "qc"]
+COMMANDS = ["open", "validate", "convert", "sample", "train", "eval", "predict", "qc", "export"]
 
 
 def build_parser() -> argparse.ArgumentParser:
