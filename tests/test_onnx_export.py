@@ -256,3 +256,19 @@ def test_detection_viewer_factory_picks_onnxruntime_by_suffix(exported):
     assert isinstance(onnx_predictor, OnnxPredictor) and onnx_predictor.classes == CLASSES
     assert onnx_predictor.provenance.val_map50 == pytest.approx(0.5)
     assert isinstance(default_factory(ckpt), Predictor)
+
+
+def test_runtime_layer_imports_neither_torch_nor_train_nor_qt():
+    """``workbench.runtime`` runs exported models where torch is not installed: not even a lazy import."""
+    import ast
+
+    banned = ("torch", "torchvision", "PySide6", "workbench.train", "workbench.gui", "workbench.cli")
+    for path in sorted((REPO / "workbench" / "runtime").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            bad = [n for n in names if any(n == b or n.startswith(b + ".") for b in banned)]
+            assert not bad, f"{path.name}:{node.lineno} imports {bad}"
