@@ -272,3 +272,10 @@ def test_runtime_layer_imports_neither_torch_nor_train_nor_qt():
                 names = [node.module]
             bad = [n for n in names if any(n == b or n.startswith(b + ".") for b in banned)]
             assert not bad, f"{path.name}:{node.lineno} imports {bad}"
+
+
+def test_ssdlite_input_size_cannot_be_changed(tmp_path, capsys):
+    ckpt = _checkpoint(tmp_path / "ssd.pt", "ssdlite320_mobilenet_v3_large")
+    assert main(["export", str(ckpt), "--imgsz", "256", "--out", str(tmp_path / "ssd.onnx")]) == 2
+    assert "always works at 320 px" in capsys.readouterr().err
+    assert not (tmp_path / "ssd.onnx").exists()

@@ -195,6 +195,8 @@ def export_onnx(
     ckpt = _checkpoint(weights)
     name = ckpt["model_name"]
     spec = get_spec(name)
+    if imgsz is not None and spec.fixed_size is not None and imgsz != spec.fixed_size:
+        raise ExportError(f"{weights}: {name} always works at {spec.fixed_size} px; leave out --imgsz")
     if imgsz is not None:
         ckpt = {**ckpt, "imgsz": int(imgsz)}  # the model's transform resizes to this size
     size = int(ckpt.get("imgsz", 640))
