@@ -279,3 +279,22 @@ def test_ssdlite_input_size_cannot_be_changed(tmp_path, capsys):
     assert main(["export", str(ckpt), "--imgsz", "256", "--out", str(tmp_path / "ssd.onnx")]) == 2
     assert "always works at 320 px" in capsys.readouterr().err
     assert not (tmp_path / "ssd.onnx").exists()
+
+
+def test_verification_runs_on_the_images_it_is_given_or_the_training_images(exported, tmp_path, capsys):
+    ckpt, _model = exported
+    images = _images(tmp_path / "imgs", [(100, 128), (128, 90)])
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(ckpt), "--out", str(out), "--verify-on", str(images)]) == 0
+    assert "verified against PyTorch on 2 images" in capsys.readouterr().out
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["export", str(ckpt), "--out", str(out), "--verify-on", str(empty)]) == 2
+    assert "no images found" in capsys.readouterr().err
+    # A checkpoint records its training images relative to the dataset root (the config's data).
+    data = torch.load(ckpt, weights_only=True)
+    data["config"] = {"data": str(tmp_path / "data.yaml")}
+    data["trained_on"] = ["imgs/img0.png", "imgs/img1.png", "imgs/gone.png"]
+    assert [p.name for p in onnx_export._trained_on_paths(data)] == ["img0.png", "img1.png"]
+    found = onnx_export.verification_images(data, IMGSZ)
+    assert [name for name, _ in found] == [str(images / "img0.png"), str(images / "img1.png")]

@@ -35,7 +35,34 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "square input; images are letterboxed into it)",
     )
     p.add_argument("--out", default=None, help="the .onnx file to write (default: beside the checkpoint)")
+    p.add_argument(
+        "--verify-on",
+        metavar="SOURCE",
+        default=None,
+        help="an image, a folder or a dataset whose first images the check runs on (default: a few the "
+        "model trained on when they are still there, else generated ones)",
+    )
     return p
+
+
+def _verify_images(source: Path) -> list[tuple[str, Any]]:
+    """Up to three readable images of SOURCE, or a one-line error when it has none."""
+    from workbench.cli.predict_cmd import source_dataset, source_images
+    from workbench.core.image_io import ImageReadError, read_image
+    from workbench.formats.base import DatasetError
+    from workbench.train.onnx_export import VERIFY_IMAGES
+
+    found, why = [], ""
+    for path in source_images(source, source_dataset(source)):
+        try:
+            found.append((str(path), read_image(path)))
+        except ImageReadError as e:
+            why = str(e)
+        if len(found) >= VERIFY_IMAGES:
+            break
+    if not found:
+        raise DatasetError(f"--verify-on {source}: no readable image{f' ({why})' if why else ''}")
+    return found
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,8 +81,9 @@ def run(args: argparse.Namespace) -> int:
         raise DatasetError(f"--out {out}: an ONNX model's file name ends in .onnx (predict and the viewer go by it)")
     if out.resolve() == weights.resolve():
         raise DatasetError(f"--out {out}: this is the checkpoint itself; name another file")
+    images = None if args.verify_on is None else _verify_images(Path(args.verify_on))
     try:
-        report = export_onnx(weights, out, imgsz=args.imgsz, dynamic=args.dynamic)
+        report = export_onnx(weights, out, imgsz=args.imgsz, dynamic=args.dynamic, verify_images=images)
     except ExportVerificationError as e:
         print(f"workbench: export failed verification: {e}", file=sys.stderr)
         return 1

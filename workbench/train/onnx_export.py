@@ -92,6 +92,22 @@ def input_spec(model: torch.nn.Module, model_name: str, imgsz: int, dynamic: boo
     return InputSpec(size=(size, size), resize=STRETCH if fixed else LETTERBOX, mean=mean, std=std, pad=mean)
 
 
+def _trained_on_paths(ckpt: dict[str, Any]) -> list[Path]:
+    """The checkpoint's training images as files: they are recorded relative to the dataset root,
+    which is the training config's data folder, or the folder of its data.yaml / COCO json."""
+    data = str((ckpt.get("config") or {}).get("data") or "")
+    bases = [Path(data)] if data and Path(data).is_dir() else []
+    if data:
+        bases.append(Path(data).parent)
+    out = []
+    for rel in ckpt.get("trained_on") or []:
+        p = Path(str(rel))
+        hit = next((c for c in ([p] if p.is_absolute() else [b / p for b in bases]) if c.is_file()), None)
+        if hit is not None:
+            out.append(hit)
+    return out
+
+
 def verification_images(ckpt: dict[str, Any], imgsz: int) -> list[tuple[str, np.ndarray]]:
     """A few of the images the model trained on when they are still there, else generated ones.
 
@@ -99,7 +115,7 @@ def verification_images(ckpt: dict[str, Any], imgsz: int) -> list[tuple[str, np.
     it was not traced with and a letterboxed one on both orientations.
     """
     found: list[tuple[str, np.ndarray]] = []
-    for p in (ckpt.get("trained_on") or [])[: VERIFY_IMAGES * 4]:
+    for p in _trained_on_paths(ckpt)[: VERIFY_IMAGES * 4]:
         if len(found) >= VERIFY_IMAGES:
             break
         with contextlib.suppress(ImageReadError, OSError):
