@@ -298,3 +298,22 @@ def test_verification_runs_on_the_images_it_is_given_or_the_training_images(expo
     assert [p.name for p in onnx_export._trained_on_paths(data)] == ["img0.png", "img1.png"]
     found = onnx_export.verification_images(data, IMGSZ)
     assert [name for name, _ in found] == [str(images / "img0.png"), str(images / "img1.png")]
+
+
+def test_onnx_predict_on_a_dataset_maps_classes_by_name(exported, tmp_path, capsys):
+    ckpt, model = exported
+    data = tmp_path / "data"
+    _images(data / "images", [(IMGSZ, IMGSZ)])
+    (data / "labels").mkdir()
+    (data / "data.yaml").write_text("path: .\ntrain: images\nval: images\nnames: [dog, cat]\n")
+    for weights, out in ((ckpt, "pt"), (model, "ox")):
+        assert (
+            main(["predict", str(weights), str(data / "data.yaml"), "--out", str(tmp_path / out), "--conf", "0.05"])
+            == 0
+        )
+    pt = json.loads((tmp_path / "pt" / "predictions.json").read_text())
+    ox = json.loads((tmp_path / "ox" / "predictions.json").read_text())
+    assert pt and [(e["category_id"], e["category_name"]) for e in ox] == [
+        (e["category_id"], e["category_name"]) for e in pt
+    ]
+    assert all(["dog", "cat"][e["category_id"]] == e["category_name"] for e in ox)
