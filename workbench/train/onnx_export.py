@@ -148,7 +148,7 @@ def detections_cap(model: torch.nn.Module) -> int | None:
     return int(cap if cap is not None else getattr(model, "detections_per_img", 0)) or None
 
 
-def verify(
+def verify_export(
     session: Any,
     model: torch.nn.Module,
     meta: OnnxMeta,
@@ -199,11 +199,13 @@ def export_onnx(
     imgsz: int | None = None,
     dynamic: bool = False,
     verify_images: list[tuple[str, np.ndarray]] | None = None,
+    verify: bool = True,
 ) -> ExportReport:
     """Export ``weights`` (a Workbench checkpoint) to ``out`` (default: beside it, ``.onnx``), verified.
 
     Raises ExportVerificationError listing the disagreeing detections when onnxruntime does not
-    reproduce the PyTorch model; no file is left then.
+    reproduce the PyTorch model; no file is left then. ``verify=False`` is for measurements on
+    untrained models only (their tied scores make the comparison arbitrary); the CLI always verifies.
     """
     onnx = _require_onnx()
     weights = Path(weights)
@@ -250,7 +252,7 @@ def export_onnx(
         onnx.save(proto, str(tmp))
         del proto
         session = open_session(tmp, "cpu")
-        problems, matched = verify(session, model, meta, images)
+        problems, matched = verify_export(session, model, meta, images) if verify else ([], 0)
         del session
         if problems:
             more = f"\n  ... and {len(problems) - 10} more" if len(problems) > 10 else ""
