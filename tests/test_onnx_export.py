@@ -317,3 +317,17 @@ def test_onnx_predict_on_a_dataset_maps_classes_by_name(exported, tmp_path, caps
         (e["category_id"], e["category_name"]) for e in pt
     ]
     assert all(["dog", "cat"][e["category_id"]] == e["category_name"] for e in ox)
+
+
+def test_an_exporter_failure_is_one_line_naming_the_checkpoint(exported, tmp_path, monkeypatch, capsys):
+    ckpt, _model = exported
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("Exporting the operator 'aten::frobnicate' to ONNX opset version 17 is not supported.\nmore")
+
+    monkeypatch.setattr(torch.onnx, "export", broken)
+    out = tmp_path / "m.onnx"
+    assert main(["export", str(ckpt), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert str(ckpt) in err and "aten::frobnicate" in err and len(err.splitlines()) == 1
+    assert not out.exists() and not list(tmp_path.glob(".*"))

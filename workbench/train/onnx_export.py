@@ -245,7 +245,11 @@ def export_onnx(
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _export_graph(model, example, tmp, meta.outputs, meta.input)
+        try:
+            _export_graph(model, example, tmp, meta.outputs, meta.input)
+        except (RuntimeError, ValueError, TypeError, NotImplementedError) as e:  # an op the exporter lacks
+            first = (str(e).strip().splitlines() or [e.__class__.__name__])[0][:300]
+            raise ExportError(f"{weights}: torch.onnx.export could not export {name} ({first})") from e
         proto = onnx.load(str(tmp))
         onnx.helper.set_model_props(proto, meta.to_props())
         proto.doc_string = f"Workbench export of {weights.name} ({name}, {len(meta.classes)} classes)"
