@@ -265,6 +265,8 @@ def export_onnx(
                 f"{target}: the ONNX model does not reproduce {weights}'s detections, so it was not written "
                 f"(boxes must match with IoU >= 0.99 and scores within 1e-3):\n  {shown}"
             )
+        with open(tmp, "rb+") as f:  # on disk before the rename, as core.atomic does it
+            os.fsync(f.fileno())
         os.replace(tmp, target)
     except OnnxModelError as e:
         raise ExportError(str(e)) from None
