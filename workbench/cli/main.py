@@ -15,7 +15,7 @@ import sys
 from workbench import __version__
 from workbench.core.child_command import WORKER_COMMAND
 
-COMMANDS = ["open", "validate", "convert", "sample", "train", "eval", "predict", "qc"]
+COMMANDS = ["open", "validate", "convert", "sample", "train", "eval", "predict", "qc", "export"]
 
 
 def build_parser() -> argparse.ArgumentParser:

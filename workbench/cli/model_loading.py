@@ -25,9 +25,28 @@ def resolve_weights(path: Path) -> Path:
     return path
 
 
-def load_predictor(weights: Path, device: str, conf: float | None = None) -> Any:
-    """The engine's Predictor, imported here so that `--help` does not load torch."""
+def load_predictor(weights: Path, device: str, conf: float | None = None, onnx: bool = False) -> Any:
+    """The engine's Predictor, imported here so that `--help` does not load torch.
+
+    With ``onnx``, an .onnx file gets the onnxruntime predictor (``runtime.onnx_predictor``),
+    which never imports torch; commands that need the PyTorch model itself (eval) leave it off
+    and an .onnx file is refused with a line that says which commands take one.
+    """
     from workbench.formats.base import DatasetError
+    from workbench.runtime.onnx_predictor import is_onnx_path
+
+    if is_onnx_path(weights):
+        if not onnx:
+            raise DatasetError(
+                f"{weights}: an exported ONNX model runs with `workbench predict` and in the detection viewer; "
+                "this command needs the PyTorch checkpoint it was exported from (best.pt / last.pt)"
+            )
+        from workbench.runtime.onnx_predictor import OnnxPredictor
+
+        try:
+            return OnnxPredictor(weights, device=device) if conf is None else OnnxPredictor(weights, device, conf)
+        except ValueError as e:  # OnnxModelError: names the file already
+            raise DatasetError(str(e)) from None
     from workbench.train.predictor import Predictor
 
     try:

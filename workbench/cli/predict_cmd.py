@@ -24,7 +24,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
         "category_id = 0-based class id, category_name, bbox xywh, score, keypoints "
         "x,y,score triplets) and with --save-images one overlay per image.",
     )
-    p.add_argument("weights", help="a Workbench checkpoint (best.pt / last.pt)")
+    p.add_argument(
+        "weights", help="a Workbench checkpoint (best.pt / last.pt), a run folder, or an exported .onnx model"
+    )
     p.add_argument("source", help="an image, a folder of images, or a dataset (data.yaml / COCO .json)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--conf", type=probability, default=0.25, help="minimum score to keep")
@@ -144,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     paths = source_images(source, ds)
     _refuse_out_in_source(out, source, paths)
     weights = resolve_weights(Path(args.weights))
-    predictor = load_predictor(weights, args.device, args.conf)
+    predictor = load_predictor(weights, args.device, args.conf, onnx=True)
     # On a dataset the output speaks its classes (by name, or as --class-map says); on bare
     # images there is nothing to compare with, and the checkpoint's own classes are written.
     classes, schema, mapping = list(predictor.classes), predictor.keypoints, None

@@ -11,6 +11,10 @@ from typing import Any
 
 import numpy as np
 
+# Low on purpose: viewers threshold interactively, QC wants the weak ones. Shared by the torch
+# predictor and the onnxruntime one, so an exported model keeps the same weak detections.
+DEFAULT_CONF = 0.01
+
 
 @dataclass
 class Prediction:

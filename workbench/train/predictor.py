@@ -12,6 +12,7 @@ import torch
 
 from workbench.core.input_range import InputRange
 from workbench.core.keypoints import KeypointSchema
+from workbench.core.prediction import DEFAULT_CONF as DEFAULT_CONF  # re-exported: kfold
 from workbench.core.prediction import Prediction
 from workbench.qa.qc_reliability import Provenance
 from workbench.train.checkpoint import read_checkpoint
@@ -19,8 +20,6 @@ from workbench.train.device import resolve_device
 from workbench.train.metrics import MAP50
 from workbench.train.models import get_spec, set_score_threshold
 from workbench.train.weights import model_from_checkpoint
-
-DEFAULT_CONF = 0.01  # low on purpose: viewers threshold interactively, QC wants the weak ones
 
 
 def outputs_to_predictions(output: dict[str, torch.Tensor], label_offset: int, conf: float = 0.0) -> list[Prediction]:

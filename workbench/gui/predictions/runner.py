@@ -50,6 +50,11 @@ PredictorFactory = Callable[[Path], PredictorLike]
 
 
 def default_factory(weights: Path) -> PredictorLike:
+    """The PyTorch predictor for a checkpoint, the onnxruntime one for an exported .onnx model."""
+    from workbench.runtime.onnx_predictor import OnnxPredictor, is_onnx_path
+
+    if is_onnx_path(weights):
+        return OnnxPredictor(weights)
     from workbench.train.predictor import Predictor
 
     return Predictor(weights)

@@ -448,6 +448,6 @@ class PredictionViewer(QWidget):
     def browse_checkpoint(self) -> None:
         """Pick a checkpoint file, starting in the dataset's runs folder."""
         start = str(default_runs_folder(self.data_path)) if self.data_path else ""
-        path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", start, "Checkpoints (*.pt *.pth)")
+        path, _ = QFileDialog.getOpenFileName(self, "Checkpoint", start, "Checkpoints (*.pt *.pth *.onnx)")
         if path:
             self.set_weights(path)
