@@ -52,9 +52,18 @@ import json, sys
 json.dump({"data": "data/data.yaml", "epochs": 1, "imgsz": 64, "weights": "none", "out": "runs",
            "device": "cpu", "workers": 0, "name": "train"}, open(sys.argv[1], "w"))
 EOF
-# The GUI's Start button: the supervisor runs `workbench _worker CONFIG` and keeps stdin open
-# (closing it is the stop request).
-step train bash -c "(sleep 1800 | \"$APP\" _worker \"$WORK/config.json\" > \"$WORK/events.jsonl\"); grep -q '\"reason\": \"finished\"' \"$WORK/events.jsonl\""
+# The GUI's Start button: the supervisor runs `workbench _worker CONFIG` and keeps its stdin
+# open (closing it is the stop request), so a writer holds a pipe open until the worker ends.
+train_via_worker() {
+  mkfifo "$WORK/stdin"
+  sleep 3600 > "$WORK/stdin" &
+  local holder=$! rc
+  "$APP" _worker "$WORK/config.json" < "$WORK/stdin" > "$WORK/events.jsonl"
+  rc=$?
+  kill "$holder" 2>/dev/null
+  [ "$rc" -eq 0 ] && grep -q '"reason": "finished"' "$WORK/events.jsonl"
+}
+step train train_via_worker
 step predict "$APP" predict runs/train data/images/val --out "$WORK/pred"
 step eval "$APP" eval runs/train data/data.yaml
 SIZE_MB=$(du -sm "$DIST/workbench" | cut -f1)

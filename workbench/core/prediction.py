@@ -6,7 +6,9 @@ them with the ground truth, so all three agree on one plain shape.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -50,3 +52,38 @@ class Prediction:
         return cls(
             int(d["class_id"]), np.asarray(d["box"]), float(d["score"]), None if kps is None else np.asarray(kps)
         )
+
+
+def predict_files(
+    paths: Iterable[str | Path],
+    read: Callable[[Path], np.ndarray],
+    predict_batch: Callable[[list[np.ndarray]], list[list[Prediction]]],
+    batch_size: int = 4,
+    progress: Callable[[int, int], Any] | None = None,
+) -> tuple[dict[Path, list[Prediction]], dict[Path, str]]:
+    """The loop every predictor runs over image files: (predictions per file, unreadable files with why).
+
+    ``read`` turns a file into the model's input, raising ``ImageReadError`` for one it
+    cannot decode (that file gets no entry, and its reason goes to the failures);
+    ``predict_batch`` runs up to ``batch_size`` inputs at once; ``progress(done, total)``
+    follows each batch. The PyTorch and the ONNX predictor differ only in those two functions.
+    """
+    from workbench.core.image_io import ImageReadError
+
+    files = [Path(p) for p in paths]
+    step = max(1, batch_size)
+    out: dict[Path, list[Prediction]] = {}
+    failed: dict[Path, str] = {}
+    for start in range(0, len(files), step):
+        chunk, images = [], []
+        for p in files[start : start + step]:
+            try:
+                images.append(read(p))
+                chunk.append(p)
+            except ImageReadError as e:
+                failed[p] = str(e)
+        if images:
+            out.update(zip(chunk, predict_batch(images), strict=True))
+        if progress is not None:
+            progress(min(start + step, len(files)), len(files))
+    return out, failed

@@ -16,9 +16,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from workbench.core.image_io import ImageReadError, read_image
+from workbench.core.image_io import read_image
 from workbench.core.keypoints import KeypointSchema
-from workbench.core.prediction import DEFAULT_CONF, Prediction
+from workbench.core.prediction import DEFAULT_CONF, Prediction, predict_files
 from workbench.qa.qc_reliability import Provenance
 from workbench.runtime.onnx_meta import LETTERBOX, NATIVE, InputSpec, OnnxMeta, OnnxModelError
 
@@ -191,18 +191,7 @@ class OnnxPredictor:
 
         An image that cannot be decoded gets no entry; ``failed`` maps it to the reason.
         """
-        paths = [Path(p) for p in paths]
-        self.failed = {}
-        out: dict[Path, list[Prediction]] = {}
-        step = max(1, batch_size)
-        for start in range(0, len(paths), step):
-            for p in paths[start : start + step]:
-                try:
-                    image = read_image(p)
-                except ImageReadError as e:
-                    self.failed[p] = str(e)
-                    continue
-                out[p] = self.predict(image, conf)
-            if progress is not None:
-                progress(min(start + step, len(paths)), len(paths))
+        out, self.failed = predict_files(
+            paths, read_image, lambda images: self.predict_batch(images, conf), batch_size, progress
+        )
         return out

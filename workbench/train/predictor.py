@@ -13,7 +13,7 @@ import torch
 from workbench.core.input_range import InputRange
 from workbench.core.keypoints import KeypointSchema
 from workbench.core.prediction import DEFAULT_CONF as DEFAULT_CONF  # re-exported: kfold
-from workbench.core.prediction import Prediction
+from workbench.core.prediction import Prediction, predict_files
 from workbench.qa.qc_reliability import Provenance
 from workbench.train.checkpoint import read_checkpoint
 from workbench.train.device import resolve_device
@@ -103,23 +103,9 @@ class Predictor:
 
         An image that cannot be decoded gets no entry; ``failed`` maps it to the reason.
         """
-        from workbench.train.data import ImageReadError
-
-        paths = [Path(p) for p in paths]
-        self.failed: dict[Path, str] = {}
-        out: dict[Path, list[Prediction]] = {}
-        for start in range(0, len(paths), max(1, batch_size)):
-            chunk, images = [], []
-            for p in paths[start : start + batch_size]:
-                try:
-                    images.append(self.read_input(p))
-                    chunk.append(p)
-                except ImageReadError as e:
-                    self.failed[p] = str(e)
-            if images:
-                out.update(zip(chunk, self.predict_batch(images, conf), strict=True))
-            if progress is not None:
-                progress(min(start + batch_size, len(paths)), len(paths))
+        out, self.failed = predict_files(
+            paths, self.read_input, lambda images: self.predict_batch(images, conf), batch_size, progress
+        )
         return out
 
 
